@@ -1,0 +1,33 @@
+package wascap
+
+import "encoding/json"
+
+// Actor is the wascap metadata of an actor module's token (sub = module key M…, iss = account A…).
+type Actor struct {
+	Name      string   `json:"name,omitempty"`
+	Hash      string   `json:"hash"`
+	Tags      []string `json:"tags,omitempty"`
+	Caps      []string `json:"caps,omitempty"`
+	Rev       int32    `json:"rev,omitempty"`
+	Ver       string   `json:"ver,omitempty"`
+	CallAlias string   `json:"call_alias,omitempty"`
+	Provider  bool     `json:"prov"`
+}
+
+// Invocation is the wascap metadata of an invocation token (sub = invocation id, iss = cluster key C…).
+type Invocation struct {
+	TargetURL string `json:"target_url"`
+	OriginURL string `json:"origin_url"`
+	Hash      string `json:"hash"`
+}
+
+// Provider is the wascap metadata of a capability provider's token (sub = service key V…).
+type Provider struct {
+	Name         *string           `json:"name"`
+	CapID        string            `json:"capid"`
+	Vendor       string            `json:"vendor"`
+	Rev          int32             `json:"rev,omitempty"`
+	Ver          string            `json:"ver,omitempty"`
+	TargetHashes map[string]string `json:"target_hashes"`
+	ConfigSchema json.RawMessage   `json:"config_schema,omitempty"`
+}
