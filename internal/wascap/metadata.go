@@ -6,7 +6,7 @@ import "encoding/json"
 type Actor struct {
 	Name      string   `json:"name,omitempty"`
 	Hash      string   `json:"hash"`
-	Tags      []string `json:"tags,omitempty"`
+	Tags      []string `json:"tags"`
 	Caps      []string `json:"caps,omitempty"`
 	Rev       int32    `json:"rev,omitempty"`
 	Ver       string   `json:"ver,omitempty"`
