@@ -97,8 +97,20 @@ type VerifyOptions struct {
 // when it matches either the module with the token section cut out byte for byte, or the same with section
 // sizes re-encoded minimally (the two rules wascap has used).
 func Verify(name string, wasm []byte, opts VerifyOptions) (*Claims, error) {
+	c, err := Inspect(name, wasm, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Inspect is Verify for people: when the module is refused it still returns whatever the token claims (nil if
+// no token could be decoded), so a tool can show what a bad token says next to why it was refused. Claims
+// returned with an error must not be trusted.
+func Inspect(name string, wasm []byte, opts VerifyOptions) (*Claims, error) {
+	var claims *Claims
 	refuse := func(reason, cause error) (*Claims, error) {
-		return nil, &ModuleError{Module: name, Reason: reason, Err: cause}
+		return claims, &ModuleError{Module: name, Reason: reason, Err: cause}
 	}
 	mod, err := wasmbin.Parse(wasm)
 	if err != nil {
@@ -116,6 +128,9 @@ func Verify(name string, wasm []byte, opts VerifyOptions) (*Claims, error) {
 	if err != nil {
 		return refuse(ErrMalformedToken, err)
 	}
+	var meta wascap.Actor
+	metaErr := tok.DecodeMetadata(&meta)
+	claims = newClaims(tok, &meta)
 	if _, err := nkey.ParsePublicOf(tok.Claims.Issuer, nkey.Account); err != nil {
 		return refuse(ErrIssuer, err)
 	}
@@ -125,9 +140,8 @@ func Verify(name string, wasm []byte, opts VerifyOptions) (*Claims, error) {
 	if err := tok.CheckSubject(nkey.Module); err != nil {
 		return refuse(ErrSubject, err)
 	}
-	var meta wascap.Actor
-	if err := tok.DecodeMetadata(&meta); err != nil {
-		return refuse(ErrMetadata, err)
+	if metaErr != nil {
+		return refuse(ErrMetadata, metaErr)
 	}
 	if meta.Hash == "" {
 		return refuse(ErrMetadata, errors.New("no module hash"))
@@ -146,6 +160,10 @@ func Verify(name string, wasm []byte, opts VerifyOptions) (*Claims, error) {
 	if meta.Hash != wasmbin.HexUpper(raw) && meta.Hash != wasmbin.HexUpper(minimal) {
 		return refuse(ErrHashMismatch, fmt.Errorf("token says %s, module hashes to %s", meta.Hash, wasmbin.HexUpper(raw)))
 	}
+	return claims, nil
+}
+
+func newClaims(tok *wascap.Token, meta *wascap.Actor) *Claims {
 	c := tok.Claims
 	return &Claims{
 		Issuer:         c.Issuer,
@@ -163,7 +181,7 @@ func Verify(name string, wasm []byte, opts VerifyOptions) (*Claims, error) {
 		WascapRevision: c.Revision,
 		ID:             c.ID,
 		Token:          tok.Raw,
-	}, nil
+	}
 }
 
 func unixOrZero(s int64) time.Time {

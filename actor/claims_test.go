@@ -371,6 +371,25 @@ func TestSignRefusesBadOptions(t *testing.T) {
 	}
 }
 
+func TestInspectShowsRefusedClaims(t *testing.T) {
+	orig := testutil.Actor(t, "echo.wasm")
+	flipped := bytes.Clone(orig)
+	code := section(t, flipped, wasmbin.CodeSectionID)
+	flipped[code.ContentOffset+10] ^= 0xff
+	c, err := Inspect("echo.wasm", flipped, VerifyOptions{})
+	wantRefused(t, err, "echo.wasm", ErrHashMismatch)
+	if c == nil || c.Name != "Echo" || c.Subject != "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5" {
+		t.Fatalf("Inspect claims = %+v", c)
+	}
+	if c, err := Verify("echo.wasm", flipped, VerifyOptions{}); c != nil || err == nil {
+		t.Fatal("Verify returned claims for a refused module")
+	}
+	stripped, _ := wasmbin.Strip(orig)
+	if c, err := Inspect("x", stripped, VerifyOptions{}); c != nil || !errors.Is(err, ErrUnsigned) {
+		t.Fatalf("Inspect(unsigned) = %v, %v", c, err)
+	}
+}
+
 func TestHasCap(t *testing.T) {
 	c := verifyFixture(t, "kvcounter.wasm")
 	if !c.HasCap("wasmcloud:keyvalue") || c.HasCap("wasmcloud:messaging") || slices.Contains(c.Caps, "") {
