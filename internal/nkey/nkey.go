@@ -268,10 +268,18 @@ func generate(t Type, r io.Reader) (*KeyPair, error) {
 	if _, err := io.ReadFull(r, seed[:]); err != nil {
 		return nil, fmt.Errorf("nkey: read random seed: %w", err)
 	}
-	return fromRawSeed(t, seed[:])
+	return FromRawSeed(t, seed[:])
 }
 
-func fromRawSeed(t Type, seed []byte) (*KeyPair, error) {
+// FromRawSeed builds a key pair of type t from a raw 32-byte Ed25519 seed (for deterministic test keys and
+// for keys derived elsewhere). The caller keeps ownership of seed and should wipe it.
+func FromRawSeed(t Type, seed []byte) (*KeyPair, error) {
+	if !t.valid() {
+		return nil, fmt.Errorf("%w: %#x", ErrUnknownType, byte(t))
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%w: raw seed of %d bytes", ErrInvalidSeed, len(seed))
+	}
 	priv := ed25519.NewKeyFromSeed(seed)
 	pub, err := PublicKeyFromBytes(t, priv[ed25519.SeedSize:])
 	if err != nil {
@@ -299,7 +307,7 @@ func ParseSeed(seed []byte) (*KeyPair, error) {
 	if !t.valid() || raw[1]&7 != 0 {
 		return nil, fmt.Errorf("%w: unknown key type", ErrInvalidSeed)
 	}
-	return fromRawSeed(t, raw[2:34])
+	return FromRawSeed(t, raw[2:34])
 }
 
 // ParseSeedOf decodes a seed and checks that it has one of the wanted types.

@@ -19,6 +19,9 @@ type Invocation struct {
 	TargetURL string `json:"target_url"`
 	OriginURL string `json:"origin_url"`
 	Hash      string `json:"hash"`
+	// HostID binds the sending host's id, which 0.x left outside the signature. It is our extension: 0.x
+	// peers ignore unknown fields, and tokens from 0.x peers do not carry it.
+	HostID string `json:"host_id,omitempty"`
 }
 
 // Provider is the wascap metadata of a capability provider's token (sub = service key V…).

@@ -1,0 +1,176 @@
+// Package rpc signs and verifies wasmCloud 0.x invocations between hosts, protects them from replay, and signs
+// the responses.
+//
+// Every invocation carries a wascap token signed with the cluster seed; a receiver dispatches it only after
+// Verify has checked, in a fixed order, the message, the token, its signature, that its issuer is trusted, its
+// time bounds, the target and origin it names, the hash over target, origin, operation and the whole payload,
+// that its subject is the invocation id, the host id, and that it was not accepted before. The wire format
+// stays 0.x's; where 0.x was weak this package is stricter in ways 0.x peers do not notice: tokens we sign
+// expire, a token is honoured for at most the validity window whatever its exp says, the sender's host id is
+// bound into our tokens, and responses carry a token of their own in an extra map key 0.x peers ignore.
+package rpc
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultValidity       = 30 * time.Second
+	DefaultSkew           = 5 * time.Second
+	DefaultReplayCapacity = 1_000_000
+)
+
+// Config describes a host's place in the cluster trust domain.
+type Config struct {
+	// ClusterSeed is the encoded cluster seed (SC…). Empty: an ad hoc key is generated, so only this host's
+	// own invocations verify. New does not keep or modify the slice; the caller wipes it.
+	ClusterSeed []byte
+	// Issuers are further cluster public keys (C…) whose invocations are trusted. The host's own cluster key is
+	// always trusted.
+	Issuers []string
+	// HostID is this host's server public key (N…), written into every invocation it sends.
+	HostID string
+	// Validity is how long a token is honoured after its iat; tokens we sign expire after it. Zero: 30 s.
+	Validity time.Duration
+	// Skew is the clock difference tolerated between hosts. Zero: 5 s. Negative: none.
+	Skew time.Duration
+	// ReplayCapacity bounds the replay cache (entries). Zero: one million.
+	ReplayCapacity int
+	// RequireSignedResponses refuses responses without a responder token (for example from 0.x hosts).
+	RequireSignedResponses bool
+	// Now replaces the clock in tests.
+	Now func() time.Time
+}
+
+// Cluster is the host's cluster identity and trust state: the key that signs its invocations and responses,
+// the issuers it trusts, and the ids it has accepted. It is safe for concurrent use.
+type Cluster struct {
+	// mu guards the private half of key: Sign holds it shared, Wipe exclusively.
+	mu                     sync.RWMutex
+	key                    *nkey.KeyPair
+	adhoc                  bool
+	hostID                 string
+	validity               time.Duration
+	skew                   time.Duration
+	requireSignedResponses bool
+	now                    func() time.Time
+
+	// issuers maps each trusted cluster key (as encoded) to its parsed key and its index in the replay cache.
+	// It is built in New and never changed, so it needs no lock.
+	issuers map[string]trustedIssuer
+	replay  *ReplayCache
+}
+
+type trustedIssuer struct {
+	key   nkey.PublicKey
+	index uint32
+}
+
+// New builds the cluster state. It returns an error naming the problem (never the seed) when the seed is not a
+// cluster seed, an issuer is not a cluster public key, or the host id is not a server key.
+func New(cfg Config) (*Cluster, error) {
+	c := &Cluster{
+		hostID:                 cfg.HostID,
+		validity:               cfg.Validity,
+		skew:                   cfg.Skew,
+		requireSignedResponses: cfg.RequireSignedResponses,
+		now:                    cfg.Now,
+		issuers:                make(map[string]trustedIssuer),
+	}
+	if c.validity <= 0 {
+		c.validity = DefaultValidity
+	}
+	switch {
+	case c.skew == 0:
+		c.skew = DefaultSkew
+	case c.skew < 0:
+		c.skew = 0
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	capacity := cfg.ReplayCapacity
+	if capacity <= 0 {
+		capacity = DefaultReplayCapacity
+	}
+	if _, err := nkey.ParsePublicOf(cfg.HostID, nkey.Server); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHostKey, err)
+	}
+	var err error
+	if len(cfg.ClusterSeed) == 0 {
+		c.key, err = nkey.Generate(nkey.Cluster)
+		c.adhoc = true
+	} else {
+		c.key, err = nkey.ParseSeedOf(cfg.ClusterSeed, nkey.Cluster)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrClusterSeed, err)
+	}
+	keys := []string{c.key.Public().String()}
+	for _, s := range cfg.Issuers {
+		if s = strings.TrimSpace(s); s != "" {
+			keys = append(keys, s)
+		}
+	}
+	for _, s := range keys {
+		if _, ok := c.issuers[s]; ok {
+			continue
+		}
+		pk, err := nkey.ParsePublicOf(s, nkey.Cluster)
+		if err != nil {
+			c.key.Wipe()
+			return nil, fmt.Errorf("%w %q: %w", ErrIssuers, printable(s), err)
+		}
+		c.issuers[s] = trustedIssuer{key: pk, index: uint32(len(c.issuers))}
+	}
+	c.replay = NewReplayCache(capacity)
+	return c, nil
+}
+
+// printable returns s for an error message unless it could be a seed.
+func printable(s string) string {
+	if strings.HasPrefix(s, "S") {
+		return "(a seed, not shown)"
+	}
+	return s
+}
+
+// PublicKey returns the cluster public key (C…) this host signs with.
+func (c *Cluster) PublicKey() string { return c.key.Public().String() }
+
+// AdHoc reports whether the cluster key was generated because none was configured: then no other host can
+// produce invocations this host accepts, nor accept this host's.
+func (c *Cluster) AdHoc() bool { return c.adhoc }
+
+// HostID returns the server key written into outgoing invocations.
+func (c *Cluster) HostID() string { return c.hostID }
+
+// Issuers returns the trusted cluster keys, sorted.
+func (c *Cluster) Issuers() []string {
+	out := make([]string, 0, len(c.issuers))
+	for s := range c.issuers {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validity returns the validity window of invocation tokens.
+func (c *Cluster) Validity() time.Duration { return c.validity }
+
+// ReplayCache returns the cache of accepted invocation ids (for metrics and tests).
+func (c *Cluster) ReplayCache() *ReplayCache { return c.replay }
+
+// Wipe overwrites the cluster private key. Sign must not be called afterwards; verification keeps working.
+func (c *Cluster) Wipe() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key.Wipe()
+}

@@ -1,0 +1,115 @@
+package rpc
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+// responseMeta is the wascap metadata of a responder token. The token's subject is the invocation id; the
+// metadata binds the response payload and the error text, so neither can be swapped in transit.
+type responseMeta struct {
+	Hash      string `json:"hash"`                 // SHA-256 of the complete response payload
+	ErrorHash string `json:"error_hash,omitempty"` // SHA-256 of the error text, when there is one
+	HostID    string `json:"host_id"`              // the responding host
+}
+
+func responseHashes(msg []byte, errText string) (hash, errHash string) {
+	hash = wire.HashHex(sha256.Sum256(msg))
+	if errText != "" {
+		errHash = wire.HashHex(sha256.Sum256([]byte(errText)))
+	}
+	return hash, errHash
+}
+
+// SignResponse completes a response to the invocation id: it sets InvocationID and ContentLength (len(Msg)),
+// and attaches a token signed with the cluster key that binds the id, the payload and the error text. 0.x peers
+// ignore the token; our hosts verify it.
+func (c *Cluster) SignResponse(resp *wire.Response, invocationID string) error {
+	if resp.Msg == nil {
+		resp.Msg = []byte{}
+	}
+	resp.InvocationID = invocationID
+	resp.ContentLength = uint64(len(resp.Msg))
+	hash, errHash := responseHashes(resp.Msg, resp.Error)
+	now := c.now()
+	tok, err := c.sign(wascap.Claims{
+		ID:       invocationID, // one response per invocation, so the id is unique for this issuer
+		Subject:  invocationID,
+		IssuedAt: now.Unix(),
+		Expires:  now.Add(c.validity).Unix(),
+		Revision: wascap.Revision,
+	}, responseMeta{Hash: hash, ErrorHash: errHash, HostID: c.hostID})
+	if err != nil {
+		return err
+	}
+	resp.Claims = tok
+	return nil
+}
+
+// ErrorResponse builds a signed response that refuses invocation id with err's text. When signing fails (the
+// key was wiped during shutdown) it returns the unsigned refusal, which is still a refusal.
+func (c *Cluster) ErrorResponse(invocationID string, err error) *wire.Response {
+	resp := &wire.Response{Error: err.Error()}
+	if c.SignResponse(resp, invocationID) != nil {
+		resp.InvocationID = invocationID
+	}
+	return resp
+}
+
+// VerifyResponse decodes the response to the invocation id and checks it: it must answer that id, and its
+// responder token, when present (always, if RequireSignedResponses is set), must be signed by a trusted cluster
+// key, be in time, name the id as subject and bind exactly this payload and error text.
+func (c *Cluster) VerifyResponse(msg []byte, invocationID string) (*wire.Response, error) {
+	resp := new(wire.Response)
+	if err := resp.UnmarshalMsgpack(msg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDecode, err)
+	}
+	if resp.InvocationID != invocationID {
+		return nil, fmt.Errorf("%w: got %q, want %q", ErrResponseID, resp.InvocationID, invocationID)
+	}
+	if resp.Claims == "" {
+		if c.requireSignedResponses {
+			return nil, ErrUnsignedResponse
+		}
+		return resp, nil
+	}
+	if err := c.checkResponseToken(resp, invocationID); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrResponseToken, err)
+	}
+	return resp, nil
+}
+
+// checkResponseToken returns why the responder token does not check out. Its errors deliberately do not wrap
+// the invocation refusals (ErrHashMismatch, ...): the caller reports them all as ErrResponseToken.
+func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) error {
+	tok, err := wascap.Parse(resp.Claims)
+	if err != nil {
+		return err
+	}
+	trusted, ok := c.issuers[tok.Claims.Issuer]
+	if !ok {
+		return fmt.Errorf("responder key %s is not trusted", printable(tok.Claims.Issuer))
+	}
+	if err := tok.Verify(trusted.key); err != nil {
+		return err
+	}
+	if _, err := c.checkTime(&tok.Claims, c.now()); err != nil {
+		return errors.New(err.Error())
+	}
+	if tok.Claims.Subject != invocationID {
+		return fmt.Errorf("token answers invocation %q", tok.Claims.Subject)
+	}
+	var meta responseMeta
+	if err := tok.DecodeMetadata(&meta); err != nil {
+		return err
+	}
+	hash, errHash := responseHashes(resp.Msg, resp.Error)
+	if meta.Hash != hash || meta.ErrorHash != errHash {
+		return errors.New("payload or error text differs from what the responder signed")
+	}
+	return nil
+}
