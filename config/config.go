@@ -1,0 +1,438 @@
+// Package config reads the host's configuration from WASMCLOUD_* environment variables, once, at
+// start, and validates it in one place.
+//
+// The variable names and defaults are wasmCloud 0.x's, so that scripts and systemd units written
+// for a 0.x host keep working; a few variables are our own extensions (TLS files, signed-invocation
+// tuning). Unlike 0.x, a bad value never falls back silently to a default: Load reports every
+// problem at once, each naming its variable (and its value, unless the value is secret), and the
+// host refuses to start. Seeds and JWTs are held in Secret, which prints as "[redacted]" however a
+// Config is printed, encoded or logged.
+//
+// The other packages take the part of Config they need, by value; config itself imports none of
+// them and does no I/O beyond reading the environment and the files the environment names.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the validated host configuration. Load and LoadFrom return it; a Config built by hand
+// (in tests) can be checked with Validate.
+type Config struct {
+	// LatticePrefix is the lattice id used in every subject (WASMCLOUD_LATTICE_PREFIX).
+	LatticePrefix string
+	// HostSeed is the SN… seed of the host identity; unset means "generate one".
+	HostSeed Secret
+	// ClusterSeed is the SC… seed that signs invocations, from WASMCLOUD_CLUSTER_SEED or read
+	// from the file WASMCLOUD_CLUSTER_SEED_FILE names; unset means "generate one".
+	ClusterSeed Secret
+	// ClusterSeedFile is the path the cluster seed was read from, if any.
+	ClusterSeedFile string
+	// ClusterIssuers are the configured C… keys whose invocations are accepted (the own cluster
+	// key is added by the host, not here). Duplicates are removed; order is kept.
+	ClusterIssuers []string
+
+	// RPC is the NATS connection for actor invocations.
+	RPC NATSConn
+	// RPCTimeout bounds an outgoing RPC request (WASMCLOUD_RPC_TIMEOUT_MS).
+	RPCTimeout time.Duration
+	// CTL is the NATS connection for the control interface, separate from RPC.
+	CTL NATSConn
+	// CtlTopicPrefix is the control subject prefix (WASMCLOUD_CTL_TOPIC_PREFIX).
+	CtlTopicPrefix string
+	// NATSEmbedded says whether to start an embedded nats-server (WASMCLOUD_NATS_EMBEDDED).
+	NATSEmbedded EmbeddedMode
+
+	// StateDir holds the embedded JetStream store and the compilation cache; always absolute.
+	StateDir string
+	// AllowFileLoad allows actor references that are local file paths.
+	AllowFileLoad bool
+	// JSDomain is the JetStream domain for lattice state, if any.
+	JSDomain string
+	// PolicyTopic is the subject of the policy service; empty means no policy service.
+	PolicyTopic string
+	// PolicyTimeout bounds a policy request (WASMCLOUD_POLICY_TIMEOUT, milliseconds).
+	PolicyTimeout time.Duration
+	// StartActors are actor references started at boot.
+	StartActors []string
+	// Labels are the host labels: one per HOST_* variable (key lower-cased) plus hostcore.arch,
+	// hostcore.os and hostcore.osfamily.
+	Labels map[string]string
+
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// StructuredLogging selects JSON logs instead of text.
+	StructuredLogging bool
+
+	// InvocationValidity is exp − iat of the invocation tokens the host signs, and the maximum
+	// age of a 0.x token that carries no exp.
+	InvocationValidity time.Duration
+	// ClockSkew is the tolerance applied to iat, nbf and exp of received tokens.
+	ClockSkew time.Duration
+	// ReplayCacheSize is the number of invocation ids remembered to refuse replays.
+	ReplayCacheSize int
+	// RequireSignedResponses refuses invocation responses that carry no valid signature.
+	RequireSignedResponses bool
+}
+
+// NATSConn is the configuration of one NATS connection (RPC or CTL).
+type NATSConn struct {
+	// Host and Port locate the server.
+	Host string
+	Port int
+	// Explicit is true when WASMCLOUD_{RPC,CTL}_HOST or _PORT was set, which rules out starting an
+	// embedded server in "auto" mode.
+	Explicit bool
+	// Seed is an SU… user seed: with JWT it is user-JWT authentication, alone it is nkey
+	// authentication (the server's nonce is signed).
+	Seed Secret
+	// JWT is a NATS user JWT; it needs Seed.
+	JWT Secret
+	// CredsFile is a NATS .creds file (JWT and seed); it excludes Seed and JWT.
+	CredsFile string
+	// TLS requires TLS; it is also true when any TLS file is set.
+	TLS bool
+	// TLSCA is a PEM file of CA certificates to verify the server with (system roots otherwise).
+	TLSCA string
+	// TLSCert and TLSKey are a PEM client certificate and its key, set together.
+	TLSCert string
+	TLSKey  string
+}
+
+// URL returns the connection's URL: tls://host:port when TLS is on, nats://host:port otherwise.
+func (n NATSConn) URL() string {
+	scheme := "nats"
+	if n.TLS {
+		scheme = "tls"
+	}
+	return scheme + "://" + joinHostPort(n.Host, n.Port)
+}
+
+// NATSConfigured reports whether the host or port of either NATS connection was set explicitly,
+// the condition under which "auto" never starts an embedded server.
+func (c Config) NATSConfigured() bool { return c.RPC.Explicit || c.CTL.Explicit }
+
+// Wipe overwrites every secret in c (and in every copy of c, which share them).
+func (c Config) Wipe() {
+	for _, s := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT} {
+		s.Wipe()
+	}
+}
+
+// Names of the variables whose checks span several fields or need the name outside the spec.
+const (
+	envLatticePrefix   = "WASMCLOUD_LATTICE_PREFIX"
+	envHostSeed        = "WASMCLOUD_HOST_SEED"
+	envClusterSeed     = "WASMCLOUD_CLUSTER_SEED"
+	envClusterSeedFile = "WASMCLOUD_CLUSTER_SEED_FILE"
+	envClusterIssuers  = "WASMCLOUD_CLUSTER_ISSUERS"
+	envRPC             = "WASMCLOUD_RPC"
+	envCTL             = "WASMCLOUD_CTL"
+	envRPCTimeout      = "WASMCLOUD_RPC_TIMEOUT_MS"
+	envCtlTopicPrefix  = "WASMCLOUD_CTL_TOPIC_PREFIX"
+	envNATSEmbedded    = "WASMCLOUD_NATS_EMBEDDED"
+	envStateDir        = "WASMCLOUD_STATE_DIR"
+	envJSDomain        = "WASMCLOUD_JS_DOMAIN"
+	envPolicyTopic     = "WASMCLOUD_POLICY_TOPIC"
+	envPolicyTimeout   = "WASMCLOUD_POLICY_TIMEOUT"
+	envLogLevel        = "WASMCLOUD_LOG_LEVEL"
+	envInvValidity     = "WASMCLOUD_INVOCATION_VALIDITY"
+	envClockSkew       = "WASMCLOUD_CLOCK_SKEW"
+	envReplayCacheSize = "WASMCLOUD_REPLAY_CACHE_SIZE"
+	labelPrefix        = "HOST_"
+)
+
+// spec lists every variable, in --help order. The `envconfig` tag is the name, `def` the default
+// applied when the variable is unset (not envconfig's `default`, so that envconfig only reports
+// what is really in the environment), `show` the default as --help describes it when there is no
+// literal one, and `help` the one-line meaning.
+type spec struct {
+	LatticePrefix   envVar[text, *text]     `envconfig:"WASMCLOUD_LATTICE_PREFIX" def:"default" help:"lattice id used in every subject (one NATS subject token)"`
+	HostSeed        envVar[Secret, *Secret] `envconfig:"WASMCLOUD_HOST_SEED" show:"generated" help:"SN… seed of the host identity"`
+	ClusterSeed     envVar[Secret, *Secret] `envconfig:"WASMCLOUD_CLUSTER_SEED" show:"generated" help:"SC… seed that signs invocations (generated: single-node lattice)"`
+	ClusterSeedFile envVar[text, *text]     `envconfig:"WASMCLOUD_CLUSTER_SEED_FILE" help:"file holding the cluster seed (systemd LoadCredential=); excludes WASMCLOUD_CLUSTER_SEED"`
+	ClusterIssuers  envVar[list, *list]     `envconfig:"WASMCLOUD_CLUSTER_ISSUERS" show:"own cluster key" help:"comma-separated C… keys whose invocations are accepted; the own key is always added"`
+
+	RPCHost      envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_HOST" def:"127.0.0.1" help:"RPC NATS server host"`
+	RPCPort      envVar[port, *port]     `envconfig:"WASMCLOUD_RPC_PORT" def:"4222" help:"RPC NATS server port"`
+	RPCSeed      envVar[Secret, *Secret] `envconfig:"WASMCLOUD_RPC_SEED" help:"SU… user seed for RPC: nkey auth alone, user-JWT auth with _JWT"`
+	RPCJWT       envVar[Secret, *Secret] `envconfig:"WASMCLOUD_RPC_JWT" help:"NATS user JWT for RPC (needs _SEED)"`
+	RPCCredsFile envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_CREDSFILE" help:"NATS .creds file for RPC (excludes _SEED and _JWT)"`
+	RPCTLS       envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_RPC_TLS" def:"false" help:"require TLS for RPC (implied by any _TLS_* file)"`
+	RPCTLSCA     envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_TLS_CA" show:"system roots" help:"PEM CA file to verify the RPC server"`
+	RPCTLSCert   envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_TLS_CERT" help:"PEM client certificate for RPC (with _TLS_KEY)"`
+	RPCTLSKey    envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_TLS_KEY" help:"PEM client key for RPC (with _TLS_CERT)"`
+	RPCTimeout   envVar[millis, *millis] `envconfig:"WASMCLOUD_RPC_TIMEOUT_MS" def:"2000" help:"RPC request timeout, milliseconds"`
+
+	CTLHost      envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_HOST" def:"127.0.0.1" help:"control NATS server host"`
+	CTLPort      envVar[port, *port]     `envconfig:"WASMCLOUD_CTL_PORT" def:"4222" help:"control NATS server port"`
+	CTLSeed      envVar[Secret, *Secret] `envconfig:"WASMCLOUD_CTL_SEED" help:"SU… user seed for control: nkey auth alone, user-JWT auth with _JWT"`
+	CTLJWT       envVar[Secret, *Secret] `envconfig:"WASMCLOUD_CTL_JWT" help:"NATS user JWT for control (needs _SEED)"`
+	CTLCredsFile envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_CREDSFILE" help:"NATS .creds file for control (excludes _SEED and _JWT)"`
+	CTLTLS       envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_CTL_TLS" def:"false" help:"require TLS for control (implied by any _TLS_* file)"`
+	CTLTLSCA     envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_CA" show:"system roots" help:"PEM CA file to verify the control server"`
+	CTLTLSCert   envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_CERT" help:"PEM client certificate for control (with _TLS_KEY)"`
+	CTLTLSKey    envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_KEY" help:"PEM client key for control (with _TLS_CERT)"`
+
+	CtlTopicPrefix envVar[text, *text]                 `envconfig:"WASMCLOUD_CTL_TOPIC_PREFIX" def:"wasmbus.ctl" help:"control subject prefix"`
+	NATSEmbedded   envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
+
+	StateDir      envVar[text, *text]     `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
+	AllowFileLoad envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_ALLOW_FILE_LOAD" def:"false" help:"allow actor references that are local file paths"`
+	JSDomain      envVar[text, *text]     `envconfig:"WASMCLOUD_JS_DOMAIN" help:"JetStream domain for lattice state"`
+	PolicyTopic   envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_TOPIC" help:"policy service subject (fail closed); unset: no policy service"`
+	PolicyTimeout envVar[millis, *millis] `envconfig:"WASMCLOUD_POLICY_TIMEOUT" def:"1000" help:"policy request timeout, milliseconds"`
+	StartActors   envVar[list, *list]     `envconfig:"WASMCLOUD_START_ACTORS" help:"comma-separated actor references started at boot"`
+
+	LogLevel          envVar[level, *level] `envconfig:"WASMCLOUD_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
+	StructuredLogging envVar[Bool, *Bool]   `envconfig:"WASMCLOUD_STRUCTURED_LOGGING_ENABLED" def:"false" help:"JSON logs instead of text"`
+
+	InvocationValidity     envVar[duration, *duration] `envconfig:"WASMCLOUD_INVOCATION_VALIDITY" def:"30s" help:"lifetime of signed invocations; max age of 0.x tokens without exp"`
+	ClockSkew              envVar[duration, *duration] `envconfig:"WASMCLOUD_CLOCK_SKEW" def:"5s" help:"clock skew tolerated on token times"`
+	ReplayCacheSize        envVar[count, *count]       `envconfig:"WASMCLOUD_REPLAY_CACHE_SIZE" def:"1000000" help:"invocation ids remembered to refuse replays"`
+	RequireSignedResponses envVar[Bool, *Bool]         `envconfig:"WASMCLOUD_REQUIRE_SIGNED_RESPONSES" def:"false" help:"refuse invocation responses without a valid signature"`
+}
+
+// envVar is the envconfig field type of every variable. Its Decode never fails: it records
+// whether the variable was set, its raw text (not for secrets) and the parse error, so that
+// envconfig.Process, which stops at the first error, visits every variable and Load can report
+// every problem at once. An empty or blank value counts as unset, as in many env files.
+type envVar[T any, P interface {
+	*T
+	envconfig.Decoder
+}] struct {
+	val T
+	raw string
+	set bool
+	err error
+}
+
+// Decode implements envconfig.Decoder.
+func (v *envVar[T, P]) Decode(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	v.set = true
+	if _, secret := any(&v.val).(*Secret); !secret {
+		v.raw = s
+	}
+	v.err = P(&v.val).Decode(s)
+	return nil
+}
+
+// finish applies the default when the variable was unset or did not parse (so that one bad value
+// is reported once, not again by Validate), and returns the parse problem, if any.
+func (v *envVar[T, P]) finish(name, def string) []error {
+	var problems []error
+	if v.err != nil {
+		problems = append(problems, &VarError{Var: name, Value: v.raw, Reason: v.err.Error(), Kind: ErrInvalid})
+	}
+	if !v.set || v.err != nil {
+		var zero T
+		v.val = zero
+		if def != "" {
+			if err := P(&v.val).Decode(def); err != nil {
+				problems = append(problems, invalid(name, def, "built-in default does not parse: "+err.Error()))
+			}
+		}
+	}
+	return problems
+}
+
+// field is what walk hands out for each spec field.
+type field interface {
+	envconfig.Decoder
+	finish(name, def string) []error
+}
+
+// walk calls fn for every variable of s, in declaration order.
+func walk(s *spec, fn func(name string, tag reflect.StructTag, f field)) {
+	v := reflect.ValueOf(s).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		fn(sf.Tag.Get("envconfig"), sf.Tag, v.Field(i).Addr().Interface().(field))
+	}
+}
+
+// Load reads the process environment with envconfig, applies defaults, reads the cluster seed
+// file if one is named, and validates the result. The error joins every problem found (see
+// VarError); on error the returned Config is empty and any secret read has been wiped.
+func Load() (Config, error) {
+	var s spec
+	if err := envconfig.Process("", &s); err != nil {
+		// Unreachable: every field's Decode returns nil. Kept so that a future field type cannot
+		// make Load ignore a failure.
+		return Config{}, fmt.Errorf("config: read environment: %w", err)
+	}
+	return build(&s, os.LookupEnv, os.Environ())
+}
+
+// LoadFrom is Load over environ ("KEY=value" entries, as os.Environ returns) instead of the
+// process environment, so that tests and tools never modify the process environment. When a key
+// appears twice the first entry wins, as with os.Getenv.
+func LoadFrom(environ []string) (Config, error) {
+	lookup := lookupIn(environ)
+	var s spec
+	walk(&s, func(name string, _ reflect.StructTag, f field) {
+		if v, ok := lookup(name); ok {
+			_ = f.Decode(v) // never fails; see envVar.Decode
+		}
+	})
+	return build(&s, lookup, environ)
+}
+
+func lookupIn(environ []string) func(string) (string, bool) {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			continue
+		}
+		if _, dup := m[k]; !dup {
+			m[k] = v
+		}
+	}
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// build turns a filled spec into a Config and validates it.
+func build(s *spec, lookup func(string) (string, bool), environ []string) (Config, error) {
+	var problems []error
+	walk(s, func(name string, tag reflect.StructTag, f field) {
+		problems = append(problems, f.finish(name, tag.Get("def"))...)
+	})
+
+	c := Config{
+		LatticePrefix:   string(s.LatticePrefix.val),
+		HostSeed:        s.HostSeed.val,
+		ClusterSeed:     s.ClusterSeed.val,
+		ClusterSeedFile: string(s.ClusterSeedFile.val),
+		ClusterIssuers:  dedupe(s.ClusterIssuers.val),
+		RPC: NATSConn{
+			Host:      string(s.RPCHost.val),
+			Port:      int(s.RPCPort.val),
+			Explicit:  s.RPCHost.set || s.RPCPort.set,
+			Seed:      s.RPCSeed.val,
+			JWT:       s.RPCJWT.val,
+			CredsFile: string(s.RPCCredsFile.val),
+			TLSCA:     string(s.RPCTLSCA.val),
+			TLSCert:   string(s.RPCTLSCert.val),
+			TLSKey:    string(s.RPCTLSKey.val),
+		},
+		RPCTimeout: time.Duration(s.RPCTimeout.val),
+		CTL: NATSConn{
+			Host:      string(s.CTLHost.val),
+			Port:      int(s.CTLPort.val),
+			Explicit:  s.CTLHost.set || s.CTLPort.set,
+			Seed:      s.CTLSeed.val,
+			JWT:       s.CTLJWT.val,
+			CredsFile: string(s.CTLCredsFile.val),
+			TLSCA:     string(s.CTLTLSCA.val),
+			TLSCert:   string(s.CTLTLSCert.val),
+			TLSKey:    string(s.CTLTLSKey.val),
+		},
+		CtlTopicPrefix:         string(s.CtlTopicPrefix.val),
+		NATSEmbedded:           s.NATSEmbedded.val,
+		StateDir:               string(s.StateDir.val),
+		AllowFileLoad:          bool(s.AllowFileLoad.val),
+		JSDomain:               string(s.JSDomain.val),
+		PolicyTopic:            string(s.PolicyTopic.val),
+		PolicyTimeout:          time.Duration(s.PolicyTimeout.val),
+		StartActors:            []string(s.StartActors.val),
+		Labels:                 hostLabels(environ),
+		LogLevel:               slog.Level(s.LogLevel.val),
+		StructuredLogging:      bool(s.StructuredLogging.val),
+		InvocationValidity:     time.Duration(s.InvocationValidity.val),
+		ClockSkew:              time.Duration(s.ClockSkew.val),
+		ReplayCacheSize:        int(s.ReplayCacheSize.val),
+		RequireSignedResponses: bool(s.RequireSignedResponses.val),
+	}
+	c.RPC.TLS = bool(s.RPCTLS.val) || c.RPC.TLSCA != "" || c.RPC.TLSCert != "" || c.RPC.TLSKey != ""
+	c.CTL.TLS = bool(s.CTLTLS.val) || c.CTL.TLSCA != "" || c.CTL.TLSCert != "" || c.CTL.TLSKey != ""
+
+	if s.ClusterSeedFile.set {
+		if s.ClusterSeed.set {
+			problems = append(problems, conflict(envClusterSeedFile, "set together with "+envClusterSeed+" (use one)"))
+		} else if p := readSeedFile(&c); p != nil {
+			problems = append(problems, p)
+		}
+	}
+
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir(lookup) // "" when underivable; validate reports it
+	} else if !filepath.IsAbs(c.StateDir) {
+		if abs, err := filepath.Abs(c.StateDir); err == nil {
+			c.StateDir = abs
+		}
+	}
+
+	problems = append(problems, c.validate()...)
+	if len(problems) > 0 {
+		c.Wipe()
+		return Config{}, errors.Join(problems...)
+	}
+	return c, nil
+}
+
+// readSeedFile reads the cluster seed from c.ClusterSeedFile into c.ClusterSeed.
+func readSeedFile(c *Config) error {
+	b, err := os.ReadFile(c.ClusterSeedFile)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in Value
+		}
+		return &VarError{Var: envClusterSeedFile, Value: c.ClusterSeedFile, Reason: "cannot read", Kind: ErrInvalid, Err: err}
+	}
+	defer clear(b)
+	seed := bytes.TrimSpace(b)
+	if len(seed) == 0 {
+		return invalid(envClusterSeedFile, c.ClusterSeedFile, "file is empty")
+	}
+	c.ClusterSeed = NewSecret(seed)
+	return nil
+}
+
+// defaultStateDir is $STATE_DIRECTORY (the first entry: systemd separates several with ':'),
+// else $XDG_STATE_HOME/wasmcloud-host (absolute only, per the XDG spec), else
+// $HOME/.local/state/wasmcloud-host.
+func defaultStateDir(lookup func(string) (string, bool)) string {
+	if v, ok := lookup("STATE_DIRECTORY"); ok {
+		if first, _, _ := strings.Cut(v, ":"); filepath.IsAbs(first) {
+			return filepath.Clean(first)
+		}
+	}
+	if v, ok := lookup("XDG_STATE_HOME"); ok && filepath.IsAbs(v) {
+		return filepath.Join(v, "wasmcloud-host")
+	}
+	if v, ok := lookup("HOME"); ok && filepath.IsAbs(v) {
+		return filepath.Join(v, ".local", "state", "wasmcloud-host")
+	}
+	return ""
+}
+
+func dedupe(items []string) []string {
+	var out []string
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if !seen[it] {
+			seen[it] = true
+			out = append(out, it)
+		}
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the value types that envconfig decodes variables into. Each implements
+// envconfig.Decoder; a Decode error never contains the value (VarError adds it for non-secrets).
+
+// ParseBool parses a boolean the way wasmCloud 0.x does, case-insensitively: 1, true, yes, y,
+// enabled and enable are true; 0, false, no, n, disabled and disable are false. Anything else,
+// including the empty string, is an error: a typo never silently means false.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "y", "enabled", "enable":
+		return true, nil
+	case "0", "false", "no", "n", "disabled", "disable":
+		return false, nil
+	}
+	return false, errNotBool
+}
+
+var errNotBool = errors.New("not a boolean (want true/false, 1/0, yes/no, y/n, enabled/disabled)")
+
+// Bool is a boolean variable decoded with ParseBool.
+type Bool bool
+
+// Decode implements envconfig.Decoder.
+func (b *Bool) Decode(s string) error {
+	v, err := ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b = Bool(v)
+	return nil
+}
+
+// text is a string variable taken as it is; validation happens in Validate.
+type text string
+
+func (t *text) Decode(s string) error { *t = text(s); return nil }
+
+// port is a TCP port, 1..65535.
+type port int
+
+func (p *port) Decode(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > 65535 {
+		return errors.New("not a port (want 1..65535)")
+	}
+	*p = port(n)
+	return nil
+}
+
+// millis is a duration written as a whole, positive number of milliseconds, as in 0.x.
+type millis time.Duration
+
+func (m *millis) Decode(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/int64(time.Millisecond) {
+		return errors.New("not a positive whole number of milliseconds")
+	}
+	*m = millis(time.Duration(n) * time.Millisecond)
+	return nil
+}
+
+// duration is a non-negative Go duration ("30s", "1m30s", "500ms").
+type duration time.Duration
+
+func (d *duration) Decode(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return errors.New(`not a duration (want e.g. "30s", "1m", "500ms")`)
+	}
+	*d = duration(v)
+	return nil
+}
+
+// count is a positive whole number.
+type count int
+
+func (c *count) Decode(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return errors.New("not a positive whole number")
+	}
+	*c = count(n)
+	return nil
+}
+
+// list is a comma-separated list; items are trimmed and empty items dropped.
+type list []string
+
+func (l *list) Decode(s string) error {
+	*l = splitList(s)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// level is a log level: debug, info, warn (or warning) or error, case-insensitively.
+type level slog.Level
+
+func (l *level) Decode(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		*l = level(slog.LevelDebug)
+	case "info":
+		*l = level(slog.LevelInfo)
+	case "warn", "warning":
+		*l = level(slog.LevelWarn)
+	case "error":
+		*l = level(slog.LevelError)
+	default:
+		return errors.New("not a log level (want debug, info, warn or error)")
+	}
+	return nil
+}
+
+// EmbeddedMode is the value of WASMCLOUD_NATS_EMBEDDED.
+type EmbeddedMode string
+
+// The three embedded-NATS modes.
+const (
+	// EmbeddedAuto starts an embedded nats-server only when neither NATS connection was
+	// configured and nothing answers on the default address.
+	EmbeddedAuto EmbeddedMode = "auto"
+	// EmbeddedAlways always starts an embedded nats-server.
+	EmbeddedAlways EmbeddedMode = "true"
+	// EmbeddedNever never starts one.
+	EmbeddedNever EmbeddedMode = "false"
+)
+
+// ParseEmbeddedMode accepts "auto" or any boolean spelling ParseBool accepts, case-insensitively.
+func ParseEmbeddedMode(s string) (EmbeddedMode, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "auto") {
+		return EmbeddedAuto, nil
+	}
+	b, err := ParseBool(s)
+	if err != nil {
+		return "", errors.New("not an embedded-NATS mode (want auto, true or false)")
+	}
+	if b {
+		return EmbeddedAlways, nil
+	}
+	return EmbeddedNever, nil
+}
+
+// Decode implements envconfig.Decoder.
+func (m *EmbeddedMode) Decode(s string) error {
+	v, err := ParseEmbeddedMode(s)
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// String returns the mode as written in the environment.
+func (m EmbeddedMode) String() string { return string(m) }
+
+// checkEmbeddedMode reports whether m is one of the three modes.
+func checkEmbeddedMode(m EmbeddedMode) error {
+	switch m {
+	case EmbeddedAuto, EmbeddedAlways, EmbeddedNever:
+		return nil
+	}
+	return fmt.Errorf("not an embedded-NATS mode (want %s, %s or %s)", EmbeddedAuto, EmbeddedAlways, EmbeddedNever)
+}

@@ -1,0 +1,314 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nkeys"
+)
+
+// Validate checks c and returns every problem at once (errors.Join of *VarError), or nil. Load
+// calls it; it is exported for Configs built by hand.
+func (c Config) Validate() error {
+	return errors.Join(c.validate()...)
+}
+
+// now is the clock used to check JWT expiry; tests replace it.
+var now = time.Now
+
+func (c Config) validate() []error {
+	var p []error
+	add := func(e *VarError) {
+		if e != nil {
+			p = append(p, e)
+		}
+	}
+
+	if err := checkToken(c.LatticePrefix); err != nil {
+		add(invalid(envLatticePrefix, c.LatticePrefix, "not a single NATS subject token: "+err.Error()))
+	}
+	add(checkSeed(envHostSeed, c.HostSeed, nkeys.PrefixByteServer, "not a server seed (want SN…)"))
+	if c.ClusterSeedFile != "" {
+		// The seed came from the file: name the file, never the content.
+		if e := checkSeed(envClusterSeedFile, c.ClusterSeed, nkeys.PrefixByteCluster, "content is not a cluster seed (want SC…)"); e != nil {
+			e.Value = c.ClusterSeedFile
+			add(e)
+		}
+	} else {
+		add(checkSeed(envClusterSeed, c.ClusterSeed, nkeys.PrefixByteCluster, "not a cluster seed (want SC…)"))
+	}
+	for _, iss := range c.ClusterIssuers {
+		if !isClusterPublicKey(iss) {
+			add(invalid(envClusterIssuers, iss, "not a cluster public key (want 56 characters A-Z2-7 starting with C)"))
+		}
+	}
+
+	p = append(p, c.RPC.validate(envRPC)...)
+	if c.RPCTimeout <= 0 {
+		add(invalid(envRPCTimeout, c.RPCTimeout.String(), "must be positive"))
+	}
+	p = append(p, c.CTL.validate(envCTL)...)
+	if err := checkSubject(c.CtlTopicPrefix); err != nil {
+		add(invalid(envCtlTopicPrefix, c.CtlTopicPrefix, "not a NATS subject: "+err.Error()))
+	}
+	if err := checkEmbeddedMode(c.NATSEmbedded); err != nil {
+		add(invalid(envNATSEmbedded, string(c.NATSEmbedded), err.Error()))
+	}
+
+	if c.StateDir == "" {
+		add(invalid(envStateDir, "", "not set, and none of STATE_DIRECTORY, XDG_STATE_HOME or HOME is an absolute path to derive it from"))
+	} else if !filepath.IsAbs(c.StateDir) {
+		add(invalid(envStateDir, c.StateDir, "not an absolute path"))
+	}
+	if c.JSDomain != "" {
+		if err := checkToken(c.JSDomain); err != nil {
+			add(invalid(envJSDomain, c.JSDomain, "not a JetStream domain: "+err.Error()))
+		}
+	}
+	if c.PolicyTopic != "" {
+		if err := checkSubject(c.PolicyTopic); err != nil {
+			add(invalid(envPolicyTopic, c.PolicyTopic, "not a NATS subject: "+err.Error()))
+		}
+	}
+	if c.PolicyTimeout <= 0 {
+		add(invalid(envPolicyTimeout, c.PolicyTimeout.String(), "must be positive"))
+	}
+	switch c.LogLevel {
+	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
+	default:
+		add(invalid(envLogLevel, c.LogLevel.String(), "not a log level (want debug, info, warn or error)"))
+	}
+	if c.InvocationValidity <= 0 {
+		add(invalid(envInvValidity, c.InvocationValidity.String(), "must be positive"))
+	}
+	if c.ClockSkew < 0 {
+		add(invalid(envClockSkew, c.ClockSkew.String(), "must not be negative"))
+	}
+	if c.ReplayCacheSize < 1 {
+		add(invalid(envReplayCacheSize, strconv.Itoa(c.ReplayCacheSize), "must be positive"))
+	}
+	return p
+}
+
+// validate checks one NATS connection; prefix is WASMCLOUD_RPC or WASMCLOUD_CTL.
+func (n NATSConn) validate(prefix string) []error {
+	var p []error
+	add := func(e *VarError) {
+		if e != nil {
+			p = append(p, e)
+		}
+	}
+	if err := checkHost(n.Host); err != nil {
+		add(invalid(prefix+"_HOST", n.Host, err.Error()))
+	}
+	if n.Port < 1 || n.Port > 65535 {
+		add(invalid(prefix+"_PORT", strconv.Itoa(n.Port), "not a port (want 1..65535)"))
+	}
+
+	seedOK := true
+	if e := checkSeed(prefix+"_SEED", n.Seed, nkeys.PrefixByteUser, "not a NATS user seed (want SU…)"); e != nil {
+		add(e)
+		seedOK = false
+	}
+	if n.JWT.IsSet() {
+		switch {
+		case !n.Seed.IsSet():
+			add(conflict(prefix+"_JWT", "set without "+prefix+"_SEED (a user JWT needs its seed to sign the server's nonce)"))
+		default:
+			add(checkUserJWT(prefix+"_JWT", n.JWT, n.Seed, seedOK))
+		}
+	}
+	if n.CredsFile != "" {
+		if n.Seed.IsSet() || n.JWT.IsSet() {
+			add(conflict(prefix+"_CREDSFILE", "set together with "+prefix+"_SEED or "+prefix+"_JWT (use one)"))
+		}
+		add(checkCredsFile(prefix+"_CREDSFILE", n.CredsFile))
+	}
+
+	if n.TLSCA != "" {
+		add(checkCAFile(prefix+"_TLS_CA", n.TLSCA))
+	}
+	switch {
+	case n.TLSCert != "" && n.TLSKey == "":
+		add(conflict(prefix+"_TLS_CERT", "set without "+prefix+"_TLS_KEY"))
+	case n.TLSKey != "" && n.TLSCert == "":
+		add(conflict(prefix+"_TLS_KEY", "set without "+prefix+"_TLS_CERT"))
+	case n.TLSCert != "":
+		if _, err := tls.LoadX509KeyPair(n.TLSCert, n.TLSKey); err != nil {
+			add(&VarError{Var: prefix + "_TLS_CERT", Value: n.TLSCert, Reason: "cannot load with " + prefix + "_TLS_KEY " + strconv.Quote(n.TLSKey), Kind: ErrInvalid, Err: pathless(err)})
+		}
+	}
+	return p
+}
+
+// checkSeed returns a problem when s is set but is not a seed of the wanted type. It never
+// includes the seed or the decoder's error text in the problem.
+func checkSeed(name string, s Secret, want nkeys.PrefixByte, reason string) *VarError {
+	if !s.IsSet() {
+		return nil
+	}
+	prefix, raw, err := nkeys.DecodeSeed(s.Reveal())
+	clear(raw)
+	if err != nil || prefix != want {
+		return invalidSecret(name, reason)
+	}
+	return nil
+}
+
+// checkUserJWT checks that j is a NATS user JWT issued for the seed's public key and not expired.
+// Only non-secret facts (the subject, the expiry) appear in a problem.
+func checkUserJWT(name string, j, seed Secret, seedOK bool) *VarError {
+	claims, err := jwt.DecodeUserClaims(string(j.Reveal()))
+	if err != nil {
+		return invalidSecret(name, "not a NATS user JWT")
+	}
+	if claims.Expires > 0 && now().Unix() >= claims.Expires {
+		return invalidSecret(name, "expired at "+time.Unix(claims.Expires, 0).UTC().Format(time.RFC3339))
+	}
+	if !seedOK {
+		return nil
+	}
+	kp, err := nkeys.FromSeed(seed.Reveal())
+	if err != nil {
+		return nil // reported against the seed already
+	}
+	defer kp.Wipe()
+	pub, err := kp.PublicKey()
+	if err == nil && pub != claims.Subject {
+		return invalidSecret(name, fmt.Sprintf("issued for %s, not for the seed's key %s", claims.Subject, pub))
+	}
+	return nil
+}
+
+// checkCredsFile checks that path is a readable .creds file holding a user JWT and a user seed.
+func checkCredsFile(name, path string) *VarError {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return &VarError{Var: name, Value: path, Reason: "cannot read", Kind: ErrInvalid, Err: pathless(err)}
+	}
+	defer clear(b)
+	token, err := jwt.ParseDecoratedJWT(b)
+	if err == nil {
+		_, err = jwt.DecodeUserClaims(token)
+	}
+	if err != nil {
+		return invalid(name, path, "no NATS user JWT in the file")
+	}
+	kp, err := jwt.ParseDecoratedUserNKey(b)
+	if err != nil {
+		return invalid(name, path, "no NATS user seed in the file")
+	}
+	kp.Wipe()
+	return nil
+}
+
+// checkCAFile checks that path holds at least one PEM certificate.
+func checkCAFile(name, path string) *VarError {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return &VarError{Var: name, Value: path, Reason: "cannot read", Kind: ErrInvalid, Err: pathless(err)}
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return invalid(name, path, "no PEM certificate in the file")
+	}
+	return nil
+}
+
+// pathless drops the *os.PathError wrapper (whose path the VarError already shows).
+func pathless(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkToken checks a single NATS subject token: not empty, and no '.', wildcard, white space or
+// control character.
+func checkToken(s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	for _, r := range s {
+		switch {
+		case r == '.':
+			return errors.New("contains '.'")
+		case r == '*' || r == '>':
+			return fmt.Errorf("contains wildcard %q", r)
+		case r <= ' ' || r == 0x7f:
+			return errors.New("contains white space or a control character")
+		}
+	}
+	return nil
+}
+
+// checkSubject checks a literal NATS subject: dot-separated, valid, non-empty tokens.
+func checkSubject(s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	for tok := range strings.SplitSeq(s, ".") {
+		if tok == "" {
+			return errors.New("empty token")
+		}
+		if err := checkToken(tok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkHost accepts an IP address or a DNS host name, and nothing with a scheme or port.
+func checkHost(h string) error {
+	const want = "not a host name or IP address (scheme and port are separate variables)"
+	if h == "" {
+		return errors.New("empty")
+	}
+	if net.ParseIP(h) != nil {
+		return nil
+	}
+	if len(h) > 253 {
+		return errors.New(want)
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return errors.New(want)
+		}
+		for i := 0; i < len(label); i++ {
+			ch := label[i]
+			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+				return errors.New(want)
+			}
+		}
+	}
+	return nil
+}
+
+// isClusterPublicKey checks the shape of a cluster public key: 56 characters of the base32
+// alphabet starting with 'C'. The CRC and the curve point are checked where keys are used.
+func isClusterPublicKey(s string) bool {
+	if len(s) != 56 || s[0] != 'C' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '2' && s[i] <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// joinHostPort is net.JoinHostPort with an int port.
+func joinHostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
