@@ -59,6 +59,7 @@ Usage:
   wasmcloud-host keys gen <type> [--json]
   wasmcloud-host claims inspect <file.wasm> [--json]
   wasmcloud-host claims sign <in.wasm> -o <out.wasm> --issuer <SA…|@file> --name <name> [flags]
+  wasmcloud-host call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]
   wasmcloud-host version         print the version
   wasmcloud-host help [command]  print this help, or a command's
 
@@ -93,6 +94,8 @@ func dispatch(ctx context.Context, args []string, s streams) error {
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":
 		return help(ctx, args[1:], s)
+	case "call":
+		return runCall(ctx, args[1:], s)
 	case "version", "-version", "--version":
 		if len(args) > 1 {
 			return usagef("version", "unexpected argument %q", args[1])
@@ -117,6 +120,8 @@ func help(ctx context.Context, args []string, s streams) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "up", "help", "version":
+		case "call":
+			return runCall(ctx, []string{"--help"}, s)
 		default:
 			for _, g := range groups {
 				if g.name == args[0] {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"unicode/utf8"
+
+	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/host"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
+	"github.com/wasmcloud-host/wasmcloud-host/rpc"
+)
+
+// errNoClusterSeed: call signs with the cluster seed; an ad hoc key would be trusted by no host.
+var errNoClusterSeed = errors.New("call needs the lattice's cluster seed: set WASMCLOUD_CLUSTER_SEED_FILE (or WASMCLOUD_CLUSTER_SEED)")
+
+const callSynopsis = "call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]"
+
+func runCall(ctx context.Context, args []string, s streams) error {
+	f := newFlags("call", callSynopsis,
+		"Send a signed invocation to an actor and print its decoded reply. The JSON document is sent as a\n"+
+			"MessagePack map (--raw sends the bytes as they are). NATS, lattice and cluster seed come from the\n"+
+			"same WASMCLOUD_* variables as the host.")
+	data := f.String("data", "", "the request as JSON (default: an empty map)")
+	dataFile := f.String("data-file", "", "read the request from a file")
+	raw := f.Bool("raw", false, "send the data bytes unchanged instead of converting JSON to MessagePack")
+	pos, err := f.parse(args, s.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return f.usage("want an actor and an operation, got %d arguments", len(pos))
+	}
+	if *data != "" && *dataFile != "" {
+		return f.usage("--data and --data-file exclude each other")
+	}
+	input := []byte(*data)
+	if *dataFile != "" {
+		if input, err = os.ReadFile(*dataFile); err != nil {
+			return err
+		}
+	}
+	payload := input
+	if !*raw {
+		if payload, err = jsonToMsgpack(input); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+	}
+
+	cfg, err := config.Load()
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", errors.Join(unjoin(err)...))
+	}
+	defer cfg.Wipe()
+	if !cfg.ClusterSeed.IsSet() {
+		return errNoClusterSeed
+	}
+	caller, err := nkey.Generate(nkey.Server)
+	if err != nil {
+		return err
+	}
+	defer caller.Wipe()
+	cluster, err := rpc.New(rpc.Config{
+		ClusterSeed: cfg.ClusterSeed.Reveal(), Issuers: cfg.ClusterIssuers, HostID: caller.Public().String(),
+		Validity: cfg.InvocationValidity, Skew: cfg.ClockSkew, ReplayCapacity: 1024,
+		RequireSignedResponses: cfg.RequireSignedResponses,
+	})
+	if err != nil {
+		return err
+	}
+	defer cluster.Wipe()
+	nc, err := lattice.Connect(ctx, lattice.FromConfig("rpc", cfg.RPC), nil)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	target := pos[0]
+	if nkey.CheckID(target, nkey.Module) != nil {
+		if target, err = host.LookupAlias(ctx, nc, cfg.LatticePrefix, cfg.JSDomain, pos[0]); err != nil {
+			return err
+		}
+	}
+	reply, err := host.Invoke(ctx, nc, cluster, cfg.LatticePrefix, target, pos[1], payload, cfg.RPCTimeout)
+	if err != nil {
+		return err
+	}
+	out, err := json.Marshal(replyToJSON(reply))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(s.stdout, "%s\n", out)
+	return err
+}
+
+// jsonToMsgpack converts a JSON document (empty: an empty map) to MessagePack, integers as integers.
+func jsonToMsgpack(doc []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return msgp.AppendMapHeader(nil, 0), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("not JSON: data after the document")
+	}
+	return msgp.AppendIntf(nil, numbers(v))
+}
+
+// numbers replaces json.Number with int64, uint64 or float64 so MessagePack gets the narrowest type.
+func numbers(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		var u uint64
+		if _, err := fmt.Sscan(t.String(), &u); err == nil {
+			return u
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		for k, e := range t {
+			t[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = numbers(e)
+		}
+	}
+	return v
+}
+
+// replyToJSON decodes a MessagePack reply for printing, showing byte strings that hold UTF-8 as text. A reply
+// that is not one MessagePack value is shown as text, or base64 when it is not UTF-8.
+func replyToJSON(b []byte) any {
+	v, rest, err := msgp.ReadIntfBytes(b)
+	if err != nil || len(rest) > 0 {
+		if utf8.Valid(b) {
+			return string(b)
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	return readable(v)
+}
+
+func readable(v any) any {
+	switch t := v.(type) {
+	case []byte:
+		if utf8.Valid(t) {
+			return string(t)
+		}
+	case map[string]any:
+		for k, e := range t {
+			t[k] = readable(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = readable(e)
+		}
+	}
+	return v
+}

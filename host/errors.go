@@ -1,0 +1,28 @@
+package host
+
+import "errors"
+
+// Errors returned by the host. Refusals of invocations come from package rpc and package actor; these are the
+// host's own.
+var (
+	// ErrFileLoadNotAllowed: a file reference was given while WASMCLOUD_ALLOW_FILE_LOAD is false.
+	ErrFileLoadNotAllowed = errors.New("host: file references are not allowed (set WASMCLOUD_ALLOW_FILE_LOAD=true)")
+	// ErrUnsupportedRef: the actor reference is neither a file nor a supported registry reference.
+	ErrUnsupportedRef = errors.New("host: unsupported actor reference")
+	// ErrAlreadyRunning: an actor with the same module key already runs on this host.
+	ErrAlreadyRunning = errors.New("host: actor already running")
+	// ErrNotRunning: no actor with that key runs on this host.
+	ErrNotRunning = errors.New("host: actor not running")
+	// ErrWrongTarget: an invocation delivered on one actor's subject targets another.
+	ErrWrongTarget = errors.New("host: invocation target is not the actor it was sent to")
+	// ErrMissingCapability: a provider-originated invocation for a contract the actor does not claim.
+	ErrMissingCapability = errors.New("host: actor does not claim the capability")
+	// ErrNoProvider: an actor called a capability contract that no provider is linked for.
+	ErrNoProvider = errors.New("host: no provider linked")
+	// ErrUnknownActor: an actor-to-actor call names a key or call alias that no host runs.
+	ErrUnknownActor = errors.New("host: unknown actor or call alias")
+	// ErrNoResponders: no host in the lattice serves the target actor.
+	ErrNoResponders = errors.New("host: no host serves the actor")
+	// ErrShuttingDown: the host is draining and takes no new work.
+	ErrShuttingDown = errors.New("host: shutting down")
+)

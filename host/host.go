@@ -1,0 +1,246 @@
+// Package host is the wasmcloud-host daemon: it joins a lattice over two NATS connections (starting an
+// embedded nats-server when it is alone), loads only actors whose signed claims check out, serves each on its
+// 0.x RPC subject behind the full invocation verification of package rpc, and signs everything it sends.
+//
+// The lifecycle is New (no I/O), Start, Shutdown. Shutdown runs in a fixed order: stop taking invocations,
+// let those in flight finish (bounded by the context), drain both connections, close the actors and the wasm
+// runtime, stop the embedded server, and wipe every key.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
+	"github.com/wasmcloud-host/wasmcloud-host/rpc"
+)
+
+// Log attribute keys.
+const (
+	attrActor        = "actor"
+	attrHost         = "host"
+	attrLattice      = "lattice"
+	attrInvocationID = "invocation_id"
+	attrOperation    = "operation"
+	attrReason       = "reason"
+	attrRef          = "ref"
+	attrError        = "error"
+)
+
+// Host is one wasmcloud-host daemon.
+type Host struct {
+	cfg     config.Config
+	log     *slog.Logger
+	hostKey *nkey.KeyPair
+	cluster *rpc.Cluster
+	started time.Time
+
+	embedded *lattice.Embedded
+	rpcConn  *nats.Conn
+	ctlConn  *nats.Conn
+	rpcURL   string
+	runtime  *actor.Runtime
+	claims   *claimsStore
+
+	// mu guards actors and draining.
+	mu       sync.RWMutex
+	actors   map[string]*runningActor // by module key
+	draining bool
+
+	inflight     sync.WaitGroup // invocations being handled
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Info describes a started host, for the readiness line.
+type Info struct {
+	HostID     string
+	ClusterKey string
+	Lattice    string
+	NATSURL    string
+	Embedded   bool
+	AdHoc      bool
+}
+
+// New checks the keys in cfg and prepares a host. It does no I/O. The host takes ownership of cfg's secrets
+// and wipes them on Shutdown.
+func New(cfg config.Config, log *slog.Logger) (*Host, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Host{cfg: cfg, actors: make(map[string]*runningActor)}
+	var err error
+	if cfg.HostSeed.IsSet() {
+		h.hostKey, err = nkey.ParseSeedOf(cfg.HostSeed.Reveal(), nkey.Server)
+		if err != nil {
+			return nil, fmt.Errorf("host: WASMCLOUD_HOST_SEED: %w", err)
+		}
+	} else if h.hostKey, err = nkey.Generate(nkey.Server); err != nil {
+		return nil, err
+	}
+	var seed []byte
+	if cfg.ClusterSeed.IsSet() {
+		seed = cfg.ClusterSeed.Reveal()
+	}
+	h.cluster, err = rpc.New(rpc.Config{
+		ClusterSeed:            seed,
+		Issuers:                cfg.ClusterIssuers,
+		HostID:                 h.hostKey.Public().String(),
+		Validity:               cfg.InvocationValidity,
+		Skew:                   cfg.ClockSkew,
+		ReplayCapacity:         cfg.ReplayCacheSize,
+		RequireSignedResponses: cfg.RequireSignedResponses,
+	})
+	if err != nil {
+		h.hostKey.Wipe()
+		return nil, fmt.Errorf("host: WASMCLOUD_CLUSTER_SEED: %w", err)
+	}
+	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
+	return h, nil
+}
+
+// HostID returns the host's server key (N…).
+func (h *Host) HostID() string { return h.hostKey.Public().String() }
+
+// Cluster returns the host's cluster trust state.
+func (h *Host) Cluster() *rpc.Cluster { return h.cluster }
+
+// Info returns what the readiness line reports.
+func (h *Host) Info() Info {
+	return Info{
+		HostID:     h.HostID(),
+		ClusterKey: h.cluster.PublicKey(),
+		Lattice:    h.cfg.LatticePrefix,
+		NATSURL:    h.rpcURL,
+		Embedded:   h.embedded != nil,
+		AdHoc:      h.cluster.AdHoc(),
+	}
+}
+
+// Start connects the host to the lattice and starts the actors of WASMCLOUD_START_ACTORS. On error, whatever
+// was started is shut down again.
+func (h *Host) Start(ctx context.Context) (err error) {
+	h.started = time.Now()
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = h.Shutdown(sctx)
+		}
+	}()
+	if h.cluster.AdHoc() {
+		h.log.Warn("no cluster seed configured: using an ad hoc cluster key, so this host accepts invocations only from itself; set WASMCLOUD_CLUSTER_SEED_FILE to join a lattice",
+			"cluster_key", h.cluster.PublicKey())
+	}
+	h.embedded, err = lattice.StartEmbedded(ctx, h.cfg.NATSEmbedded, h.cfg.NATSConfigured(), lattice.EmbeddedConfig{
+		Host:     h.cfg.RPC.Host,
+		Port:     h.cfg.RPC.Port,
+		StoreDir: filepath.Join(h.cfg.StateDir, "jetstream"),
+		JSDomain: h.cfg.JSDomain,
+	}, h.log)
+	if err != nil {
+		return err
+	}
+	rpcCfg, ctlCfg := lattice.FromConfig("rpc", h.cfg.RPC), lattice.FromConfig("ctl", h.cfg.CTL)
+	if h.embedded != nil {
+		rpcCfg.URL, ctlCfg.URL = h.embedded.ClientURL(), h.embedded.ClientURL()
+		h.log.Info("started embedded nats-server", "url", h.embedded.ClientURL())
+	}
+	h.rpcURL = rpcCfg.URL
+	if h.rpcConn, err = lattice.Connect(ctx, rpcCfg, h.log); err != nil {
+		return err
+	}
+	if h.ctlConn, err = lattice.Connect(ctx, ctlCfg, h.log); err != nil {
+		return err
+	}
+	if h.runtime, err = actor.NewRuntime(ctx, actor.RuntimeConfig{CacheDir: filepath.Join(h.cfg.StateDir, "compilation-cache")}); err != nil {
+		return err
+	}
+	h.claims = newClaimsStore(h.cfg.LatticePrefix, h.cfg.JSDomain, h.log)
+	if err := h.claims.start(ctx, h.ctlConn); err != nil {
+		// Without JetStream the host still works; call aliases then resolve only among local actors.
+		h.log.Warn("lattice claims store unavailable; call aliases resolve only on this host", attrError, err)
+	}
+	for _, ref := range h.cfg.StartActors {
+		if _, err := h.StartActor(ctx, ref); err != nil {
+			return fmt.Errorf("host: start actor %s: %w", ref, err)
+		}
+	}
+	return nil
+}
+
+// Shutdown stops the host in the fixed order described in the package comment. It is idempotent; later calls
+// return the first call's result.
+func (h *Host) Shutdown(ctx context.Context) error {
+	h.shutdownOnce.Do(func() { h.shutdownErr = h.shutdown(ctx) })
+	return h.shutdownErr
+}
+
+func (h *Host) shutdown(ctx context.Context) error {
+	var errs []error
+	// 1. Stop taking invocations.
+	h.mu.Lock()
+	h.draining = true
+	running := make([]*runningActor, 0, len(h.actors))
+	for _, a := range h.actors {
+		running = append(running, a)
+	}
+	h.mu.Unlock()
+	for _, a := range running {
+		if a.sub != nil {
+			_ = a.sub.Unsubscribe()
+		}
+	}
+	// 2. Let invocations in flight finish, as long as ctx allows.
+	done := make(chan struct{})
+	go func() { h.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("host: invocations still in flight at shutdown: %w", ctx.Err()))
+	}
+	// 3. Drain both connections.
+	h.claims.stop()
+	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
+		if nc != nil {
+			if err := lattice.Drain(ctx, nc); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	// 4. Close the actors and the runtime.
+	for _, a := range running {
+		if err := a.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if h.runtime != nil {
+		if err := h.runtime.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// 5. Stop the embedded server.
+	if h.embedded != nil {
+		if err := h.embedded.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// 6. Wipe the keys.
+	h.cluster.Wipe()
+	h.hostKey.Wipe()
+	h.cfg.Wipe()
+	return errors.Join(errs...)
+}
+
+// Uptime returns how long the host has run.
+func (h *Host) Uptime() time.Duration { return time.Since(h.started) }
