@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,5 +88,31 @@ func TestKeysGenIsRandom(t *testing.T) {
 	b.wantSuccess(t)
 	if a.stdout == b.stdout {
 		t.Fatalf("two runs printed the same key pair: %s", a.stdout)
+	}
+}
+
+func TestKeysGenSeedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster.nk")
+	r := runCLI(t, "keys", "gen", "cluster", "--seed-file", path)
+	r.wantSuccess(t)
+	pub, ok := strings.CutPrefix(strings.Split(r.stdout, "\n")[0], "Public Key: ")
+	seed, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok || strings.Contains(r.stdout, strings.TrimSpace(string(seed))) {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+	checkKeyPair(t, nkey.Cluster, pub, strings.TrimSpace(string(seed)))
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	// An existing file is never overwritten.
+	again := runCLI(t, "keys", "gen", "cluster", "--seed-file", path)
+	if again.code != exitFailure || !strings.Contains(again.stderr, "exists") {
+		t.Fatalf("second run: %+v", again)
+	}
+	if b, _ := os.ReadFile(path); string(b) != string(seed) {
+		t.Fatal("seed file overwritten")
 	}
 }
