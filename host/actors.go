@@ -180,18 +180,23 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 	h.inflight.Add(1)
 	go func() {
 		defer func() { <-ra.slots; h.inflight.Done() }()
-		reply := h.handle(context.Background(), ra, m.Data)
-		if m.Reply != "" {
-			if err := m.Respond(reply); err != nil {
-				h.log.Warn("could not send a response", attrActor, ra.claims.Subject, attrError, err)
-			}
+		resp := h.handle(context.Background(), ra, m.Data)
+		if m.Reply == "" {
+			return
+		}
+		if err := h.cluster.SignResponse(resp, resp.InvocationID); err != nil {
+			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
+		}
+		if err := m.Respond(resp.AppendMsgpack(nil)); err != nil {
+			h.log.Warn("could not send a response", attrActor, ra.claims.Subject, attrError, err)
 		}
 	}()
 }
 
-// handle verifies one inbound invocation and runs it, returning the encoded, signed response. Nothing reaches
-// the actor unless every check passed.
-func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) []byte {
+// handle verifies one inbound invocation and runs it. Nothing reaches the actor unless every check passed.
+// The response is not signed yet: a response that leaves the host is signed by dispatch, while one to an
+// actor on this host stays in the process, where a signature would prove nothing.
+func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.Response {
 	inv, payload, err := h.cluster.Verify(ctx, msg, rpcVerifyOptions)
 	id := ""
 	if inv != nil {
@@ -207,20 +212,16 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) []byte 
 	}
 	if err != nil {
 		h.log.Warn("refused invocation", attrActor, ra.claims.Subject, attrInvocationID, id, attrReason, err)
-		return h.cluster.ErrorResponse(id, err).AppendMsgpack(nil)
+		return &wire.Response{InvocationID: id, Error: err.Error()}
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.RPCTimeout)
 	defer cancel()
 	out, err := ra.actor.Call(cctx, inv.Operation, payload)
-	resp := &wire.Response{Msg: out}
 	if err != nil {
 		h.log.Debug("invocation failed", attrActor, ra.claims.Subject, attrInvocationID, id, attrOperation, inv.Operation, attrError, err)
-		resp = &wire.Response{Error: err.Error()}
+		return &wire.Response{InvocationID: id, Error: err.Error()}
 	}
-	if err := h.cluster.SignResponse(resp, inv.ID); err != nil {
-		resp = h.cluster.ErrorResponse(inv.ID, err)
-	}
-	return resp.AppendMsgpack(nil)
+	return &wire.Response{InvocationID: id, Msg: out, ContentLength: uint64(len(out))}
 }
 
 // rpcVerifyOptions has no Dechunker: chunked payloads (above 900 KiB, through the JetStream object store)

@@ -65,14 +65,17 @@ func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 		return nil, err
 	}
 	msg := inv.AppendMsgpack(nil)
-	var reply []byte
 	if ra := h.running(inv.Target.PublicKey); ra != nil {
-		reply = h.handle(ctx, ra, msg)
-	} else {
-		var err error
-		if reply, err = request(ctx, h.rpcConn, h.rpcSubject(inv.Target.PublicKey), msg, h.cfg.RPCTimeout); err != nil {
-			return nil, err
+		// Same host: no network, the same verification, and a response that never leaves the process.
+		resp := h.handle(ctx, ra, msg)
+		if resp.Error != "" {
+			return nil, &RemoteError{Message: resp.Error}
 		}
+		return resp.Msg, nil
+	}
+	reply, err := request(ctx, h.rpcConn, h.rpcSubject(inv.Target.PublicKey), msg, h.cfg.RPCTimeout)
+	if err != nil {
+		return nil, err
 	}
 	return responsePayload(h.cluster, reply, inv.ID)
 }

@@ -42,7 +42,7 @@ func mustHex(s string) []byte {
 }
 
 // runNATS starts an in-process nats-server with JetStream on a free port.
-func runNATS(t *testing.T) *server.Server {
+func runNATS(t testing.TB) *server.Server {
 	t.Helper()
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
 	if err != nil {
@@ -56,7 +56,7 @@ func runNATS(t *testing.T) *server.Server {
 	return s
 }
 
-func clusterSeed(t *testing.T) string {
+func clusterSeed(t testing.TB) string {
 	t.Helper()
 	kp, err := nkey.Generate(nkey.Cluster)
 	if err != nil {
@@ -67,7 +67,7 @@ func clusterSeed(t *testing.T) string {
 }
 
 // startHost starts a host on the server with the given cluster seed and extra environment.
-func startHost(t *testing.T, s *server.Server, seed string, env ...string) *Host {
+func startHost(t testing.TB, s *server.Server, seed string, env ...string) *Host {
 	t.Helper()
 	addr := s.Addr().String()
 	p := addr[strings.LastIndexByte(addr, ':')+1:]

@@ -1,0 +1,69 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+// BenchmarkLatticeCall measures a whole signed round trip — sign, NATS, verify, replay check, the echo actor in
+// wazero, signed response, response verification — from one host to an actor on another, next to raw NATS
+// request/reply of the same bytes on the same server (the baseline the ratio is taken against), and to a call
+// that stays on one host (no NATS, same checks).
+func BenchmarkLatticeCall(b *testing.B) {
+	s := runNATS(b)
+	seed := clusterSeed(b)
+	a := startHost(b, s, seed)
+	other := startHost(b, s, seed)
+	if _, err := a.StartActorBytes(context.Background(), "echo.wasm", testutil.Actor(b, "echo.wasm")); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	caller := &actor.Claims{Subject: "MAARQX72EAZ4T4ODYOQZED3FJ6P27KWWVVTUNV6TVX2VBRVVSUKLAQHP"}
+	call := func(h *Host) {
+		out, err := h.invoke(ctx, &wire.Invocation{Origin: wire.Entity{PublicKey: caller.Subject},
+			Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest})
+		if err != nil || !bytes.Equal(out, echoReply) {
+			b.Fatalf("call: %v", err)
+		}
+	}
+
+	b.Run("baseline/nats-request-reply", func(b *testing.B) {
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		sub, err := nc.Subscribe("bench.echo", func(m *nats.Msg) { _ = m.Respond(echoReply) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		req := make([]byte, 1100) // about the size of a signed invocation
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := nc.Request("bench.echo", req, 5*time.Second); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("signed/across-hosts", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			call(other)
+		}
+	})
+	b.Run("signed/same-host", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			call(a)
+		}
+	})
+}
