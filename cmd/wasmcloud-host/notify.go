@@ -4,10 +4,19 @@ import (
 	"log/slog"
 
 	"github.com/wasmcloud-host/wasmcloud-host/host"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/sdnotify"
 )
 
-// notifyReady and notifyStopping tell systemd (Type=notify) about the lifecycle. They are no-ops when the
-// service manager did not ask for notifications.
-func notifyReady(log *slog.Logger, info host.Info) {}
+// notifyReady and notifyStopping tell systemd (Type=notify) about the lifecycle. They do nothing when the
+// service manager did not ask for notifications; a failure to notify is logged, never fatal.
+func notifyReady(log *slog.Logger, info host.Info) {
+	if err := sdnotify.Ready("serving lattice " + info.Lattice + " as " + info.HostID); err != nil {
+		log.Warn("could not notify systemd", "error", err)
+	}
+}
 
-func notifyStopping(log *slog.Logger) {}
+func notifyStopping(log *slog.Logger) {
+	if err := sdnotify.Stopping(); err != nil {
+		log.Warn("could not notify systemd", "error", err)
+	}
+}
