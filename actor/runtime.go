@@ -147,6 +147,7 @@ type Module struct {
 	rt          *Runtime
 	name        string
 	compiled    wazero.CompiledModule
+	hasInit     bool // exports _initialize (a WASI reactor), run once per instance before anything else
 	hasStart    bool // exports _start, run once per instance
 	hasWapcInit bool // exports wapc_init, run once per instance after _start
 }
@@ -200,7 +201,7 @@ func (r *Runtime) checkModule(m *Module) error {
 	for _, init := range []struct {
 		name string
 		flag *bool
-	}{{"_start", &m.hasStart}, {"wapc_init", &m.hasWapcInit}} {
+	}{{"_initialize", &m.hasInit}, {"_start", &m.hasStart}, {"wapc_init", &m.hasWapcInit}} {
 		def, ok := exports[init.name]
 		if !ok {
 			continue
@@ -260,7 +261,8 @@ type HostCallFunc func(ctx context.Context, binding, namespace, operation string
 type ActorConfig struct {
 	// MaxInstances bounds the instances of this actor, so also its concurrent calls (default 1).
 	MaxInstances int
-	// CallTimeout is the deadline of each guest call, and of `_start` and `wapc_init` (default 10 s).
+	// CallTimeout is the deadline of each guest call, and of `_initialize`, `_start` and `wapc_init`
+	// (default 10 s).
 	CallTimeout time.Duration
 	// HostCall handles the guest's outbound calls. If nil, every host call fails.
 	HostCall HostCallFunc
@@ -282,7 +284,8 @@ type Actor struct {
 }
 
 // NewActor creates an Actor from m and starts its first instance, so a module that cannot be
-// instantiated or whose `_start`/`wapc_init` fails is reported here rather than on the first call.
+// instantiated or whose `_initialize`, `_start` or `wapc_init` fails is reported here rather than on
+// the first call.
 func (r *Runtime) NewActor(ctx context.Context, m *Module, cfg ActorConfig) (*Actor, error) {
 	if r.isClosed() {
 		return nil, ErrClosed
@@ -306,8 +309,8 @@ func (r *Runtime) NewActor(ctx context.Context, m *Module, cfg ActorConfig) (*Ac
 		rt:  r,
 		mod: m,
 		cfg: cfg,
-		// An anonymous name lets any number of instances coexist. No start functions: _start and
-		// wapc_init are called explicitly, with a deadline, and proc_exit(0) from _start is fine.
+		// An anonymous name lets any number of instances coexist. No start functions: _initialize,
+		// _start and wapc_init are called explicitly, with a deadline, and proc_exit(0) from them is fine.
 		modCfg: wazero.NewModuleConfig().
 			WithName("").
 			WithStartFunctions().
@@ -390,7 +393,9 @@ func (m *limitedMemory) Free() {}
 
 func (i *instance) close() { _ = i.mod.Close(context.Background()) }
 
-// newInstance instantiates the module and runs its `_start` and `wapc_init`, if exported.
+// newInstance instantiates the module and runs its `_initialize` (which a WASI reactor such as a Go
+// -buildmode=c-shared module needs before any other export is called), `_start` and `wapc_init`, in
+// that order, each if exported.
 func (a *Actor) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{}
 	allocCtx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
@@ -410,7 +415,7 @@ func (a *Actor) newInstance(ctx context.Context) (*instance, error) {
 	for _, init := range []struct {
 		name   string
 		export bool
-	}{{"_start", a.mod.hasStart}, {"wapc_init", a.mod.hasWapcInit}} {
+	}{{"_initialize", a.mod.hasInit}, {"_start", a.mod.hasStart}, {"wapc_init", a.mod.hasWapcInit}} {
 		if !init.export {
 			continue
 		}
