@@ -149,8 +149,7 @@ func (h *Host) StopActor(ctx context.Context, key string) error {
 	}
 	delete(h.actors, key)
 	h.mu.Unlock()
-	_ = ra.sub.Drain()
-	err := ra.close(ctx)
+	err := errors.Join(drainSubscription(ctx, ra.sub), ra.close(ctx))
 	h.log.Info("actor stopped", attrActor, key)
 	return err
 }

@@ -196,9 +196,10 @@ func (h *Host) shutdown(ctx context.Context) error {
 		running = append(running, a)
 	}
 	h.mu.Unlock()
+	// Drain, not unsubscribe: messages the client already received are handled, not dropped unanswered.
 	for _, a := range running {
-		if a.sub != nil {
-			_ = a.sub.Unsubscribe()
+		if err := drainSubscription(ctx, a.sub); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	// 2. Let invocations in flight finish, as long as ctx allows.
@@ -240,6 +241,25 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.hostKey.Wipe()
 	h.cfg.Wipe()
 	return errors.Join(errs...)
+}
+
+// drainSubscription stops a subscription's interest and waits until every message it had received has been
+// handed to its handler.
+func drainSubscription(ctx context.Context, sub *nats.Subscription) error {
+	if sub == nil {
+		return nil
+	}
+	if err := sub.Drain(); err != nil {
+		return fmt.Errorf("host: drain %s: %w", sub.Subject, err)
+	}
+	for sub.IsValid() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("host: drain %s: %w", sub.Subject, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // Uptime returns how long the host has run.

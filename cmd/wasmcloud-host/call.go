@@ -85,7 +85,15 @@ func runCall(ctx context.Context, args []string, s streams) error {
 
 	target := pos[0]
 	if nkey.CheckID(target, nkey.Module) != nil {
-		if target, err = host.LookupAlias(ctx, nc, cfg.LatticePrefix, cfg.JSDomain, pos[0]); err != nil {
+		// Lattice state lives in JetStream, which the control connection's credentials reach (the RPC user
+		// may be allowed only wasmbus.rpc.>).
+		ctl, err := lattice.Connect(ctx, lattice.FromConfig("ctl", cfg.CTL), nil)
+		if err != nil {
+			return err
+		}
+		target, err = host.LookupAlias(ctx, ctl, cfg.LatticePrefix, cfg.JSDomain, pos[0])
+		ctl.Close()
+		if err != nil {
 			return err
 		}
 	}

@@ -45,6 +45,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	info := h.Info()
+	log = log.With("host", info.HostID, "lattice", info.Lattice)
 	log.Info("host ready", "host_id", info.HostID, "cluster_key", info.ClusterKey, "lattice", info.Lattice,
 		"nats_url", info.NATSURL, "embedded_nats", info.Embedded)
 	if !cfg.StructuredLogging {
