@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
@@ -47,7 +48,7 @@ type ModuleError struct {
 }
 
 func (e *ModuleError) Error() string {
-	msg := fmt.Sprintf("%s: module %q", e.Reason, e.Module)
+	msg := fmt.Sprintf("actor: module %q refused: %s", e.Module, strings.TrimPrefix(e.Reason.Error(), "actor: "))
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}

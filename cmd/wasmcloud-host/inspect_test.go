@@ -183,7 +183,7 @@ func TestInspectTampered(t *testing.T) {
 	r = runCLI(t, "claims", "inspect", path)
 	r.wantFailure(t, exitFailure, "hash does not match")
 	wantContains(t, "table", r.stdout, "Module           MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5\n",
-		"Valid            no — actor: module hash does not match its token")
+		"tampered.wasm\" refused: module hash does not match its token: token says 4CEC673A")
 }
 
 func TestInspectUnsigned(t *testing.T) {
@@ -206,7 +206,8 @@ func TestInspectUnsigned(t *testing.T) {
 
 	r = runCLI(t, "claims", "inspect", path)
 	r.wantFailure(t, exitFailure, "module is not signed")
-	if !strings.HasPrefix(r.stdout, "Valid  no — actor: module is not signed") || strings.Count(r.stdout, "\n") != 1 {
+	if !strings.HasPrefix(r.stdout, "Valid  no — actor: module ") || !strings.HasSuffix(r.stdout, "refused: module is not signed\n") ||
+		strings.Count(r.stdout, "\n") != 1 {
 		t.Fatalf("table for an unsigned module: %q", r.stdout)
 	}
 }
