@@ -46,8 +46,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	info := h.Info()
 	log = log.With("host", info.HostID, "lattice", info.Lattice)
-	log.Info("host ready", "host_id", info.HostID, "cluster_key", info.ClusterKey, "lattice", info.Lattice,
-		"nats_url", info.NATSURL, "embedded_nats", info.Embedded)
+	log.Info("host ready", "cluster_key", info.ClusterKey, "nats_url", info.NATSURL, "embedded_nats", info.Embedded)
 	if !cfg.StructuredLogging {
 		fmt.Fprintf(stdout, "wasmcloud-host ready: host_id=%s cluster_key=%s lattice=%s nats_url=%s\n",
 			info.HostID, info.ClusterKey, info.Lattice, info.NATSURL)
