@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,17 +24,40 @@ const maxConcurrentPerActor = 64
 
 // runningActor is an actor this host serves.
 type runningActor struct {
-	claims *actor.Claims
-	ref    string
-	module *actor.Module
-	actor  *actor.Actor
-	sub    *nats.Subscription
-	slots  chan struct{} // a token per invocation being handled
+	ref         string
+	annotations map[string]string
+	sub         *nats.Subscription
+	slots       chan struct{} // a token per invocation being handled
+
+	// mu guards claims, module, instanceIDs and healthy; act is swapped atomically by scale and update, and
+	// the actor it replaced is closed once its calls are done.
+	mu          sync.Mutex
+	claims      *actor.Claims
+	module      *actor.Module
+	instanceIDs []string
+	healthy     *bool
+	act         atomic.Pointer[actor.Actor]
+}
+
+func (a *runningActor) snapshot() (*actor.Claims, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.claims, len(a.instanceIDs)
 }
 
 func (a *runningActor) close(ctx context.Context) error {
-	err := a.actor.Close(ctx)
+	err := a.act.Load().Close(ctx)
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return errors.Join(err, a.module.Close(ctx))
+}
+
+func newInstanceIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = wire.NewID()
+	}
+	return ids
 }
 
 // rpcSubject returns the subject an actor is served on.
@@ -52,80 +77,133 @@ func filePath(ref string) string {
 	return ""
 }
 
-// StartActor loads an actor from a reference, verifies its signed claims, and serves it on the lattice. Only
-// file references are supported until OCI support lands; they need WASMCLOUD_ALLOW_FILE_LOAD.
-func (h *Host) StartActor(ctx context.Context, ref string) (*actor.Claims, error) {
-	path := filePath(ref)
-	if path == "" {
-		return nil, fmt.Errorf("%w %q: only file references are supported by this version", ErrUnsupportedRef, ref)
+// checkRef refuses, before any work, a reference this host will not load.
+func (h *Host) checkRef(ref string) error {
+	if filePath(ref) != "" {
+		if !h.cfg.AllowFileLoad {
+			return fmt.Errorf("%w: %s", ErrFileLoadNotAllowed, ref)
+		}
+		return nil
 	}
-	if !h.cfg.AllowFileLoad {
-		return nil, fmt.Errorf("%w: %s", ErrFileLoadNotAllowed, ref)
+	if h.oci == nil {
+		return fmt.Errorf("%w %q: only file references are supported by this host", ErrUnsupportedRef, ref)
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	wasm, err := os.ReadFile(abs)
-	if err != nil {
-		return nil, fmt.Errorf("host: read actor: %w", err)
-	}
-	return h.StartActorBytes(ctx, ref, wasm)
+	return nil
 }
 
-// StartActorBytes verifies and starts an actor module given as bytes; ref names it in logs and errors.
-func (h *Host) StartActorBytes(ctx context.Context, ref string, wasm []byte) (*actor.Claims, error) {
-	claims, err := actor.Verify(ref, wasm, actor.VerifyOptions{Skew: h.cfg.ClockSkew})
-	if err != nil {
-		h.log.Warn("refused actor", attrRef, ref, attrReason, err)
+// load fetches the module bytes a reference names: a file (when allowed) or an OCI artifact.
+func (h *Host) load(ctx context.Context, ref string) ([]byte, error) {
+	if err := h.checkRef(ref); err != nil {
 		return nil, err
 	}
-	log := h.log.With(attrActor, claims.Subject, attrRef, ref)
-	h.mu.Lock()
-	if h.draining {
-		h.mu.Unlock()
-		return nil, ErrShuttingDown
+	if path := filePath(ref); path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		wasm, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, fmt.Errorf("host: read actor: %w", err)
+		}
+		return wasm, nil
 	}
-	if _, ok := h.actors[claims.Subject]; ok {
+	return h.oci.pull(ctx, ref)
+}
+
+// StartActor loads an actor from a reference, verifies its signed claims, and serves it on the lattice with
+// one instance.
+func (h *Host) StartActor(ctx context.Context, ref string) (*actor.Claims, error) {
+	return h.startActor(ctx, ref, 1, nil)
+}
+
+func (h *Host) startActor(ctx context.Context, ref string, count int, annotations map[string]string) (*actor.Claims, error) {
+	wasm, err := h.load(ctx, ref)
+	if err != nil {
+		h.publishEvent("actors_start_failed", map[string]any{"public_key": "", "image_ref": ref, "annotations": annotations,
+			"host_id": h.HostID(), "error": err.Error()})
+		return nil, err
+	}
+	return h.startModule(ctx, ref, wasm, count, annotations)
+}
+
+// StartActorBytes verifies and starts an actor module given as bytes; ref names it in logs and events.
+func (h *Host) StartActorBytes(ctx context.Context, ref string, wasm []byte) (*actor.Claims, error) {
+	return h.startModule(ctx, ref, wasm, 1, nil)
+}
+
+func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count int, annotations map[string]string) (*actor.Claims, error) {
+	if count < 1 {
+		count = 1
+	}
+	failed := func(key string, err error) (*actor.Claims, error) {
+		h.log.Warn("actor failed to start", attrRef, ref, attrActor, key, attrError, err)
+		h.publishEvent("actors_start_failed", map[string]any{"public_key": key, "image_ref": ref, "annotations": annotations,
+			"host_id": h.HostID(), "error": err.Error()})
+		return nil, err
+	}
+	claims, err := actor.Verify(ref, wasm, actor.VerifyOptions{Skew: h.cfg.ClockSkew})
+	if err != nil {
+		return failed("", err)
+	}
+	h.mu.Lock()
+	switch _, running := h.actors[claims.Subject]; {
+	case h.draining:
 		h.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", ErrAlreadyRunning, claims.Subject)
+		return failed(claims.Subject, ErrShuttingDown)
+	case running:
+		h.mu.Unlock()
+		return failed(claims.Subject, fmt.Errorf("%w: %s", ErrAlreadyRunning, claims.Subject))
 	}
 	// Reserve the key while compiling, so a concurrent start of the same actor fails fast.
 	h.actors[claims.Subject] = nil
 	h.mu.Unlock()
-	ra, err := h.instantiate(ctx, ref, wasm, claims)
+	ra, err := h.instantiate(ctx, ref, wasm, claims, count, annotations)
 	h.mu.Lock()
 	if err != nil {
 		delete(h.actors, claims.Subject)
 		h.mu.Unlock()
-		log.Warn("actor failed to start", attrError, err)
-		return nil, err
+		return failed(claims.Subject, err)
 	}
 	h.actors[claims.Subject] = ra
 	h.mu.Unlock()
-	h.claims.publish(ctx, claims)
-	log.Info("actor started", "name", claims.Name, "call_alias", claims.CallAlias, "caps", claims.Caps)
+	h.data.publishClaims(ctx, claims)
+	if filePath(ref) == "" {
+		h.data.publishRef(ctx, ref, claims.Subject)
+	}
+	h.log.Info("actor started", attrActor, claims.Subject, attrRef, ref, "name", claims.Name, "call_alias", claims.CallAlias,
+		"caps", claims.Caps, "instances", count)
+	h.publishEvent("actors_started", map[string]any{"public_key": claims.Subject, "image_ref": ref, "annotations": annotations,
+		"host_id": h.HostID(), "claims": eventClaims(claims), "count": count})
+	h.checkHealth(ctx, ra)
 	return claims, nil
 }
 
-func (h *Host) instantiate(ctx context.Context, ref string, wasm []byte, claims *actor.Claims) (*runningActor, error) {
-	mod, err := h.runtime.Compile(ctx, ref, wasm)
-	if err != nil {
-		return nil, err
-	}
-	ra := &runningActor{claims: claims, ref: ref, module: mod, slots: make(chan struct{}, maxConcurrentPerActor)}
+// newActor creates the pool of instances for a compiled module.
+func (h *Host) newActor(ctx context.Context, mod *actor.Module, claims *actor.Claims, count int) (*actor.Actor, error) {
 	alog := h.log.With(attrActor, claims.Subject)
-	ra.actor, err = h.runtime.NewActor(ctx, mod, actor.ActorConfig{
-		CallTimeout: h.cfg.RPCTimeout,
+	return h.runtime.NewActor(ctx, mod, actor.ActorConfig{
+		MaxInstances: count,
+		CallTimeout:  h.cfg.RPCTimeout,
 		HostCall: func(ctx context.Context, binding, namespace, operation string, payload []byte) ([]byte, error) {
 			return h.hostCall(ctx, claims, binding, namespace, operation, payload)
 		},
 		ConsoleLog: func(msg string) { alog.Info(msg, "source", "console_log") },
 	})
+}
+
+func (h *Host) instantiate(ctx context.Context, ref string, wasm []byte, claims *actor.Claims, count int, annotations map[string]string) (*runningActor, error) {
+	mod, err := h.runtime.Compile(ctx, ref, wasm)
+	if err != nil {
+		return nil, err
+	}
+	act, err := h.newActor(ctx, mod, claims, count)
 	if err != nil {
 		_ = mod.Close(ctx)
 		return nil, err
 	}
+	ra := &runningActor{claims: claims, ref: ref, module: mod, annotations: annotations,
+		instanceIDs: newInstanceIDs(count), slots: make(chan struct{}, maxConcurrentPerActor)}
+	ra.act.Store(act)
 	subject := h.rpcSubject(claims.Subject)
 	ra.sub, err = h.rpcConn.QueueSubscribe(subject, subject, func(m *nats.Msg) { h.dispatch(ra, m) })
 	if err == nil {
@@ -139,6 +217,82 @@ func (h *Host) instantiate(ctx context.Context, ref string, wasm []byte, claims 
 	return ra, nil
 }
 
+// ScaleActor sets the number of instances of a running actor; zero stops it.
+func (h *Host) ScaleActor(ctx context.Context, key string, count int) error {
+	ra := h.running(key)
+	if ra == nil {
+		return fmt.Errorf("%w: %s", ErrNotRunning, key)
+	}
+	if count == 0 {
+		return h.StopActor(ctx, key)
+	}
+	ra.mu.Lock()
+	claims, mod := ra.claims, ra.module
+	ra.mu.Unlock()
+	act, err := h.newActor(ctx, mod, claims, count)
+	if err != nil {
+		h.publishEvent("actor_scale_failed", map[string]any{"public_key": key, "image_ref": ra.ref, "annotations": ra.annotations,
+			"host_id": h.HostID(), "max_instances": count, "error": err.Error()})
+		return err
+	}
+	old := ra.act.Swap(act)
+	ra.mu.Lock()
+	ra.instanceIDs = newInstanceIDs(count)
+	ra.mu.Unlock()
+	_ = old.Close(ctx) // waits for the calls the old pool is running
+	h.log.Info("actor scaled", attrActor, key, "instances", count)
+	h.publishEvent("actor_scaled", map[string]any{"public_key": key, "claims": eventClaims(claims), "image_ref": ra.ref,
+		"annotations": ra.annotations, "host_id": h.HostID(), "max_instances": count})
+	return nil
+}
+
+// UpdateActor replaces a running actor's module with the one ref names: it must have the same module key and
+// a higher revision.
+func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
+	ra := h.running(key)
+	if ra == nil {
+		return fmt.Errorf("%w: %s", ErrNotRunning, key)
+	}
+	oldClaims, count := ra.snapshot()
+	fail := func(err error) error {
+		h.publishEvent("actor_update_failed", map[string]any{"public_key": key, "revision": oldClaims.Rev, "reason": err.Error()})
+		return err
+	}
+	wasm, err := h.load(ctx, ref)
+	if err != nil {
+		return fail(err)
+	}
+	claims, err := actor.Verify(ref, wasm, actor.VerifyOptions{Skew: h.cfg.ClockSkew})
+	switch {
+	case err != nil:
+		return fail(err)
+	case claims.Subject != key:
+		return fail(fmt.Errorf("%w: %s is actor %s, not %s", ErrUpdateMismatch, ref, claims.Subject, key))
+	case claims.Rev <= oldClaims.Rev:
+		return fail(fmt.Errorf("%w: revision %d is not above %d", ErrUpdateMismatch, claims.Rev, oldClaims.Rev))
+	}
+	mod, err := h.runtime.Compile(ctx, ref, wasm)
+	if err != nil {
+		return fail(err)
+	}
+	act, err := h.newActor(ctx, mod, claims, count)
+	if err != nil {
+		_ = mod.Close(ctx)
+		return fail(err)
+	}
+	old := ra.act.Swap(act)
+	ra.mu.Lock()
+	oldMod := ra.module
+	ra.claims, ra.module, ra.ref = claims, mod, ref
+	ra.mu.Unlock()
+	_ = old.Close(ctx)
+	_ = oldMod.Close(ctx)
+	h.data.publishClaims(ctx, claims)
+	h.log.Info("actor updated", attrActor, key, attrRef, ref, "revision", claims.Rev)
+	h.publishEvent("actor_updated", map[string]any{"public_key": key, "revision": claims.Rev, "image_ref": ref})
+	return nil
+}
+
 // StopActor stops serving an actor and closes it once its invocations in flight are done.
 func (h *Host) StopActor(ctx context.Context, key string) error {
 	h.mu.Lock()
@@ -149,8 +303,11 @@ func (h *Host) StopActor(ctx context.Context, key string) error {
 	}
 	delete(h.actors, key)
 	h.mu.Unlock()
+	_, count := ra.snapshot()
 	err := errors.Join(drainSubscription(ctx, ra.sub), ra.close(ctx))
 	h.log.Info("actor stopped", attrActor, key)
+	h.publishEvent("actors_stopped", map[string]any{"host_id": h.HostID(), "public_key": key, "count": count, "remaining": 0,
+		"annotations": ra.annotations, "image_ref": ra.ref})
 	return err
 }
 
@@ -161,7 +318,8 @@ func (h *Host) Actors() []*actor.Claims {
 	out := make([]*actor.Claims, 0, len(h.actors))
 	for _, a := range h.actors {
 		if a != nil {
-			out = append(out, a.claims)
+			c, _ := a.snapshot()
+			out = append(out, c)
 		}
 	}
 	return out
@@ -187,7 +345,7 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
 		if err := m.Respond(resp.AppendMsgpack(nil)); err != nil {
-			h.log.Warn("could not send a response", attrActor, ra.claims.Subject, attrError, err)
+			h.log.Warn("could not send a response", attrActor, resp.InvocationID, attrError, err)
 		}
 	}()
 }
@@ -196,6 +354,7 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 // The response is not signed yet: a response that leaves the host is signed by dispatch, while one to an
 // actor on this host stays in the process, where a signature would prove nothing.
 func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.Response {
+	claims, _ := ra.snapshot()
 	inv, payload, err := h.cluster.Verify(ctx, msg, rpcVerifyOptions)
 	id := ""
 	if inv != nil {
@@ -203,21 +362,21 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.R
 	}
 	if err == nil {
 		switch {
-		case inv.Target.PublicKey != ra.claims.Subject:
+		case inv.Target.PublicKey != claims.Subject:
 			err = fmt.Errorf("%w: %s", ErrWrongTarget, inv.Target.PublicKey)
-		case inv.Origin.ContractID != "" && !ra.claims.HasCap(inv.Origin.ContractID):
+		case inv.Origin.ContractID != "" && !claims.HasCap(inv.Origin.ContractID):
 			err = fmt.Errorf("%w %s", ErrMissingCapability, inv.Origin.ContractID)
 		}
 	}
 	if err != nil {
-		h.log.Warn("refused invocation", attrActor, ra.claims.Subject, attrInvocationID, id, attrReason, err)
+		h.log.Warn("refused invocation", attrActor, claims.Subject, attrInvocationID, id, attrReason, err)
 		return &wire.Response{InvocationID: id, Error: err.Error()}
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.RPCTimeout)
 	defer cancel()
-	out, err := ra.actor.Call(cctx, inv.Operation, payload)
+	out, err := ra.act.Load().Call(cctx, inv.Operation, payload)
 	if err != nil {
-		h.log.Debug("invocation failed", attrActor, ra.claims.Subject, attrInvocationID, id, attrOperation, inv.Operation, attrError, err)
+		h.log.Debug("invocation failed", attrActor, claims.Subject, attrInvocationID, id, attrOperation, inv.Operation, attrError, err)
 		return &wire.Response{InvocationID: id, Error: err.Error()}
 	}
 	return &wire.Response{InvocationID: id, Msg: out, ContentLength: uint64(len(out))}
@@ -226,3 +385,16 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.R
 // rpcVerifyOptions has no Dechunker: chunked payloads (above 900 KiB, through the JetStream object store)
 // are refused with rpc.ErrChunked until the object store path is built.
 var rpcVerifyOptions = rpc.VerifyOptions{}
+
+// eventClaims is the claims object of actor events, in the 0.x layout.
+func eventClaims(c *actor.Claims) map[string]any {
+	expires, notBefore := "never", "immediately"
+	if !c.Expires.IsZero() {
+		expires = c.Expires.Format(time.RFC3339)
+	}
+	if !c.NotBefore.IsZero() {
+		notBefore = c.NotBefore.Format(time.RFC3339)
+	}
+	return map[string]any{"call_alias": c.CallAlias, "caps": c.Caps, "issuer": c.Issuer, "tags": c.Tags, "name": c.Name,
+		"version": c.Ver, "revision": c.Rev, "not_before_human": notBefore, "expires_human": expires}
+}

@@ -51,7 +51,7 @@ func (h *Host) resolveActor(name string) (string, error) {
 		}
 	}
 	h.mu.RUnlock()
-	if key, ok := h.claims.alias(name); ok {
+	if key, ok := h.data.alias(name); ok {
 		return key, nil
 	}
 	return "", fmt.Errorf("%w %q", ErrUnknownActor, name)

@@ -23,6 +23,10 @@ var (
 	ErrUnknownActor = errors.New("host: unknown actor or call alias")
 	// ErrNoResponders: no host in the lattice serves the target actor.
 	ErrNoResponders = errors.New("host: no host serves the actor")
+	// ErrUpdateMismatch: an update names another actor, or a revision that is not higher.
+	ErrUpdateMismatch = errors.New("host: update refused")
+	// ErrNoLink: no link matches the request.
+	ErrNoLink = errors.New("host: no such link")
 	// ErrShuttingDown: the host is draining and takes no new work.
 	ErrShuttingDown = errors.New("host: shutting down")
 )

@@ -50,7 +50,14 @@ type Host struct {
 	ctlConn  *nats.Conn
 	rpcURL   string
 	runtime  *actor.Runtime
-	claims   *claimsStore
+	data     *latticeData
+	oci      ociSource // nil: only file references
+	ctlSubs  []*nats.Subscription
+
+	stopRequested chan struct{} // closed by cmd.{host}.stop
+	stopOnce      sync.Once
+	heartbeatStop chan struct{}
+	tasks         sync.WaitGroup // background work started by control commands
 
 	// mu guards actors and draining.
 	mu       sync.RWMutex
@@ -78,7 +85,7 @@ func New(cfg config.Config, log *slog.Logger) (*Host, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{cfg: cfg, actors: make(map[string]*runningActor)}
+	h := &Host{cfg: cfg, actors: make(map[string]*runningActor), stopRequested: make(chan struct{}), heartbeatStop: make(chan struct{})}
 	var err error
 	if cfg.HostSeed.IsSet() {
 		h.hostKey, err = nkey.ParseSeedOf(cfg.HostSeed.Reveal(), nkey.Server)
@@ -166,16 +173,23 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if h.runtime, err = actor.NewRuntime(ctx, actor.RuntimeConfig{CacheDir: filepath.Join(h.cfg.StateDir, "compilation-cache")}); err != nil {
 		return err
 	}
-	h.claims = newClaimsStore(h.cfg.LatticePrefix, h.cfg.JSDomain, h.log)
-	if err := h.claims.start(ctx, h.ctlConn); err != nil {
-		// Without JetStream the host still works; call aliases then resolve only among local actors.
-		h.log.Warn("lattice claims store unavailable; call aliases resolve only on this host", attrError, err)
+	h.data = newLatticeData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.log)
+	if err := h.data.start(ctx, h.ctlConn); err != nil {
+		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
+		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
 	}
 	for _, ref := range h.cfg.StartActors {
 		if _, err := h.StartActor(ctx, ref); err != nil {
 			return fmt.Errorf("host: start actor %s: %w", ref, err)
 		}
 	}
+	if err := h.startControl(); err != nil {
+		return err
+	}
+	go h.heartbeatLoop(h.heartbeatStop)
+	secs, _ := h.uptime()
+	h.publishEvent("host_started", map[string]any{"labels": h.cfg.Labels, "friendly_name": h.friendlyName(),
+		"uptime_seconds": secs, "version": Version})
 	return nil
 }
 
@@ -188,9 +202,16 @@ func (h *Host) Shutdown(ctx context.Context) error {
 
 func (h *Host) shutdown(ctx context.Context) error {
 	var errs []error
-	// 1. Stop taking invocations.
+	// 1. Stop taking commands and invocations; let commands already started finish.
+	for _, sub := range h.ctlSubs {
+		_ = sub.Unsubscribe()
+	}
+	close(h.heartbeatStop)
 	h.mu.Lock()
 	h.draining = true
+	h.mu.Unlock()
+	h.tasks.Wait()
+	h.mu.Lock()
 	running := make([]*runningActor, 0, len(h.actors))
 	for _, a := range h.actors {
 		running = append(running, a)
@@ -211,7 +232,8 @@ func (h *Host) shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("host: invocations still in flight at shutdown: %w", ctx.Err()))
 	}
 	// 3. Drain both connections.
-	h.claims.stop()
+	h.publishEvent("host_stopped", map[string]any{"labels": h.cfg.Labels})
+	h.data.stop()
 	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
 		if nc != nil {
 			if err := lattice.Drain(ctx, nc); err != nil {

@@ -34,6 +34,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	log := newLogger(stderr, cfg)
+	host.Version = version
 	h, err := host.New(cfg, log)
 	if err != nil {
 		cfg.Wipe()
@@ -53,7 +54,10 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	notifyReady(log, info)
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-h.StopRequested():
+	}
 	notifyStopping(log)
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)

@@ -1,0 +1,261 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+// ctlPrefix returns {WASMCLOUD_CTL_TOPIC_PREFIX}.{lattice}.
+func (h *Host) ctlPrefix() string { return h.cfg.CtlTopicPrefix + "." + h.cfg.LatticePrefix }
+
+// startControl subscribes the control interface on the control connection. Queries that one host answers for
+// the whole lattice (claims, links, link changes) use a queue group, as the OTP host does; the rest reach
+// every host or one host by its id.
+func (h *Host) startControl() error {
+	p := h.ctlPrefix()
+	cmd := p + ".cmd." + h.HostID() + "."
+	subs := []struct {
+		subject, queue string
+		handle         func(*nats.Msg) any
+	}{
+		{p + ".ping.hosts", "", h.ctlPing},
+		{p + ".get." + h.HostID() + ".inv", "", func(*nats.Msg) any { return h.inventory() }},
+		{p + ".get.claims", p, func(*nats.Msg) any { return h.data.claimsList() }},
+		{p + ".get.links", p, func(*nats.Msg) any { return wire.LinkDefinitionList{Links: h.data.allLinks()} }},
+		{p + ".linkdefs.put", p, h.ctlLinkPut},
+		{p + ".linkdefs.del", p, h.ctlLinkDel},
+		{p + ".auction.actor", "", h.ctlAuction},
+		{p + ".registries.put", "", h.ctlRegistries},
+		{cmd + "la", "", h.ctlStartActor},
+		{cmd + "sa", "", h.ctlStopActor},
+		{cmd + "scale", "", h.ctlScaleActor},
+		{cmd + "upd", "", h.ctlUpdateActor},
+		{cmd + "stop", "", h.ctlStopHost},
+	}
+	for _, s := range subs {
+		handle := s.handle
+		sub, err := h.ctlConn.QueueSubscribe(s.subject, s.queue, func(m *nats.Msg) { h.ctlReply(m, handle) })
+		if err != nil {
+			return fmt.Errorf("host: subscribe %s: %w", s.subject, err)
+		}
+		h.ctlSubs = append(h.ctlSubs, sub)
+	}
+	return h.ctlConn.FlushTimeout(5 * time.Second)
+}
+
+// ctlReply runs a handler and sends its answer; a nil answer sends nothing (an auction the host does not bid
+// in). A handler never panics the host: a bad request gets a refusal that says why.
+func (h *Host) ctlReply(m *nats.Msg, handle func(*nats.Msg) any) {
+	answer := handle(m)
+	if answer == nil || m.Reply == "" {
+		return
+	}
+	b, err := json.Marshal(answer)
+	if err != nil {
+		b, _ = json.Marshal(wire.CtlAck{Error: "host: encode reply: " + err.Error()})
+	}
+	if err := m.Respond(b); err != nil {
+		h.log.Warn("could not answer a control request", "subject", m.Subject, attrError, err)
+	}
+}
+
+// ack builds a command reply; refusals are logged with the subject.
+func (h *Host) ack(m *nats.Msg, err error) wire.CtlAck {
+	if err != nil {
+		h.log.Warn("refused control request", "subject", m.Subject, attrReason, err)
+		return wire.CtlAck{Accepted: false, Error: err.Error()}
+	}
+	return wire.CtlAck{Accepted: true}
+}
+
+func (h *Host) ctlPing(*nats.Msg) any {
+	go h.heartbeat(context.Background()) // 0.x hosts also publish a heartbeat on every ping
+	return h.hostInfo()
+}
+
+func (h *Host) ctlLinkPut(m *nats.Msg) any {
+	var l wire.LinkDefinition
+	if err := wire.DecodeCtl(m.Data, &l); err != nil {
+		return h.ack(m, err)
+	}
+	l, err := h.data.putLink(context.Background(), l)
+	if err == nil {
+		h.publishEvent("linkdef_set", l)
+	}
+	return h.ack(m, err)
+}
+
+func (h *Host) ctlLinkDel(m *nats.Msg) any {
+	var r wire.RemoveLinkDefinition
+	if err := wire.DecodeCtl(m.Data, &r); err != nil {
+		return h.ack(m, err)
+	}
+	l, ok, err := h.data.delLink(context.Background(), r)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: no link for actor %s, contract %s, link name %s", ErrNoLink, r.ActorID, r.ContractID, r.LinkName)
+	}
+	if err == nil {
+		h.publishEvent("linkdef_deleted", l)
+	}
+	return h.ack(m, err)
+}
+
+// ctlAuction bids for an actor when this host's labels satisfy the constraints and it can load the reference.
+func (h *Host) ctlAuction(m *nats.Msg) any {
+	var r wire.ActorAuctionRequest
+	if err := wire.DecodeCtl(m.Data, &r); err != nil {
+		h.log.Warn("ignoring a malformed auction", attrReason, err)
+		return nil
+	}
+	h.mu.RLock()
+	draining := h.draining
+	h.mu.RUnlock()
+	if draining || !h.labelsMatch(r.Constraints) || h.checkRef(r.ActorRef) != nil {
+		return nil
+	}
+	if r.Constraints == nil {
+		r.Constraints = map[string]string{}
+	}
+	return wire.ActorAuctionAck{ActorRef: r.ActorRef, Constraints: r.Constraints, HostID: h.HostID()}
+}
+
+func (h *Host) ctlRegistries(m *nats.Msg) any {
+	var creds wire.RegistryCredentialMap
+	if err := wire.DecodeCtl(m.Data, &creds); err != nil {
+		return h.ack(m, err)
+	}
+	if h.oci == nil {
+		return h.ack(m, fmt.Errorf("%w: this host does not pull from registries", ErrUnsupportedRef))
+	}
+	for registry, c := range creds {
+		h.oci.setCredentials(registry, c)
+	}
+	return h.ack(m, nil)
+}
+
+// ctlStartActor acknowledges once the request is known to be loadable, and starts the actor in the
+// background: success and failure are reported as actors_started and actors_start_failed events.
+func (h *Host) ctlStartActor(m *nats.Msg) any {
+	var c wire.StartActorCommand
+	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+		return h.ack(m, err)
+	}
+	if err := h.checkRef(c.ActorRef); err != nil {
+		return h.ack(m, err)
+	}
+	if !h.background(func(ctx context.Context) {
+		_, _ = h.startActor(ctx, c.ActorRef, int(c.Count), c.Annotations)
+	}) {
+		return h.ack(m, ErrShuttingDown)
+	}
+	return h.ack(m, nil)
+}
+
+func (h *Host) ctlStopActor(m *nats.Msg) any {
+	var c wire.StopActorCommand
+	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+		return h.ack(m, err)
+	}
+	key := h.resolveRunning(c.ActorRef)
+	ra := h.running(key)
+	if ra == nil {
+		return h.ack(m, fmt.Errorf("%w: %s", ErrNotRunning, c.ActorRef))
+	}
+	_, current := ra.snapshot()
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RPCTimeout+5*time.Second)
+	defer cancel()
+	if c.Count == 0 || int(c.Count) >= current {
+		return h.ack(m, h.StopActor(ctx, key))
+	}
+	return h.ack(m, h.ScaleActor(ctx, key, current-int(c.Count)))
+}
+
+func (h *Host) ctlScaleActor(m *nats.Msg) any {
+	var c wire.ScaleActorCommand
+	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+		return h.ack(m, err)
+	}
+	key := c.ActorID
+	if key == "" {
+		key = h.resolveRunning(c.ActorRef)
+	}
+	if h.running(key) == nil {
+		return h.ack(m, fmt.Errorf("%w: %s", ErrNotRunning, key))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RPCTimeout+5*time.Second)
+	defer cancel()
+	return h.ack(m, h.ScaleActor(ctx, key, int(c.Instances())))
+}
+
+func (h *Host) ctlUpdateActor(m *nats.Msg) any {
+	var c wire.UpdateActorCommand
+	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+		return h.ack(m, err)
+	}
+	if err := h.checkRef(c.NewActorRef); err != nil {
+		return h.ack(m, err)
+	}
+	key := c.ActorID
+	if h.running(key) == nil {
+		return h.ack(m, fmt.Errorf("%w: %s", ErrNotRunning, key))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return h.ack(m, h.UpdateActor(ctx, key, c.NewActorRef))
+}
+
+// ctlStopHost acknowledges, then asks the daemon to drain and exit.
+func (h *Host) ctlStopHost(m *nats.Msg) any {
+	var c wire.StopHostCommand
+	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+		return h.ack(m, err)
+	}
+	h.stopOnce.Do(func() {
+		h.log.Info("stop requested through the control interface")
+		close(h.stopRequested)
+	})
+	return h.ack(m, nil)
+}
+
+// resolveRunning maps an actor reference (its key, or the reference it was started from) to the key of a
+// running actor.
+func (h *Host) resolveRunning(ref string) string {
+	if nkey.CheckID(ref, nkey.Module) == nil {
+		return ref
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for key, a := range h.actors {
+		if a != nil && a.ref == ref {
+			return key
+		}
+	}
+	return ref
+}
+
+// background runs f in a goroutine that Shutdown waits for; it reports false when the host is shutting down.
+func (h *Host) background(f func(ctx context.Context)) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return false
+	}
+	h.tasks.Add(1)
+	go func() {
+		defer h.tasks.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		f(ctx)
+	}()
+	return true
+}
+
+// StopRequested is closed when a control client asked this host to stop (cmd.{host}.stop).
+func (h *Host) StopRequested() <-chan struct{} { return h.stopRequested }

@@ -1,0 +1,381 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+const ctl = "wasmbus.ctl.default."
+
+// eventLog collects the lattice events published on wasmbus.evt.default.
+type eventLog struct {
+	mu     sync.Mutex
+	events []wire.CloudEvent
+}
+
+func watchEvents(t *testing.T, nc *nats.Conn) *eventLog {
+	t.Helper()
+	l := &eventLog{}
+	_, err := nc.Subscribe("wasmbus.evt.default", func(m *nats.Msg) {
+		var e wire.CloudEvent
+		if err := json.Unmarshal(m.Data, &e); err != nil {
+			t.Errorf("event is not JSON: %s", m.Data)
+			return
+		}
+		l.mu.Lock()
+		l.events = append(l.events, e)
+		l.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// waitFor polls until an event of the type (without the prefix) arrives, and returns its data.
+func (l *eventLog) waitFor(t *testing.T, name string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.mu.Lock()
+		for _, e := range l.events {
+			if e.Type != wire.EventTypePrefix+name {
+				continue
+			}
+			var data map[string]any
+			_ = json.Unmarshal(e.Data, &data)
+			if match == nil || match(data) {
+				l.mu.Unlock()
+				if e.SpecVersion != "1.0" || e.ID == "" || e.Source == "" || e.DataContentType != "application/json" || e.Time.IsZero() {
+					t.Fatalf("not a valid CloudEvents envelope: %+v", e)
+				}
+				return data
+			}
+		}
+		l.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event", name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ctlRequest[T any](t *testing.T, nc *nats.Conn, subject string, body any) T {
+	t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case []byte:
+		b = v
+	case nil:
+	default:
+		b, _ = json.Marshal(v)
+	}
+	m, err := nc.Request(subject, b, 10*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", subject, err)
+	}
+	var out T
+	if err := json.Unmarshal(m.Data, &out); err != nil {
+		t.Fatalf("%s: reply %s: %v", subject, m.Data, err)
+	}
+	return out
+}
+
+func wantAck(t *testing.T, ack wire.CtlAck, accepted bool, contains string) {
+	t.Helper()
+	if ack.Accepted != accepted || !strings.Contains(ack.Error, contains) || (accepted && ack.Error != "") {
+		t.Fatalf("ack %+v, want accepted=%v with %q", ack, accepted, contains)
+	}
+}
+
+func connect(t *testing.T, s *server.Server) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func TestControlInterface(t *testing.T) {
+	s := runNATS(t)
+	seed := clusterSeed(t)
+	nc := connect(t, s)
+	events := watchEvents(t, nc)
+	a := startHost(t, s, seed, "HOST_REGION=eu")
+	b := startHost(t, s, seed, "HOST_REGION=us")
+	echoPath := testutil.Path("actors/echo.wasm")
+
+	t.Run("ping gathers every host", func(t *testing.T) {
+		inbox := nats.NewInbox()
+		replies, _ := nc.SubscribeSync(inbox)
+		if err := nc.PublishRequest(ctl+"ping.hosts", inbox, nil); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]wire.HostInfo{}
+		for len(seen) < 2 {
+			m, err := replies.NextMsg(5 * time.Second)
+			if err != nil {
+				t.Fatalf("after %d replies: %v", len(seen), err)
+			}
+			var hi wire.HostInfo
+			if err := json.Unmarshal(m.Data, &hi); err != nil {
+				t.Fatal(err)
+			}
+			seen[hi.ID] = hi
+		}
+		if hi := seen[a.HostID()]; hi.Labels["region"] != "eu" || hi.Issuer != a.Cluster().PublicKey() || hi.LatticePrefix != "default" {
+			t.Fatalf("host a answered %+v", hi)
+		}
+		events.waitFor(t, "host_heartbeat", nil)
+	})
+
+	t.Run("auction honours label constraints", func(t *testing.T) {
+		inbox := nats.NewInbox()
+		replies, _ := nc.SubscribeSync(inbox)
+		body, _ := json.Marshal(wire.ActorAuctionRequest{ActorRef: echoPath, Constraints: map[string]string{"region": "us"}})
+		if err := nc.PublishRequest(ctl+"auction.actor", inbox, body); err != nil {
+			t.Fatal(err)
+		}
+		m, err := replies.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bid wire.ActorAuctionAck
+		_ = json.Unmarshal(m.Data, &bid)
+		if bid.HostID != b.HostID() {
+			t.Fatalf("bid from %s, want host b", bid.HostID)
+		}
+		if extra, err := replies.NextMsg(300 * time.Millisecond); err == nil {
+			t.Fatalf("a second bid: %s", extra.Data)
+		}
+	})
+
+	t.Run("start, scale and stop through commands, with events", func(t *testing.T) {
+		ack := ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".la", wire.StartActorCommand{ActorRef: echoPath, Count: 1,
+			Annotations: map[string]string{"app": "demo"}})
+		wantAck(t, ack, true, "")
+		started := events.waitFor(t, "actors_started", func(d map[string]any) bool { return d["public_key"] == echoKey })
+		if started["host_id"] != b.HostID() || started["image_ref"] != echoPath {
+			t.Fatalf("actors_started %v", started)
+		}
+		events.waitFor(t, "health_check_passed", func(d map[string]any) bool { return d["public_key"] == echoKey })
+		inv := ctlRequest[wire.HostInventory](t, nc, ctl+"get."+b.HostID()+".inv", nil)
+		if len(inv.Actors) != 1 || inv.Actors[0].ID != echoKey || inv.Actors[0].Name != "Echo" || len(inv.Actors[0].Instances) != 1 ||
+			inv.Actors[0].Instances[0].Annotations["app"] != "demo" {
+			t.Fatalf("inventory %+v", inv)
+		}
+		three := uint16(3)
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".scale", wire.ScaleActorCommand{ActorID: echoKey, Count: &three}), true, "")
+		scaled := events.waitFor(t, "actor_scaled", nil)
+		if scaled["max_instances"] != float64(3) {
+			t.Fatalf("actor_scaled %v", scaled)
+		}
+		inv = ctlRequest[wire.HostInventory](t, nc, ctl+"get."+b.HostID()+".inv", nil)
+		if inv.Actors[0].MaxInstances != 3 {
+			t.Fatalf("inventory after scale %+v", inv.Actors[0])
+		}
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".sa", wire.StopActorCommand{ActorRef: echoKey}), true, "")
+		events.waitFor(t, "actors_stopped", func(d map[string]any) bool { return d["public_key"] == echoKey && d["count"] == float64(3) })
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".sa", wire.StopActorCommand{ActorRef: echoKey}), false, "not running")
+	})
+
+	t.Run("a failed start is an event with the reason", func(t *testing.T) {
+		dir := t.TempDir()
+		tampered := dir + "/tampered.wasm"
+		wasm := testutil.Actor(t, "echo.wasm")
+		wasm[len(wasm)/3] ^= 0xff
+		writeFile(t, tampered, wasm)
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+a.HostID()+".la", wire.StartActorCommand{ActorRef: tampered}), true, "")
+		failed := events.waitFor(t, "actors_start_failed", func(d map[string]any) bool { return d["image_ref"] == tampered })
+		if !strings.Contains(failed["error"].(string), "hash does not match") {
+			t.Fatalf("actors_start_failed %v", failed)
+		}
+	})
+
+	t.Run("links apply on every host", func(t *testing.T) {
+		l := wire.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
+			ContractID: "wasmcloud:httpserver", LinkName: "default", Values: map[string]string{"address": "127.0.0.1:8080"}}
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"linkdefs.put", l), true, "")
+		events.waitFor(t, "linkdef_set", func(d map[string]any) bool { return d["actor_id"] == echoKey })
+		for _, h := range []*Host{a, b} {
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if got, ok := h.data.link(echoKey, "wasmcloud:httpserver", "default"); ok && got.Values["address"] == "127.0.0.1:8080" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("host %s never saw the link", h.HostID())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		links := ctlRequest[wire.LinkDefinitionList](t, nc, ctl+"get.links", nil)
+		if len(links.Links) != 1 || links.Links[0].ID == "" {
+			t.Fatalf("get.links %+v", links)
+		}
+		// A host started afterwards learns the link at start.
+		c := startHost(t, s, seed)
+		if _, ok := c.data.link(echoKey, "wasmcloud:httpserver", "default"); !ok {
+			t.Fatal("a host started later does not know the link")
+		}
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"linkdefs.del", wire.RemoveLinkDefinition{ActorID: echoKey,
+			ContractID: "wasmcloud:httpserver", LinkName: "default"}), true, "")
+		events.waitFor(t, "linkdef_deleted", nil)
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"linkdefs.del", wire.RemoveLinkDefinition{ActorID: echoKey,
+			ContractID: "wasmcloud:httpserver", LinkName: "default"}), false, "no such link")
+	})
+
+	t.Run("bad requests are refused with a reason", func(t *testing.T) {
+		tests := []struct {
+			name, subject string
+			body          []byte
+			want          string
+		}{
+			{"malformed JSON", "linkdefs.put", []byte(`{"actor_id":`), "malformed"},
+			{"not an object", "cmd." + a.HostID() + ".la", []byte(`["x"]`), "malformed"},
+			{"oversize", "linkdefs.put", []byte(`{"actor_id":"` + strings.Repeat("M", wire.MaxCtlMessage) + `"}`), "too large"},
+			{"missing field", "linkdefs.put", []byte(`{"actor_id":"` + echoKey + `"}`), "provider_id is required"},
+			{"link to a non-provider key", "linkdefs.put", mustJSON(wire.LinkDefinition{ActorID: echoKey, ProviderID: echoKey,
+				ContractID: "wasmcloud:httpserver", LinkName: "default"}), "provider_id"},
+			{"start with no ref", "cmd." + a.HostID() + ".la", []byte(`{}`), "actor_ref is required"},
+			{"start from an unsupported reference", "cmd." + a.HostID() + ".la", []byte(`{"actor_ref":"registry.example/echo:1"}`), "unsupported"},
+			{"scale an unknown actor", "cmd." + a.HostID() + ".scale", []byte(`{"actor_id":"MNOPE","count":2}`), "not running"},
+			{"update an unknown actor", "cmd." + a.HostID() + ".upd", []byte(`{"actor_id":"MNOPE","new_actor_ref":"` + echoPath + `"}`), "not running"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+tc.subject, tc.body), false, tc.want)
+			})
+		}
+		// A command for a host that does not exist has no responder.
+		if _, err := nc.Request(ctl+"cmd.NUNKNOWN.la", mustJSON(wire.StartActorCommand{ActorRef: echoPath}), time.Second); !errors.Is(err, nats.ErrNoResponders) {
+			t.Fatalf("unknown host: %v", err)
+		}
+	})
+
+	t.Run("stop host", func(t *testing.T) {
+		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+a.HostID()+".stop", wire.StopHostCommand{}), true, "")
+		select {
+		case <-a.StopRequested():
+		case <-time.After(5 * time.Second):
+			t.Fatal("stop was not requested")
+		}
+	})
+}
+
+// Entries written to the lattice bucket by someone other than a host are checked before use.
+func TestForgedLatticeData(t *testing.T) {
+	s := runNATS(t)
+	seed := clusterSeed(t)
+	h := startHost(t, s, seed)
+	nc := connect(t, s)
+	ctx := context.Background()
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(ctx, "LATTICEDATA_default")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A genuine claims entry of an aliased actor, then a forged one that widens caps and steals the alias.
+	acct, _ := nkey.Generate(nkey.Account)
+	mod, _ := nkey.Generate(nkey.Module)
+	signed, _ := actor.Sign(testutil.Actor(t, "echo.wasm"), actor.SignOptions{Issuer: acct, Subject: mod.Public(), Name: "e",
+		Caps: []string{"wasmcloud:httpserver"}, CallAlias: "genuine"})
+	claims, err := actor.Verify("e", signed, actor.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.data.publishClaims(ctx, claims)
+	forged := storedClaims{Subject: mod.Public().String(), Issuer: acct.Public().String(), Name: "e", CallAlias: "genuine",
+		Capabilities: []string{"wasmcloud:httpserver", "wasmcloud:keyvalue"}, Token: claims.Token}
+	other, _ := nkey.Generate(nkey.Module)
+	noToken := storedClaims{Subject: other.Public().String(), Name: "thief", CallAlias: "stolen"}
+	mustPut(t, kv, "CLAIMS_"+forged.Subject+"X", forged) // key and subject disagree
+	mustPut(t, kv, "CLAIMS_"+noToken.Subject, noToken)
+	badLink := wire.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
+		ContractID: "wasmcloud:keyvalue", LinkName: "default"}
+	mustPut(t, kv, linkKey(echoKey, "wasmcloud:httpserver", "default"), badLink) // stored under another link's key
+	if _, err := kv.Put(ctx, "LINKDEF_GARBAGE", []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if key, ok := h.data.alias("genuine"); ok && key == mod.Public().String() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the genuine alias never resolved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Now overwrite the genuine entry with widened caps: the token no longer matches, so it is ignored.
+	mustPut(t, kv, "CLAIMS_"+forged.Subject, forged)
+	// The watch delivers in order: once a later, genuine entry is applied, the forged ones have been seen.
+	markerKey, _ := nkey.Generate(nkey.Module)
+	marker, _ := actor.Sign(testutil.Actor(t, "echo.wasm"), actor.SignOptions{Issuer: acct, Subject: markerKey.Public(), Name: "m", CallAlias: "marker"})
+	markerClaims, _ := actor.Verify("m", marker, actor.VerifyOptions{})
+	h.data.publishClaims(ctx, markerClaims)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := h.data.alias("marker"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the marker entry never arrived")
+		}
+	}
+	if _, ok := h.data.alias("stolen"); ok {
+		t.Fatal("an alias from an entry without a token resolves")
+	}
+	h.data.mu.RLock()
+	caps := h.data.claims[mod.Public().String()].Capabilities
+	h.data.mu.RUnlock()
+	if len(caps) != 1 {
+		t.Fatalf("forged caps accepted: %v", caps)
+	}
+	if len(h.data.allLinks()) != 0 {
+		t.Fatalf("forged links accepted: %v", h.data.allLinks())
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func mustPut(t *testing.T, kv jetstream.KeyValue, key string, v any) {
+	t.Helper()
+	if _, err := kv.Put(context.Background(), key, mustJSON(v)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,459 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+// Key prefixes of the lattice bucket LATTICEDATA_{lattice}, as 0.x hosts write them.
+const (
+	prefixClaims  = "CLAIMS_"
+	prefixLinkdef = "LINKDEF_"
+	prefixRefmap  = "REFMAP_"
+)
+
+// storedClaims is a CLAIMS_{key} entry in the format wasmCloud 0.82 writes (OTP's iss and sub are read too),
+// plus our extension: the module's signed token, so any host can check the entry instead of trusting it.
+type storedClaims struct {
+	CallAlias    string   `json:"call_alias,omitempty"`
+	Capabilities []string `json:"capabilities"`
+	Issuer       string   `json:"issuer"`
+	Name         string   `json:"name"`
+	Revision     string   `json:"revision"`
+	Subject      string   `json:"subject"`
+	Tags         []string `json:"tags"`
+	Version      string   `json:"version"`
+	Token        string   `json:"jwt,omitempty"`
+
+	OTPIssuer  string `json:"iss,omitempty"`
+	OTPSubject string `json:"sub,omitempty"`
+}
+
+// refMap is a REFMAP_ entry: which actor an OCI reference resolved to.
+type refMap struct {
+	OCIURL    string `json:"oci_url"`
+	PublicKey string `json:"public_key"`
+}
+
+// latticeData mirrors the lattice bucket: every host watches it, so a link put through any host applies on
+// all, and a host started later learns the links and claims that exist. The entries are unsigned, so each is
+// checked before use; nothing read from the bucket ever grants a capability (those come from the signed
+// module), and call aliases resolve only through claims entries whose embedded token verifies.
+type latticeData struct {
+	bucket string
+	domain string
+	log    *slog.Logger
+
+	kv        jetstream.KeyValue // nil when JetStream is unavailable
+	stopWatch func()
+	watching  sync.WaitGroup
+
+	// mu guards the maps below.
+	mu      sync.RWMutex
+	claims  map[string]storedClaims         // by subject
+	aliases map[string]string               // call alias → subject; the first verified claim wins
+	links   map[string]wire.LinkDefinition  // by LINKDEF_ key
+	refs    map[string]string               // OCI reference → public key
+	onLink  func(wire.LinkDefinition, bool) // called (outside mu) when a link is set (true) or deleted
+}
+
+func newLatticeData(latticePrefix, domain string, log *slog.Logger) *latticeData {
+	return &latticeData{
+		bucket: "LATTICEDATA_" + latticePrefix, domain: domain, log: log,
+		claims: map[string]storedClaims{}, aliases: map[string]string{},
+		links: map[string]wire.LinkDefinition{}, refs: map[string]string{},
+	}
+}
+
+func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, create bool) (jetstream.KeyValue, error) {
+	js, err := jetstream.New(nc)
+	if domain != "" {
+		js, err = jetstream.NewWithDomain(nc, domain)
+	}
+	if err != nil {
+		return nil, err
+	}
+	kv, err := js.KeyValue(ctx, bucket)
+	if create && errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host: lattice bucket %s: %w", bucket, err)
+	}
+	return kv, nil
+}
+
+// start opens (or creates) the bucket and watches it. Before it returns, every entry that existed is applied.
+func (d *latticeData) start(ctx context.Context, nc *nats.Conn) error {
+	kv, err := openBucket(ctx, nc, d.bucket, d.domain, true)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w, err := kv.WatchAll(wctx)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("host: watch %s: %w", d.bucket, err)
+	}
+	d.kv = kv
+	d.stopWatch = func() { _ = w.Stop(); cancel() }
+	initial := make(chan struct{})
+	d.watching.Add(1)
+	go func() {
+		defer d.watching.Done()
+		caughtUp := false
+		for e := range w.Updates() {
+			if e == nil { // the marker after the existing entries
+				if !caughtUp {
+					caughtUp = true
+					close(initial)
+				}
+				continue
+			}
+			d.apply(e)
+		}
+		if !caughtUp {
+			close(initial)
+		}
+	}()
+	select {
+	case <-initial:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (d *latticeData) stop() {
+	if d == nil || d.stopWatch == nil {
+		return
+	}
+	d.stopWatch()
+	d.watching.Wait()
+}
+
+// apply records one change of the bucket. A malformed or forged entry is ignored with a warning.
+func (d *latticeData) apply(e jetstream.KeyValueEntry) {
+	key := e.Key()
+	deleted := e.Operation() != jetstream.KeyValuePut
+	var err error
+	switch {
+	case strings.HasPrefix(key, prefixClaims):
+		if deleted {
+			d.mu.Lock()
+			delete(d.claims, strings.TrimPrefix(key, prefixClaims))
+			d.mu.Unlock()
+			return
+		}
+		err = d.applyClaims(key, e.Value())
+	case strings.HasPrefix(key, prefixLinkdef):
+		err = d.applyLink(key, e.Value(), deleted)
+	case strings.HasPrefix(key, prefixRefmap):
+		if !deleted {
+			err = d.applyRef(key, e.Value())
+		}
+	}
+	if err != nil {
+		d.log.Warn("ignoring a lattice data entry", "key", key, attrReason, err)
+	}
+}
+
+// checkClaims decodes a claims entry and checks it against its key and, when it carries one, against its
+// module token (signature, subject, and every field the entry repeats). It reports whether the entry was
+// verified by a token.
+func checkClaims(key string, value []byte) (storedClaims, bool, error) {
+	var c storedClaims
+	if err := json.Unmarshal(value, &c); err != nil {
+		return c, false, fmt.Errorf("malformed claims: %w", err)
+	}
+	if c.Subject == "" {
+		c.Subject = c.OTPSubject
+	}
+	if c.Issuer == "" {
+		c.Issuer = c.OTPIssuer
+	}
+	id := strings.TrimPrefix(key, prefixClaims)
+	if c.Subject != id || nkey.CheckID(id, nkey.Module, nkey.Service) != nil {
+		return c, false, fmt.Errorf("subject %q does not match the key", c.Subject)
+	}
+	if c.Token == "" {
+		return c, false, nil
+	}
+	tok, err := wascap.Parse(c.Token)
+	if err != nil {
+		return c, false, err
+	}
+	if _, err := tok.VerifyIssuer(nkey.Account); err != nil {
+		return c, false, err
+	}
+	var meta wascap.Actor
+	if err := tok.DecodeMetadata(&meta); err != nil {
+		return c, false, err
+	}
+	if tok.Claims.Subject != c.Subject || tok.Claims.Issuer != c.Issuer || meta.CallAlias != c.CallAlias ||
+		!slices.Equal(meta.Caps, c.Capabilities) || meta.Name != c.Name {
+		return c, false, errors.New("the entry does not say what its signed token says")
+	}
+	return c, true, nil
+}
+
+func (d *latticeData) applyClaims(key string, value []byte) error {
+	c, verified, err := checkClaims(key, value)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.claims[c.Subject] = c
+	if !verified || c.CallAlias == "" {
+		return nil
+	}
+	switch owner, ok := d.aliases[c.CallAlias]; {
+	case !ok:
+		d.aliases[c.CallAlias] = c.Subject
+	case owner != c.Subject:
+		d.log.Warn("call alias clash: keeping the first actor that claimed it", "call_alias", c.CallAlias, "owner", owner, "claimant", c.Subject)
+	}
+	return nil
+}
+
+// linkKey is the bucket key of a link: LINKDEF_ and HEXUPPER(SHA-256(actor ‖ contract ‖ link name)).
+func linkKey(actorID, contractID, linkName string) string {
+	sum := sha256.Sum256([]byte(actorID + contractID + linkName))
+	return prefixLinkdef + wire.HashHex(sum)
+}
+
+// checkLink validates a link definition's keys and values.
+func checkLink(l *wire.LinkDefinition) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	if err := nkey.CheckID(l.ActorID, nkey.Module); err != nil {
+		return fmt.Errorf("actor_id: %w", err)
+	}
+	if err := nkey.CheckID(l.ProviderID, nkey.Service); err != nil {
+		return fmt.Errorf("provider_id: %w", err)
+	}
+	if !strings.Contains(l.ContractID, ":") {
+		return fmt.Errorf("contract_id %q is not a contract (namespace:name)", l.ContractID)
+	}
+	return nil
+}
+
+func (d *latticeData) applyLink(key string, value []byte, deleted bool) error {
+	var l wire.LinkDefinition
+	if deleted {
+		d.mu.Lock()
+		l, ok := d.links[key]
+		delete(d.links, key)
+		d.mu.Unlock()
+		if ok && d.onLink != nil {
+			d.onLink(l, false)
+		}
+		return nil
+	}
+	if err := json.Unmarshal(value, &l); err != nil {
+		return fmt.Errorf("malformed link: %w", err)
+	}
+	if err := checkLink(&l); err != nil {
+		return err
+	}
+	if linkKey(l.ActorID, l.ContractID, l.LinkName) != key {
+		return errors.New("the link is stored under another link's key")
+	}
+	d.mu.Lock()
+	d.links[key] = l
+	d.mu.Unlock()
+	if d.onLink != nil {
+		d.onLink(l, true)
+	}
+	return nil
+}
+
+func (d *latticeData) applyRef(key string, value []byte) error {
+	var r refMap
+	if err := json.Unmarshal(value, &r); err != nil {
+		return fmt.Errorf("malformed reference map: %w", err)
+	}
+	if prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(r.OCIURL)) != key || nkey.CheckID(r.PublicKey, nkey.Module, nkey.Service) != nil {
+		return errors.New("reference map does not match its key")
+	}
+	d.mu.Lock()
+	d.refs[r.OCIURL] = r.PublicKey
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *latticeData) alias(name string) (string, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	key, ok := d.aliases[name]
+	return key, ok
+}
+
+// link returns the link of an actor for a contract and link name.
+func (d *latticeData) link(actorID, contractID, linkName string) (wire.LinkDefinition, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	l, ok := d.links[linkKey(actorID, contractID, linkName)]
+	return l, ok
+}
+
+// allLinks returns every link, sorted by actor, contract and link name.
+func (d *latticeData) allLinks() []wire.LinkDefinition {
+	d.mu.RLock()
+	out := make([]wire.LinkDefinition, 0, len(d.links))
+	for _, l := range d.links {
+		out = append(out, l)
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.ActorID+a.ContractID+a.LinkName < b.ActorID+b.ContractID+b.LinkName
+	})
+	return out
+}
+
+// claimsList returns every claims entry in the 0.x get.claims layout.
+func (d *latticeData) claimsList() wire.ClaimsList {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := wire.ClaimsList{Claims: make([]map[string]string, 0, len(d.claims))}
+	subjects := make([]string, 0, len(d.claims))
+	for s := range d.claims {
+		subjects = append(subjects, s)
+	}
+	sort.Strings(subjects)
+	for _, s := range subjects {
+		c := d.claims[s]
+		out.Claims = append(out.Claims, map[string]string{
+			"sub": c.Subject, "iss": c.Issuer, "name": c.Name, "call_alias": c.CallAlias,
+			"caps": strings.Join(c.Capabilities, ","), "tags": strings.Join(c.Tags, ","),
+			"rev": c.Revision, "version": c.Version,
+		})
+	}
+	return out
+}
+
+// putLink stores a link (every host then applies it through its watch).
+func (d *latticeData) putLink(ctx context.Context, l wire.LinkDefinition) (wire.LinkDefinition, error) {
+	if d.kv == nil {
+		return l, errors.New("host: lattice data store unavailable (no JetStream)")
+	}
+	if err := checkLink(&l); err != nil {
+		return l, err
+	}
+	if l.Values == nil {
+		l.Values = map[string]string{}
+	}
+	key := linkKey(l.ActorID, l.ContractID, l.LinkName)
+	if l.ID == "" {
+		l.ID = strings.TrimPrefix(key, prefixLinkdef)
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return l, err
+	}
+	_, err = d.kv.Put(ctx, key, b)
+	return l, err
+}
+
+// delLink removes a link; it reports whether the link existed.
+func (d *latticeData) delLink(ctx context.Context, r wire.RemoveLinkDefinition) (wire.LinkDefinition, bool, error) {
+	if d.kv == nil {
+		return wire.LinkDefinition{}, false, errors.New("host: lattice data store unavailable (no JetStream)")
+	}
+	l, ok := d.link(r.ActorID, r.ContractID, r.LinkName)
+	if !ok {
+		return l, false, nil
+	}
+	return l, true, d.kv.Delete(ctx, linkKey(r.ActorID, r.ContractID, r.LinkName))
+}
+
+// publishClaims writes the claims of an actor this host started, with its token.
+func (d *latticeData) publishClaims(ctx context.Context, c *actor.Claims) {
+	if d.kv == nil {
+		return
+	}
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	b, err := json.Marshal(storedClaims{
+		CallAlias: c.CallAlias, Capabilities: c.Caps, Issuer: c.Issuer, Name: c.Name,
+		Revision: strconv.Itoa(int(c.Rev)), Subject: c.Subject, Tags: tags, Version: c.Ver, Token: c.Token,
+	})
+	if err == nil {
+		_, err = d.kv.Put(ctx, prefixClaims+c.Subject, b)
+	}
+	if err != nil {
+		d.log.Warn("could not publish actor claims", attrActor, c.Subject, attrError, err)
+	}
+}
+
+// publishRef records which actor an OCI reference resolved to.
+func (d *latticeData) publishRef(ctx context.Context, ref, key string) {
+	if d.kv == nil {
+		return
+	}
+	b, _ := json.Marshal(refMap{OCIURL: ref, PublicKey: key})
+	if _, err := d.kv.Put(ctx, prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(ref)), b); err != nil {
+		d.log.Warn("could not publish a reference map", attrRef, ref, attrError, err)
+	}
+}
+
+// LookupAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
+// the call command. Like a host, it trusts only claims entries whose signed token verifies, and among those
+// the first writer of the alias.
+func LookupAlias(ctx context.Context, nc *nats.Conn, latticePrefix, domain, alias string) (string, error) {
+	kv, err := openBucket(ctx, nc, "LATTICEDATA_"+latticePrefix, domain, false)
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %w", ErrUnknownActor, alias, err)
+	}
+	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
+	if err != nil {
+		return "", err
+	}
+	found, first := "", uint64(0)
+	for k := range keys.Keys() {
+		if !strings.HasPrefix(k, prefixClaims) {
+			continue
+		}
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		c, verified, err := checkClaims(k, e.Value())
+		if err != nil || !verified || c.CallAlias != alias {
+			continue
+		}
+		if found == "" || e.Revision() < first {
+			found, first = c.Subject, e.Revision()
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("%w %q", ErrUnknownActor, alias)
+	}
+	return found, nil
+}
