@@ -5,6 +5,13 @@ import (
 	"fmt"
 )
 
+// HealthOperation is the health check every wasmCloud actor answers. Unless an actor registers its own handler,
+// the package answers it with {"healthy": true}, as the Rust SDK does.
+const HealthOperation = "Actor.HealthRequest"
+
+// healthy is the MessagePack map {"healthy": true}.
+var healthy = []byte{0x81, 0xa7, 'h', 'e', 'a', 'l', 't', 'h', 'y', 0xc3}
+
 // dispatcher maps operations to handlers and runs one for each invocation. It holds no ABI code, so
 // it is compiled and tested on every platform; a wasm instance has one, used by one thread.
 type dispatcher struct {
@@ -41,6 +48,9 @@ func (d *dispatcher) dispatch(operation string, payload []byte) (resp []byte, er
 		return nil, d.setupErr
 	}
 	h, ok := d.handlers[operation]
+	if !ok && operation == HealthOperation {
+		return healthy, nil
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotHandled, operation)
 	}

@@ -142,3 +142,15 @@ func BenchmarkDispatch(b *testing.B) {
 		}
 	}
 }
+
+func TestDefaultHealthCheck(t *testing.T) {
+	var d dispatcher
+	got, err := d.dispatch(HealthOperation, []byte{0x80})
+	if err != nil || string(got) != "\x81\xa7healthy\xc3" {
+		t.Fatalf("default health check = %x, %v", got, err)
+	}
+	d.register(HealthOperation, func([]byte) ([]byte, error) { return []byte{0x80}, nil })
+	if got, _ := d.dispatch(HealthOperation, nil); string(got) != "\x80" {
+		t.Fatalf("a registered health handler is not used: %x", got)
+	}
+}
