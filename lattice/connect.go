@@ -1,6 +1,7 @@
-// Package lattice owns the host's NATS plumbing: the two client connections (RPC and control),
-// authenticated the ways wasmCloud 0.x hosts are, and the embedded nats-server a host starts when
-// it is alone on the machine.
+// Package lattice owns the NATS plumbing: the two client connections (RPC and control),
+// authenticated the ways wasmCloud 0.x hosts are, the embedded nats-server a host starts when it is
+// alone on the machine, and CtlClient, the client side of the 0.x control interface that the ctl
+// commands use.
 //
 // Two connections, not one, because 0.x deployments give them different servers and different
 // credentials (an RPC user allowed only wasmbus.rpc.>, a control user only wasmbus.ctl.> and

@@ -50,6 +50,7 @@ var groups = []group{
 			{"sign", "claims sign <in.wasm> -o <out.wasm> --issuer <SA…|@file> --name <name> [flags]", claimsSign},
 		},
 	},
+	ctlGroup,
 }
 
 const overview = `wasmcloud-host runs a wasmCloud 0.x compatible host and manages the keys and signed claims of actors.
@@ -60,6 +61,7 @@ Usage:
   wasmcloud-host claims inspect <file.wasm> [--json]
   wasmcloud-host claims sign <in.wasm> -o <out.wasm> --issuer <SA…|@file> --name <name> [flags]
   wasmcloud-host call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]
+  wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims> …  ask and command the lattice's hosts
   wasmcloud-host version         print the version
   wasmcloud-host help [command]  print this help, or a command's
 
