@@ -65,6 +65,8 @@ type Config struct {
 	PolicyTimeout time.Duration
 	// StartActors are actor references started at boot.
 	StartActors []string
+	// OCI configures how actors are pulled from OCI registries.
+	OCI OCIConfig
 	// Labels are the host labels: one per HOST_* variable (key lower-cased) plus hostcore.arch,
 	// hostcore.os and hostcore.osfamily.
 	Labels map[string]string
@@ -109,6 +111,20 @@ type NATSConn struct {
 	TLSKey  string
 }
 
+// OCIConfig is the configuration of actor pulls from OCI registries (WASMCLOUD_OCI_*).
+type OCIConfig struct {
+	// AllowLatest allows actor references tagged latest or without a tag.
+	AllowLatest bool
+	// AllowedInsecure are the registries, host[:port], that may be reached over plain HTTP.
+	// Duplicates are removed; order is kept.
+	AllowedInsecure []string
+	// Registry is the registry, host[:port], that User and Password are for; it is set whenever they are.
+	Registry string
+	// User and Password authenticate to Registry; they are set together.
+	User     string
+	Password Secret
+}
+
 // URL returns the connection's URL: tls://host:port when TLS is on, nats://host:port otherwise.
 func (n NATSConn) URL() string {
 	scheme := "nats"
@@ -124,7 +140,7 @@ func (c Config) NATSConfigured() bool { return c.RPC.Explicit || c.CTL.Explicit 
 
 // Wipe overwrites every secret in c (and in every copy of c, which share them).
 func (c Config) Wipe() {
-	for _, s := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT} {
+	for _, s := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT, c.OCI.Password} {
 		s.Wipe()
 	}
 }
@@ -149,6 +165,10 @@ const (
 	envInvValidity     = "WASMCLOUD_INVOCATION_VALIDITY"
 	envClockSkew       = "WASMCLOUD_CLOCK_SKEW"
 	envReplayCacheSize = "WASMCLOUD_REPLAY_CACHE_SIZE"
+	envOCIInsecure     = "WASMCLOUD_OCI_ALLOWED_INSECURE"
+	envOCIRegistry     = "WASMCLOUD_OCI_REGISTRY"
+	envOCIUser         = "WASMCLOUD_OCI_REGISTRY_USER"
+	envOCIPassword     = "WASMCLOUD_OCI_REGISTRY_PASSWORD"
 	labelPrefix        = "HOST_"
 )
 
@@ -193,6 +213,12 @@ type spec struct {
 	PolicyTopic   envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_TOPIC" help:"policy service subject (fail closed); unset: no policy service"`
 	PolicyTimeout envVar[millis, *millis] `envconfig:"WASMCLOUD_POLICY_TIMEOUT" def:"1000" help:"policy request timeout, milliseconds"`
 	StartActors   envVar[list, *list]     `envconfig:"WASMCLOUD_START_ACTORS" help:"comma-separated actor references started at boot"`
+
+	OCIAllowLatest      envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_OCI_ALLOW_LATEST" def:"false" help:"allow actor references tagged latest or without a tag"`
+	OCIAllowedInsecure  envVar[list, *list]     `envconfig:"WASMCLOUD_OCI_ALLOWED_INSECURE" help:"comma-separated registries (host[:port]) that may be reached over plain HTTP"`
+	OCIRegistry         envVar[text, *text]     `envconfig:"WASMCLOUD_OCI_REGISTRY" help:"registry (host[:port]) that _USER and _PASSWORD are for"`
+	OCIRegistryUser     envVar[text, *text]     `envconfig:"WASMCLOUD_OCI_REGISTRY_USER" help:"user name for the registry (with _PASSWORD)"`
+	OCIRegistryPassword envVar[Secret, *Secret] `envconfig:"WASMCLOUD_OCI_REGISTRY_PASSWORD" help:"password or access token for the registry (with _USER)"`
 
 	LogLevel          envVar[level, *level] `envconfig:"WASMCLOUD_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
 	StructuredLogging envVar[Bool, *Bool]   `envconfig:"WASMCLOUD_STRUCTURED_LOGGING_ENABLED" def:"false" help:"JSON logs instead of text"`
@@ -360,6 +386,13 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		ClockSkew:              time.Duration(s.ClockSkew.val),
 		ReplayCacheSize:        int(s.ReplayCacheSize.val),
 		RequireSignedResponses: bool(s.RequireSignedResponses.val),
+	}
+	c.OCI = OCIConfig{
+		AllowLatest:     bool(s.OCIAllowLatest.val),
+		AllowedInsecure: dedupe(s.OCIAllowedInsecure.val),
+		Registry:        string(s.OCIRegistry.val),
+		User:            string(s.OCIRegistryUser.val),
+		Password:        s.OCIRegistryPassword.val,
 	}
 	c.RPC.TLS = bool(s.RPCTLS.val) || c.RPC.TLSCA != "" || c.RPC.TLSCert != "" || c.RPC.TLSKey != ""
 	c.CTL.TLS = bool(s.CTLTLS.val) || c.CTL.TLSCA != "" || c.CTL.TLSCert != "" || c.CTL.TLSKey != ""

@@ -132,6 +132,20 @@ func TestValidValues(t *testing.T) {
 		{"start actors", []string{"WASMCLOUD_START_ACTORS=wasmcloud.azurecr.io/echo:0.3.4, ,/srv/kv.wasm"}, func(t *testing.T, c Config) {
 			equal(t, "StartActors", c.StartActors, []string{"wasmcloud.azurecr.io/echo:0.3.4", "/srv/kv.wasm"})
 		}},
+		{"oci allow latest", []string{"WASMCLOUD_OCI_ALLOW_LATEST=yes"}, func(t *testing.T, c Config) {
+			equal(t, "OCI", c.OCI, OCIConfig{AllowLatest: true})
+		}},
+		{"oci allowed insecure trimmed, empties and duplicates dropped", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE= localhost:5000 ,,registry.lan,[::1]:5000,10.0.0.7,[fe80::1],localhost:5000"}, func(t *testing.T, c Config) {
+			equal(t, "AllowedInsecure", c.OCI.AllowedInsecure, []string{"localhost:5000", "registry.lan", "[::1]:5000", "10.0.0.7", "[fe80::1]"})
+		}},
+		{"oci registry credentials", []string{"WASMCLOUD_OCI_REGISTRY=ghcr.io", "WASMCLOUD_OCI_REGISTRY_USER=bot", "WASMCLOUD_OCI_REGISTRY_PASSWORD= ghp_token\n"}, func(t *testing.T, c Config) {
+			equal(t, "Registry", c.OCI.Registry, "ghcr.io")
+			equal(t, "User", c.OCI.User, "bot")
+			equal(t, "Password", string(c.OCI.Password.Reveal()), "ghp_token")
+		}},
+		{"oci registry alone", []string{"WASMCLOUD_OCI_REGISTRY=registry.lan:5000"}, func(t *testing.T, c Config) {
+			equal(t, "OCI", c.OCI, OCIConfig{Registry: "registry.lan:5000"})
+		}},
 		{"log level warning", []string{"WASMCLOUD_LOG_LEVEL=Warning"}, func(t *testing.T, c Config) {
 			equal(t, "LogLevel", c.LogLevel, slog.LevelWarn)
 		}},
@@ -268,6 +282,28 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_POLICY_TOPIC: "policy.*": not a NATS subject: contains wildcard '*'`, ErrInvalid, nil},
 		{"policy timeout negative", []string{"WASMCLOUD_POLICY_TIMEOUT=-5"},
 			`WASMCLOUD_POLICY_TIMEOUT: "-5": not a positive whole number of milliseconds`, ErrInvalid, nil},
+		{"oci allow latest", []string{"WASMCLOUD_OCI_ALLOW_LATEST=latest"},
+			`WASMCLOUD_OCI_ALLOW_LATEST: "latest": not a boolean (want true/false, 1/0, yes/no, y/n, enabled/disabled)`, ErrInvalid, nil},
+		{"oci insecure with scheme", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE=localhost:5000,http://registry.lan"},
+			`WASMCLOUD_OCI_ALLOWED_INSECURE: "http://registry.lan": not a registry (want host or host:port, without scheme or path)`, ErrInvalid, nil},
+		{"oci insecure with path", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE=registry.lan/org"},
+			`WASMCLOUD_OCI_ALLOWED_INSECURE: "registry.lan/org": not a registry (want host or host:port, without scheme or path)`, ErrInvalid, nil},
+		{"oci insecure bare ipv6", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE=::1"},
+			`WASMCLOUD_OCI_ALLOWED_INSECURE: "::1": not a registry (want host or host:port, without scheme or path)`, ErrInvalid, nil},
+		{"oci insecure bad port", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE=registry.lan:0,[::1]:99999"},
+			`WASMCLOUD_OCI_ALLOWED_INSECURE: "registry.lan:0": not a registry (want host or host:port, without scheme or path)` + "\n" +
+				`WASMCLOUD_OCI_ALLOWED_INSECURE: "[::1]:99999": not a registry (want host or host:port, without scheme or path)`, ErrInvalid, nil},
+		{"oci registry underscore", []string{"WASMCLOUD_OCI_REGISTRY=my_registry.lan"},
+			`WASMCLOUD_OCI_REGISTRY: "my_registry.lan": not a registry (want host or host:port, without scheme or path)`, ErrInvalid, nil},
+		{"oci user without password", []string{"WASMCLOUD_OCI_REGISTRY=ghcr.io", "WASMCLOUD_OCI_REGISTRY_USER=bot"},
+			`WASMCLOUD_OCI_REGISTRY_USER: set without WASMCLOUD_OCI_REGISTRY_PASSWORD`, ErrConflict, nil},
+		{"oci password without user", []string{"WASMCLOUD_OCI_REGISTRY=ghcr.io", "WASMCLOUD_OCI_REGISTRY_PASSWORD=hunter2-secret"},
+			`WASMCLOUD_OCI_REGISTRY_PASSWORD: set without WASMCLOUD_OCI_REGISTRY_USER`, ErrConflict, []string{"hunter2-secret"}},
+		{"oci credentials without registry", []string{"WASMCLOUD_OCI_REGISTRY_USER=bot", "WASMCLOUD_OCI_REGISTRY_PASSWORD=hunter2-secret"},
+			`WASMCLOUD_OCI_REGISTRY_USER: set without WASMCLOUD_OCI_REGISTRY (credentials need the registry they are for)`, ErrConflict, []string{"hunter2-secret"}},
+		{"oci password alone", []string{"WASMCLOUD_OCI_REGISTRY_PASSWORD=hunter2-secret"},
+			"WASMCLOUD_OCI_REGISTRY_PASSWORD: set without WASMCLOUD_OCI_REGISTRY_USER\n" +
+				`WASMCLOUD_OCI_REGISTRY_PASSWORD: set without WASMCLOUD_OCI_REGISTRY (credentials need the registry they are for)`, ErrConflict, []string{"hunter2-secret"}},
 		{"log level", []string{"WASMCLOUD_LOG_LEVEL=trace"},
 			`WASMCLOUD_LOG_LEVEL: "trace": not a log level (want debug, info, warn or error)`, ErrInvalid, nil},
 		{"structured logging", []string{"WASMCLOUD_STRUCTURED_LOGGING_ENABLED=json"},
@@ -508,7 +544,7 @@ func TestSpecNames(t *testing.T) {
 	walk(&s, func(name string, _ reflect.StructTag, _ field) { names[name] = true })
 	for _, n := range []string{envLatticePrefix, envHostSeed, envClusterSeed, envClusterSeedFile, envClusterIssuers,
 		envRPCTimeout, envCtlTopicPrefix, envNATSEmbedded, envStateDir, envJSDomain, envPolicyTopic, envPolicyTimeout,
-		envLogLevel, envInvValidity, envClockSkew, envReplayCacheSize} {
+		envLogLevel, envInvValidity, envClockSkew, envReplayCacheSize, envOCIInsecure, envOCIRegistry, envOCIUser, envOCIPassword} {
 		if !names[n] {
 			t.Errorf("%s is not in the spec", n)
 		}
@@ -525,12 +561,14 @@ func TestSpecNames(t *testing.T) {
 func TestWipe(t *testing.T) {
 	clusterSeed, _ := seed(t, nkeys.CreateCluster)
 	userSeed, _ := seed(t, nkeys.CreateUser)
-	c := mustLoad(t, environ("WASMCLOUD_CLUSTER_SEED="+clusterSeed, "WASMCLOUD_RPC_SEED="+userSeed))
+	c := mustLoad(t, environ("WASMCLOUD_CLUSTER_SEED="+clusterSeed, "WASMCLOUD_RPC_SEED="+userSeed,
+		"WASMCLOUD_OCI_REGISTRY=ghcr.io", "WASMCLOUD_OCI_REGISTRY_USER=bot", "WASMCLOUD_OCI_REGISTRY_PASSWORD=pw"))
 	raw := c.ClusterSeed.Reveal()
 	cp := c // copies share the secrets
 	c.Wipe()
 	equal(t, "copy cluster seed set", cp.ClusterSeed.IsSet(), false)
 	equal(t, "copy rpc seed set", cp.RPC.Seed.IsSet(), false)
+	equal(t, "copy oci password set", cp.OCI.Password.IsSet(), false)
 	equal(t, "old bytes zeroed", string(raw), strings.Repeat("\x00", len(clusterSeed)))
 	c.Wipe() // twice is fine
 }

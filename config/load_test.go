@@ -25,7 +25,7 @@ type snapshot struct {
 func takeSnapshot(t *testing.T, c Config, err error) snapshot {
 	t.Helper()
 	s := snapshot{Config: json.RawMessage(mustJSON(t, c))}
-	for _, sec := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT} {
+	for _, sec := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT, c.OCI.Password} {
 		s.Secrets = append(s.Secrets, string(sec.Reveal()))
 	}
 	if err != nil {
@@ -69,7 +69,11 @@ func TestLoadReadsProcessEnvironment(t *testing.T) {
 			"WASMCLOUD_START_ACTORS=a, b",
 			"WASMCLOUD_INVOCATION_VALIDITY=1m",
 			"HOST_REGION=eu",
-		), `"LatticePrefix":"prod"`},
+			"WASMCLOUD_OCI_ALLOWED_INSECURE=localhost:5000",
+			"WASMCLOUD_OCI_REGISTRY=ghcr.io",
+			"WASMCLOUD_OCI_REGISTRY_USER=bot",
+			"WASMCLOUD_OCI_REGISTRY_PASSWORD=pw",
+		), `"AllowedInsecure":["localhost:5000"]`},
 		{"problems", environ("WASMCLOUD_RPC_PORT=0", "WASMCLOUD_CTL_TLS=perhaps", "WASMCLOUD_CLUSTER_SEED="+userSeed), `WASMCLOUD_CTL_TLS: "perhaps"`},
 	}
 	for _, tt := range tests {

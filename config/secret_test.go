@@ -26,9 +26,12 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 		"WASMCLOUD_RPC_SEED="+rpcSeed,
 		"WASMCLOUD_CTL_SEED="+ctlSeed,
 		"WASMCLOUD_CTL_JWT="+ctlJWT,
+		"WASMCLOUD_OCI_REGISTRY=ghcr.io",
+		"WASMCLOUD_OCI_REGISTRY_USER=bot",
+		"WASMCLOUD_OCI_REGISTRY_PASSWORD=oci-Password-7f3e",
 	))
 	// Every seed shares its first two characters with others; look for what identifies it.
-	secrets := []string{hostSeed[2:], clusterSeed[2:], rpcSeed[2:], ctlSeed[2:], strings.Split(ctlJWT, ".")[1], strings.Split(ctlJWT, ".")[2]}
+	secrets := []string{hostSeed[2:], clusterSeed[2:], rpcSeed[2:], ctlSeed[2:], strings.Split(ctlJWT, ".")[1], strings.Split(ctlJWT, ".")[2], "oci-Password-7f3e"}
 
 	jsonBytes, err := json.Marshal(c)
 	if err != nil {
@@ -51,6 +54,7 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 		"pointer %+v":          fmt.Sprintf("%+v", &c),
 		"unexported field %+v": fmt.Sprintf("%+v", holder{c}),
 		"unexported field %#v": fmt.Sprintf("%#v", holder{c}),
+		"oci %+v":              fmt.Sprintf("%+v", c.OCI),
 		"json":                 string(jsonBytes),
 		"slog text":            text.String(),
 		"slog json":            jsonLog.String(),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,6 +84,7 @@ func (c Config) validate() []error {
 	if c.PolicyTimeout <= 0 {
 		add(invalid(envPolicyTimeout, c.PolicyTimeout.String(), "must be positive"))
 	}
+	p = append(p, c.OCI.validate()...)
 	switch c.LogLevel {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:
@@ -149,6 +151,71 @@ func (n NATSConn) validate(prefix string) []error {
 		}
 	}
 	return p
+}
+
+// validate checks the OCI registry variables: registries are host[:port], and credentials come as a user
+// and password pair together with the registry they are for. The password never appears in a problem.
+func (o OCIConfig) validate() []error {
+	var p []error
+	for _, r := range o.AllowedInsecure {
+		if err := checkRegistry(r); err != nil {
+			p = append(p, invalid(envOCIInsecure, r, err.Error()))
+		}
+	}
+	if o.Registry != "" {
+		if err := checkRegistry(o.Registry); err != nil {
+			p = append(p, invalid(envOCIRegistry, o.Registry, err.Error()))
+		}
+	}
+	hasUser, hasPassword := o.User != "", o.Password.IsSet()
+	switch {
+	case hasUser && !hasPassword:
+		p = append(p, conflict(envOCIUser, "set without "+envOCIPassword))
+	case hasPassword && !hasUser:
+		p = append(p, conflict(envOCIPassword, "set without "+envOCIUser))
+	}
+	if (hasUser || hasPassword) && o.Registry == "" {
+		name := envOCIUser
+		if !hasUser {
+			name = envOCIPassword
+		}
+		p = append(p, conflict(name, "set without "+envOCIRegistry+" (credentials need the registry they are for)"))
+	}
+	return p
+}
+
+// checkRegistry accepts a registry as written in an actor reference: a host name, an IPv4 address or a
+// bracketed IPv6 address, with an optional port.
+func checkRegistry(s string) error {
+	errWant := errors.New("not a registry (want host or host:port, without scheme or path)")
+	if rest, ok := strings.CutPrefix(s, "["); ok {
+		addr, after, ok := strings.Cut(rest, "]")
+		ip, err := netip.ParseAddr(addr)
+		if !ok || err != nil || !ip.Is6() || ip.Zone() != "" {
+			return errWant
+		}
+		if after == "" {
+			return nil
+		}
+		if port, ok := strings.CutPrefix(after, ":"); !ok || !isPort(port) {
+			return errWant
+		}
+		return nil
+	}
+	host, port, hasPort := strings.Cut(s, ":")
+	if hasPort && !isPort(port) {
+		return errWant
+	}
+	if checkHost(host) != nil || strings.Contains(host, "_") {
+		return errWant
+	}
+	return nil
+}
+
+// isPort accepts a port number 1..65535 written without sign or leading zeros.
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == s
 }
 
 // checkSeed returns a problem when s is set but is not a seed of the wanted type. It never
