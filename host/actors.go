@@ -88,6 +88,9 @@ func (h *Host) checkRef(ref string) error {
 	if h.oci == nil {
 		return fmt.Errorf("%w %q: only file references are supported by this host", ErrUnsupportedRef, ref)
 	}
+	if err := h.oci.check(ref); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrUnsupportedRef, ref, err)
+	}
 	return nil
 }
 

@@ -258,7 +258,8 @@ func TestControlInterface(t *testing.T) {
 			{"link to a non-provider key", "linkdefs.put", mustJSON(wire.LinkDefinition{ActorID: echoKey, ProviderID: echoKey,
 				ContractID: "wasmcloud:httpserver", LinkName: "default"}), "provider_id"},
 			{"start with no ref", "cmd." + a.HostID() + ".la", []byte(`{}`), "actor_ref is required"},
-			{"start from an unsupported reference", "cmd." + a.HostID() + ".la", []byte(`{"actor_ref":"registry.example/echo:1"}`), "unsupported"},
+			{"start from a latest tag", "cmd." + a.HostID() + ".la", []byte(`{"actor_ref":"registry.invalid/echo:latest"}`), "latest"},
+			{"start from a malformed reference", "cmd." + a.HostID() + ".la", []byte(`{"actor_ref":"registry.invalid/Echo:1!"}`), "unsupported"},
 			{"scale an unknown actor", "cmd." + a.HostID() + ".scale", []byte(`{"actor_id":"MNOPE","count":2}`), "not running"},
 			{"update an unknown actor", "cmd." + a.HostID() + ".upd", []byte(`{"actor_id":"MNOPE","new_actor_ref":"` + echoPath + `"}`), "not running"},
 		}

@@ -51,7 +51,7 @@ type Host struct {
 	rpcURL   string
 	runtime  *actor.Runtime
 	data     *latticeData
-	oci      ociSource // nil: only file references
+	oci      ociSource // nil: only file references (tests)
 	ctlSubs  []*nats.Subscription
 
 	stopRequested chan struct{} // closed by cmd.{host}.stop
@@ -112,6 +112,7 @@ func New(cfg config.Config, log *slog.Logger) (*Host, error) {
 		h.hostKey.Wipe()
 		return nil, fmt.Errorf("host: WASMCLOUD_CLUSTER_SEED: %w", err)
 	}
+	h.oci = newRegistry(cfg.OCI)
 	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
 	return h, nil
 }

@@ -312,8 +312,11 @@ func TestStartActorRefusals(t *testing.T) {
 	if _, err := h.StartActorBytes(ctx, "tampered.wasm", tampered); !errors.Is(err, actor.ErrHashMismatch) {
 		t.Fatalf("tampered module: %v", err)
 	}
-	if _, err := h.StartActor(ctx, "wasmcloud.azurecr.io/echo:0.3.4"); !errors.Is(err, ErrUnsupportedRef) {
-		t.Fatalf("OCI reference: %v", err)
+	// Refused before any network traffic (the .invalid names could not resolve anyway).
+	for _, ref := range []string{"registry.invalid/echo:latest", "registry.invalid/echo", "registry.invalid/Echo:1!"} {
+		if _, err := h.StartActor(ctx, ref); !errors.Is(err, ErrUnsupportedRef) {
+			t.Fatalf("%s: %v", ref, err)
+		}
 	}
 	if _, err := h.StartActor(ctx, testutil.Path("actors/echo.wasm")); err != nil {
 		t.Fatal(err)

@@ -2,13 +2,56 @@ package host
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // ociSource pulls actor modules from OCI registries. The module it returns is not trusted: it goes through
 // actor.Verify like any other.
 type ociSource interface {
+	check(ref string) error // syntax and policy, no I/O
 	pull(ctx context.Context, ref string) ([]byte, error)
 	setCredentials(registry string, c wire.RegistryCredential)
+}
+
+// registry adapts internal/oci to the host.
+type registry struct {
+	c           *oci.Client
+	allowLatest bool
+}
+
+func newRegistry(cfg config.OCIConfig) registry {
+	creds := map[string]oci.Credentials{}
+	if cfg.Registry != "" {
+		creds[cfg.Registry] = oci.Credentials{Username: cfg.User, Password: string(cfg.Password.Reveal())}
+	}
+	return registry{c: oci.New(oci.Config{AllowLatest: cfg.AllowLatest, Insecure: cfg.AllowedInsecure, Credentials: creds}),
+		allowLatest: cfg.AllowLatest}
+}
+
+// check refuses, before any network traffic, a malformed reference or one the latest-tag policy forbids.
+func (r registry) check(ref string) error {
+	p, err := oci.ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	if !r.allowLatest && !p.Pinned() {
+		return fmt.Errorf("%w: %s (set WASMCLOUD_OCI_ALLOW_LATEST=true to allow it)", oci.ErrLatest, ref)
+	}
+	return nil
+}
+
+func (r registry) pull(ctx context.Context, ref string) ([]byte, error) {
+	a, err := r.c.Pull(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return a.Module, nil
+}
+
+func (r registry) setCredentials(name string, c wire.RegistryCredential) {
+	r.c.SetCredentials(name, oci.Credentials{Username: c.Username, Password: c.Password, Token: c.Token})
 }
