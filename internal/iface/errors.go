@@ -1,0 +1,59 @@
+package iface
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Sentinel errors returned (wrapped in a *DecodeError) by the decoders. Test for them with errors.Is.
+var (
+	// ErrNotMap means the top level of a structure payload is not a MessagePack map.
+	ErrNotMap = errors.New("iface: top level is not a map")
+	// ErrMissingField means a key the Rust model requires is absent. DecodeError.Field names it.
+	ErrMissingField = errors.New("iface: missing required field")
+	// ErrWrongType means a value (or a map key) has a MessagePack type the field does not accept.
+	ErrWrongType = errors.New("iface: wrong type")
+	// ErrOutOfRange means an integer does not fit the field's type (for example a statusCode above
+	// 65535 or a negative u32).
+	ErrOutOfRange = errors.New("iface: integer out of range")
+	// ErrDuplicateKey means a map holds the same known key (or the same header name) twice. Two
+	// decoders could keep different copies, so the input is ambiguous and refused.
+	ErrDuplicateKey = errors.New("iface: duplicate key")
+	// ErrTrailingBytes means bytes follow the top-level value.
+	ErrTrailingBytes = errors.New("iface: trailing bytes after the top-level value")
+	// ErrTruncated means the input ends in the middle of a value.
+	ErrTruncated = errors.New("iface: truncated input")
+	// ErrMalformed means the input is not valid MessagePack (it uses the unused prefix byte 0xc1).
+	ErrMalformed = errors.New("iface: malformed msgpack")
+)
+
+// DecodeError reports why a decoder refused its input. Err wraps one of the package's sentinel
+// errors; Field is the path of the offending field (for example "statusCode", "header.Accept[1]" or
+// "[3]" for the fourth string of a StringList), or empty when the problem is with the input as a
+// whole.
+type DecodeError struct {
+	Field string
+	Err   error
+}
+
+// Error returns a message that names the field and what was wrong with it.
+func (e *DecodeError) Error() string {
+	msg := strings.TrimPrefix(e.Err.Error(), "iface: ")
+	if e.Field == "" {
+		return msg
+	}
+	return "field " + strconv.Quote(e.Field) + ": " + msg
+}
+
+// Unwrap returns the underlying error, so that errors.Is finds the sentinel.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// detailError attaches a specific description to a sentinel without repeating the sentinel's text.
+type detailError struct {
+	sentinel error
+	detail   string
+}
+
+func (e *detailError) Error() string { return e.detail }
+func (e *detailError) Unwrap() error { return e.sentinel }
