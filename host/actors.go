@@ -169,6 +169,7 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	}
 	h.actors[claims.Subject] = ra
 	h.mu.Unlock()
+	h.reconcileActor(claims.Subject, true)
 	h.data.publishClaims(ctx, claims)
 	if filePath(ref) == "" {
 		h.data.publishRef(ctx, ref, claims.Subject)
@@ -306,6 +307,7 @@ func (h *Host) StopActor(ctx context.Context, key string) error {
 	}
 	delete(h.actors, key)
 	h.mu.Unlock()
+	h.reconcileActor(key, false)
 	_, count := ra.snapshot()
 	err := errors.Join(drainSubscription(ctx, ra.sub), ra.close(ctx))
 	h.log.Info("actor stopped", attrActor, key)

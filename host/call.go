@@ -19,10 +19,7 @@ import (
 // names another actor by module key or call alias.
 func (h *Host) hostCall(ctx context.Context, caller *actor.Claims, binding, namespace, operation string, payload []byte) ([]byte, error) {
 	if strings.Contains(namespace, ":") {
-		if binding == "" {
-			binding = "default"
-		}
-		return nil, fmt.Errorf("%w for %s (link name %q) to actor %s", ErrNoProvider, namespace, binding, caller.Subject)
+		return h.capabilityCall(ctx, caller, binding, namespace, operation, payload)
 	}
 	target, err := h.resolveActor(namespace)
 	if err != nil {

@@ -27,6 +27,12 @@ var (
 	ErrUpdateMismatch = errors.New("host: update refused")
 	// ErrNoLink: no link matches the request.
 	ErrNoLink = errors.New("host: no such link")
+	// ErrCapabilityNotClaimed: an actor called a contract its signed claims do not list.
+	ErrCapabilityNotClaimed = errors.New("host: actor's claims do not list the capability")
+	// ErrUnknownOperation: a built-in provider does not implement the operation.
+	ErrUnknownOperation = errors.New("host: unknown operation")
+	// ErrSubjectNotAllowed: a messaging subject outside what the link allows, or one of the lattice's own.
+	ErrSubjectNotAllowed = errors.New("host: subject not allowed")
 	// ErrShuttingDown: the host is draining and takes no new work.
 	ErrShuttingDown = errors.New("host: shutting down")
 )

@@ -142,7 +142,7 @@ func (h *Host) inventory() wire.HostInventory {
 	inv := wire.HostInventory{
 		HostID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
 		Version: Version, UptimeSeconds: secs, UptimeHuman: human,
-		Actors: []wire.ActorDescription{}, Providers: []wire.ProviderDescription{},
+		Actors: []wire.ActorDescription{}, Providers: builtinProviders(),
 	}
 	h.mu.RLock()
 	for _, a := range h.actors {

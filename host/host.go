@@ -20,6 +20,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/httpprov"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
@@ -53,6 +54,9 @@ type Host struct {
 	data     *latticeData
 	oci      ociSource // nil: only file references (tests)
 	ctlSubs  []*nats.Subscription
+	prov     providers
+	kv       kvStores
+	refused  refusalCounter
 
 	stopRequested chan struct{} // closed by cmd.{host}.stop
 	stopOnce      sync.Once
@@ -113,6 +117,7 @@ func New(cfg config.Config, log *slog.Logger) (*Host, error) {
 		return nil, fmt.Errorf("host: WASMCLOUD_CLUSTER_SEED: %w", err)
 	}
 	h.oci = newRegistry(cfg.OCI)
+	h.prov.http = httpprov.New(httpprov.Config{HandlerTimeout: cfg.RPCTimeout}, log)
 	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
 	return h, nil
 }
@@ -175,6 +180,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 	h.data = newLatticeData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.log)
+	h.data.onLink = h.reconcile
 	if err := h.data.start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
@@ -212,6 +218,9 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.draining = true
 	h.mu.Unlock()
 	h.tasks.Wait()
+	if err := h.stopProviders(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	h.mu.Lock()
 	running := make([]*runningActor, 0, len(h.actors))
 	for _, a := range h.actors {

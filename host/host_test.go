@@ -178,7 +178,7 @@ func TestHostCallRouting(t *testing.T) {
 	if _, err := a.StartActorBytes(ctx, "echoer.wasm", signed); err != nil {
 		t.Fatal(err)
 	}
-	caller := &actor.Claims{Subject: echoKey}
+	caller := &actor.Claims{Subject: echoKey, Caps: []string{"wasmcloud:keyvalue", "wasmcloud:builtin:logging"}}
 
 	// The alias reaches host b through the lattice bucket.
 	deadline := time.Now().Add(10 * time.Second)
@@ -207,8 +207,10 @@ func TestHostCallRouting(t *testing.T) {
 		name, binding, namespace string
 		want                     error
 	}{
-		{"capability without a provider", "default", "wasmcloud:keyvalue", ErrNoProvider},
-		{"builtin without a provider", "", "wasmcloud:builtin:logging", ErrNoProvider},
+		{"claimed capability without a link", "default", "wasmcloud:keyvalue", ErrNoProvider},
+		{"capability not claimed", "default", "wasmcloud:messaging", ErrCapabilityNotClaimed},
+		{"builtin not claimed", "", "wasmcloud:builtin:numbergen", ErrCapabilityNotClaimed},
+		{"builtin, claimed: unknown operation", "", "wasmcloud:builtin:logging", ErrUnknownOperation},
 		{"unknown alias", "", "nobody", ErrUnknownActor},
 		{"actor key nobody runs", "", "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E", ErrNoResponders},
 	}
