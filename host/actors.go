@@ -297,6 +297,18 @@ func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
 	return nil
 }
 
+// restoreClaims rewrites the signed claims entry of an actor running here after someone replaced it with an
+// unsigned or edited one, so hosts that start later (and tools reading the bucket) see the real claims.
+func (h *Host) restoreClaims(subject string) {
+	ra := h.running(subject)
+	if ra == nil {
+		return
+	}
+	claims, _ := ra.snapshot()
+	h.log.Warn("a lattice claims entry of a running actor was overwritten without a valid token; restoring the signed one", attrActor, subject)
+	go h.data.publishClaims(context.Background(), claims)
+}
+
 // StopActor stops serving an actor and closes it once its invocations in flight are done.
 func (h *Host) StopActor(ctx context.Context, key string) error {
 	h.mu.Lock()

@@ -181,6 +181,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.data = newLatticeData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.log)
 	h.data.onLink = h.reconcile
+	h.data.onForged = h.restoreClaims
 	if err := h.data.start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)

@@ -67,18 +67,21 @@ type latticeData struct {
 	watching  sync.WaitGroup
 
 	// mu guards the maps below.
-	mu      sync.RWMutex
-	claims  map[string]storedClaims         // by subject
-	aliases map[string]string               // call alias → subject; the first verified claim wins
-	links   map[string]wire.LinkDefinition  // by LINKDEF_ key
-	refs    map[string]string               // OCI reference → public key
-	onLink  func(wire.LinkDefinition, bool) // called (outside mu) when a link is set (true) or deleted
+	mu       sync.RWMutex
+	claims   map[string]storedClaims // by subject
+	verified map[string]bool         // subjects whose entry's token verified
+	// onForged is called (outside mu) when an unsigned or edited entry tried to replace verified claims.
+	onForged func(subject string)
+	aliases  map[string]string               // call alias → subject; the first verified claim wins
+	links    map[string]wire.LinkDefinition  // by LINKDEF_ key
+	refs     map[string]string               // OCI reference → public key
+	onLink   func(wire.LinkDefinition, bool) // called (outside mu) when a link is set (true) or deleted
 }
 
 func newLatticeData(latticePrefix, domain string, log *slog.Logger) *latticeData {
 	return &latticeData{
 		bucket: "LATTICEDATA_" + latticePrefix, domain: domain, log: log,
-		claims: map[string]storedClaims{}, aliases: map[string]string{},
+		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliases: map[string]string{},
 		links: map[string]wire.LinkDefinition{}, refs: map[string]string{},
 	}
 }
@@ -221,11 +224,22 @@ func checkClaims(key string, value []byte) (storedClaims, bool, error) {
 func (d *latticeData) applyClaims(key string, value []byte) error {
 	c, verified, err := checkClaims(key, value)
 	if err != nil {
+		if subject := strings.TrimPrefix(key, prefixClaims); d.isVerified(subject) && d.onForged != nil {
+			d.onForged(subject)
+		}
 		return err
 	}
 	d.mu.Lock()
+	if d.verified[c.Subject] && !verified {
+		d.mu.Unlock()
+		if d.onForged != nil {
+			d.onForged(c.Subject)
+		}
+		return fmt.Errorf("an entry without a valid token tried to replace the signed claims of %s", c.Subject)
+	}
 	defer d.mu.Unlock()
 	d.claims[c.Subject] = c
+	d.verified[c.Subject] = verified
 	if !verified || c.CallAlias == "" {
 		return nil
 	}
@@ -305,6 +319,12 @@ func (d *latticeData) applyRef(key string, value []byte) error {
 	return nil
 }
 
+func (d *latticeData) isVerified(subject string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.verified[subject]
+}
+
 func (d *latticeData) alias(name string) (string, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -379,16 +399,23 @@ func (d *latticeData) putLink(ctx context.Context, l wire.LinkDefinition) (wire.
 	return l, err
 }
 
-// delLink removes a link; it reports whether the link existed.
+// delLink removes a link; it reports whether the link existed. The bucket, not this host's mirror of it,
+// decides: another host may have deleted the link a moment ago.
 func (d *latticeData) delLink(ctx context.Context, r wire.RemoveLinkDefinition) (wire.LinkDefinition, bool, error) {
 	if d.kv == nil {
 		return wire.LinkDefinition{}, false, errors.New("host: lattice data store unavailable (no JetStream)")
 	}
-	l, ok := d.link(r.ActorID, r.ContractID, r.LinkName)
-	if !ok {
-		return l, false, nil
+	key := linkKey(r.ActorID, r.ContractID, r.LinkName)
+	e, err := d.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return wire.LinkDefinition{}, false, nil
 	}
-	return l, true, d.kv.Delete(ctx, linkKey(r.ActorID, r.ContractID, r.LinkName))
+	if err != nil {
+		return wire.LinkDefinition{}, false, err
+	}
+	var l wire.LinkDefinition
+	_ = json.Unmarshal(e.Value(), &l)
+	return l, true, d.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 }
 
 // publishClaims writes the claims of an actor this host started, with its token.
