@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -22,7 +23,7 @@ const (
 )
 
 // freeAddr returns a loopback address with a port nothing listens on right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,15 +34,14 @@ func freeAddr(t *testing.T) string {
 }
 
 // link stores a link through host h and waits until h has applied it.
-func link(t *testing.T, h *Host, actorKey, provider, contract string, values map[string]string) {
+func link(t testing.TB, h *Host, actorKey, provider, contract string, values map[string]string) {
 	t.Helper()
 	l := wire.LinkDefinition{ActorID: actorKey, ProviderID: provider, ContractID: contract, LinkName: "default", Values: values}
 	if _, err := h.data.putLink(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if got, ok := h.data.link(actorKey, contract, "default"); ok && got.Values[linkBucket] == values[linkBucket] &&
-			got.Values["address"] == values["address"] && got.Values[linkSubscription] == values[linkSubscription] {
+		if got, ok := h.data.link(actorKey, contract, "default"); ok && maps.Equal(got.Values, values) {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"runtime"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // BenchmarkHTTPEcho measures requests per second over loopback HTTP to echo.wasm behind the built-in HTTP
@@ -37,8 +35,8 @@ func BenchmarkHTTPEcho(b *testing.B) {
 	if err := h.ScaleActor(ctx, echoKey, runtime.GOMAXPROCS(0)); err != nil {
 		b.Fatal(err)
 	}
-	addr := benchAddr(b)
-	benchLink(b, h, echoKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+	addr := freeAddr(b)
+	link(b, h, echoKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
 	const target = "/echo?x=1"
 	actorURL := "http://" + addr + target
 	want := firstAnswer(b, actorURL)
@@ -168,7 +166,7 @@ func BenchmarkKVIncrement(b *testing.B) {
 	h := startHost(b, s, clusterSeed(b))
 	ctx := context.Background()
 	const bucket = "bench_kv"
-	benchLink(b, h, kvcounterKey, BuiltinKeyValue, iface.ContractKeyValue, map[string]string{linkBucket: bucket, linkPrefix: "app"})
+	link(b, h, kvcounterKey, BuiltinKeyValue, iface.ContractKeyValue, map[string]string{linkBucket: bucket, linkPrefix: "app"})
 	l, ok := h.data.link(kvcounterKey, iface.ContractKeyValue, "default")
 	if !ok {
 		b.Fatal("key-value link not stored")
@@ -246,32 +244,4 @@ func BenchmarkKVIncrement(b *testing.B) {
 func reportOps(b *testing.B) float64 {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-}
-
-// benchAddr returns a loopback address with a port nothing listens on right now (freeAddr for benchmarks).
-func benchAddr(b *testing.B) string {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// benchLink stores a link through host h and waits until h has it with these values (link for benchmarks).
-func benchLink(b *testing.B, h *Host, actorKey, provider, contract string, values map[string]string) {
-	b.Helper()
-	l := wire.LinkDefinition{ActorID: actorKey, ProviderID: provider, ContractID: contract, LinkName: "default", Values: values}
-	if _, err := h.data.putLink(context.Background(), l); err != nil {
-		b.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if got, ok := h.data.link(actorKey, contract, "default"); ok && maps.Equal(got.Values, values) {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("link of %s to %s never applied", actorKey, contract)
-		}
-	}
 }

@@ -14,11 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/tinylib/msgp/msgp"
 
-	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/guesttest"
@@ -69,40 +67,6 @@ func (l *logBuffer) find(t *testing.T, msg string) []map[string]any {
 		}
 	}
 	return out
-}
-
-// startLoggedHost is startHost with a debug-level JSON log written to w and a generous RPC timeout, since
-// guest calls are slow under the race detector.
-func startLoggedHost(t testing.TB, s *server.Server, seed string, w *logBuffer) *Host {
-	t.Helper()
-	addr := s.Addr().String()
-	p := addr[strings.LastIndexByte(addr, ':')+1:]
-	cfg, err := config.LoadFrom([]string{
-		"WASMCLOUD_RPC_HOST=127.0.0.1", "WASMCLOUD_RPC_PORT=" + p,
-		"WASMCLOUD_CTL_HOST=127.0.0.1", "WASMCLOUD_CTL_PORT=" + p,
-		"WASMCLOUD_NATS_EMBEDDED=false", "WASMCLOUD_STATE_DIR=" + t.TempDir(),
-		"WASMCLOUD_CLUSTER_SEED=" + seed, "WASMCLOUD_RPC_TIMEOUT_MS=10000",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(cfg, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := h.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return h
 }
 
 // strMap encodes a MessagePack map of string keys and values, given as pairs.
@@ -194,7 +158,7 @@ func TestCapabilitiesExample(t *testing.T) {
 
 	s := runNATS(t)
 	logs := &logBuffer{}
-	h := startLoggedHost(t, s, clusterSeed(t), logs)
+	h := startHostWithLog(t, s, clusterSeed(t), slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "WASMCLOUD_RPC_TIMEOUT_MS=10000")
 	for _, a := range []struct {
 		name   string
 		signed []byte
@@ -449,7 +413,7 @@ func BenchmarkCapabilitiesExample(b *testing.B) {
 	wasm := testutil.BuildGuest(b, "examples/capabilities")
 	signed, key := guesttest.SignGuest(b, wasm, "caps", "", iface.ContractNumberGen, iface.ContractKeyValue)
 	s := runNATS(b)
-	h := startLoggedHost(b, s, clusterSeed(b), &logBuffer{})
+	h := startHostWithLog(b, s, clusterSeed(b), nil, "WASMCLOUD_RPC_TIMEOUT_MS=10000")
 	ctx := context.Background()
 	if _, err := h.StartActorBytes(ctx, "caps.wasm", signed); err != nil {
 		b.Fatal(err)

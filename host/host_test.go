@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -69,6 +70,12 @@ func clusterSeed(t testing.TB) string {
 // startHost starts a host on the server with the given cluster seed and extra environment.
 func startHost(t testing.TB, s *server.Server, seed string, env ...string) *Host {
 	t.Helper()
+	return startHostWithLog(t, s, seed, nil, env...)
+}
+
+// startHostWithLog is startHost with a logger (nil: discard).
+func startHostWithLog(t testing.TB, s *server.Server, seed string, log *slog.Logger, env ...string) *Host {
+	t.Helper()
 	addr := s.Addr().String()
 	p := addr[strings.LastIndexByte(addr, ':')+1:]
 	// The first occurrence of a variable wins, as in a process environment: overrides go first.
@@ -82,7 +89,7 @@ func startHost(t testing.TB, s *server.Server, seed string, env ...string) *Host
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(cfg, nil)
+	h, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
