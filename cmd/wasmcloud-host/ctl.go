@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,19 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
+// The synopses of the ctl commands, shown both in their group's help and in their own.
+const (
+	synHosts      = "ctl hosts [--json] [--timeout D]"
+	synInventory  = "ctl inventory [HOST_ID] [--json] [--timeout D]"
+	synStartActor = "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]..."
+	synStopActor  = "ctl stop actor <actor-key> [--host HOST_ID] [--count N]"
+	synScaleActor = "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF]"
+	synLinkPut    = "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]..."
+	synLinkDel    = "ctl link del <actor-key> <contract> [--link-name default]"
+	synLinkGet    = "ctl link get [--json] [--timeout D]"
+	synClaims     = "ctl claims [--json] [--timeout D]"
+)
+
 // ctlGroup is `wasmcloud-host ctl …`: the control interface of wasmCloud 0.x, spoken to every host of the
 // lattice (ours and 0.x's alike) over the control connection the host itself would use.
 var ctlGroup = group{
@@ -29,88 +43,75 @@ var ctlGroup = group{
 	about: "Ask the hosts of a lattice what they run and tell them what to run (the wasmCloud 0.x control\n" +
 		"interface). NATS, lattice and control prefix come from the same WASMCLOUD_* variables as the host.",
 	subs: []subcommand{
-		{"hosts", "ctl hosts [--json] [--timeout D]", ctlHosts},
-		{"inventory", "ctl inventory [HOST_ID] [--json] [--timeout D]", ctlInventory},
-		{"start", "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]...", ctlStart},
-		{"stop", "ctl stop actor <actor-key> [--host HOST_ID] [--count N]", ctlStop},
-		{"scale", "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF]", ctlScale},
-		{"link", "ctl link put|del|get …", ctlLink},
-		{"claims", "ctl claims [--json] [--timeout D]", ctlClaims},
+		{"hosts", synHosts, ctlHosts},
+		{"inventory", synInventory, ctlInventory},
+		{"start", synStartActor, group{name: "ctl start", about: "Start something on a host of the lattice.",
+			subs: []subcommand{{"actor", synStartActor, ctlStartActor}}}.dispatch},
+		{"stop", synStopActor, group{name: "ctl stop", about: "Stop something that runs in the lattice.",
+			subs: []subcommand{{"actor", synStopActor, ctlStopActor}}}.dispatch},
+		{"scale", synScaleActor, group{name: "ctl scale", about: "Change the number of instances of something on a host.",
+			subs: []subcommand{{"actor", synScaleActor, ctlScaleActor}}}.dispatch},
+		{"link", "ctl link put|del|get …", group{name: "ctl link",
+			about: "Manage the link definitions that connect actors to capability providers.",
+			subs: []subcommand{
+				{"put", synLinkPut, ctlLinkPut},
+				{"del", synLinkDel, ctlLinkDel},
+				{"get", synLinkGet, ctlLinkGet},
+			}}.dispatch},
+		{"claims", synClaims, ctlClaims},
 	},
-}
-
-var ctlStartGroup = group{
-	name:  "ctl start",
-	about: "Start something on a host of the lattice.",
-	subs: []subcommand{
-		{"actor", "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]...", ctlStartActor},
-	},
-}
-
-var ctlStopGroup = group{
-	name:  "ctl stop",
-	about: "Stop something that runs in the lattice.",
-	subs: []subcommand{
-		{"actor", "ctl stop actor <actor-key> [--host HOST_ID] [--count N]", ctlStopActor},
-	},
-}
-
-var ctlScaleGroup = group{
-	name:  "ctl scale",
-	about: "Change the number of instances of something on a host.",
-	subs: []subcommand{
-		{"actor", "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF]", ctlScaleActor},
-	},
-}
-
-var ctlLinkGroup = group{
-	name:  "ctl link",
-	about: "Manage the link definitions that connect actors to capability providers.",
-	subs: []subcommand{
-		{"put", "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]...", ctlLinkPut},
-		{"del", "ctl link del <actor-key> <contract> [--link-name default]", ctlLinkDel},
-		{"get", "ctl link get [--json] [--timeout D]", ctlLinkGet},
-	},
-}
-
-func ctlStart(ctx context.Context, args []string, s streams) error {
-	return ctlStartGroup.dispatch(ctx, args, s)
-}
-
-func ctlStop(ctx context.Context, args []string, s streams) error {
-	return ctlStopGroup.dispatch(ctx, args, s)
-}
-
-func ctlScale(ctx context.Context, args []string, s streams) error {
-	return ctlScaleGroup.dispatch(ctx, args, s)
-}
-
-func ctlLink(ctx context.Context, args []string, s streams) error {
-	return ctlLinkGroup.dispatch(ctx, args, s)
 }
 
 // ctlDefaultTimeout is the default of --timeout: the wait for each reply and the length of each
 // scatter-gather window (ping, auction).
 const ctlDefaultTimeout = 2 * time.Second
 
-// ctlCommon are the flags every ctl command has.
-type ctlCommon struct {
+// ctlCmd is the flag set of one ctl command with the flags every ctl command has.
+type ctlCmd struct {
+	*flags
 	asJSON  *bool
 	timeout *time.Duration
 }
 
-func addCtlFlags(f *flags) ctlCommon {
-	return ctlCommon{
+func newCtlCmd(cmd, synopsis, about string) *ctlCmd {
+	f := newFlags(cmd, synopsis, about)
+	return &ctlCmd{
+		flags:  f,
 		asJSON: f.Bool("json", false, "print one JSON document instead of text"),
 		timeout: f.Duration("timeout", ctlDefaultTimeout,
 			"how long to wait for each reply, and for every host's answer to a ping or an auction"),
 	}
 }
 
-// check reports a --timeout that cannot work.
-func (c ctlCommon) check(f *flags) error {
+// open parses args, lets check report what is wrong with the positional arguments and the command's own
+// flags, checks --timeout and connects. The caller closes the session.
+func (c *ctlCmd) open(ctx context.Context, args []string, s streams, check func(pos []string) error) (*ctlSession, []string, error) {
+	pos, err := c.parse(args, s.stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := check(pos); err != nil {
+		return nil, nil, err
+	}
 	if *c.timeout <= 0 {
-		return f.usage("--timeout must be positive, got %s", *c.timeout)
+		return nil, nil, c.usage("--timeout must be positive, got %s", *c.timeout)
+	}
+	sess, err := dialCtl(ctx, *c.timeout)
+	return sess, pos, err
+}
+
+// noArgs is the check of a command that takes no positional arguments.
+func (c *ctlCmd) noArgs(pos []string) error {
+	if len(pos) != 0 {
+		return c.usage("unexpected argument %q", pos[0])
+	}
+	return nil
+}
+
+// checkKey reports a key that is not a public key of type typ; what names the argument.
+func (c *ctlCmd) checkKey(what, key string, typ nkey.Type) error {
+	if err := nkey.CheckID(key, typ); err != nil {
+		return c.usage("%s %q: %v", what, key, err)
 	}
 	return nil
 }
@@ -184,58 +185,34 @@ func (s *ctlSession) inventories(ctx context.Context, hosts []wire.HostInfo) ([]
 }
 
 func ctlHosts(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl hosts", "ctl hosts [--json] [--timeout D]",
+	c := newCtlCmd("ctl hosts", synHosts,
 		"List every host of the lattice that answers a ping within the timeout: id, uptime, labels and the\n"+
 			"cluster issuers it accepts invocations from.")
-	c := addCtlFlags(f)
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return f.usage("unexpected argument %q", pos[0])
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	sess, _, err := c.open(ctx, args, s, c.noArgs)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	hosts, err := sess.hosts(ctx)
-	if len(hosts) > 0 {
-		if werr := writeOut(s.stdout, *c.asJSON, hosts, writeHostsTable); werr != nil {
-			return werr
+	return writeSome(s.stdout, *c.asJSON, hosts, err, func(w io.Writer, hosts []wire.HostInfo) error {
+		tw := newTable(w, "HOST ID", "UPTIME", "LABELS", "CLUSTER ISSUERS")
+		for _, h := range hosts {
+			tw.row(h.ID, uptime(h.UptimeSeconds), pairs(h.Labels), h.ClusterIssuers)
 		}
-	}
-	return err
-}
-
-func writeHostsTable(w io.Writer, hosts []wire.HostInfo) error {
-	tw := newTable(w, "HOST ID", "UPTIME", "LABELS", "CLUSTER ISSUERS")
-	for _, h := range hosts {
-		tw.row(h.ID, uptime(h.UptimeSeconds), pairs(h.Labels), h.ClusterIssuers)
-	}
-	return tw.flush()
+		return tw.flush()
+	})
 }
 
 func ctlInventory(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl inventory", "ctl inventory [HOST_ID] [--json] [--timeout D]",
+	c := newCtlCmd("ctl inventory", synInventory,
 		"Show the actors and providers a host runs, or, without HOST_ID, those of every host that answers a\n"+
 			"ping. --json prints the host's inventory, or without HOST_ID a list of every host's.")
-	c := addCtlFlags(f)
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return f.usage("want at most one host id, got %d arguments", len(pos))
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) > 1 {
+			return c.usage("want at most one host id, got %d arguments", len(pos))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -252,59 +229,42 @@ func ctlInventory(ctx context.Context, args []string, s streams) error {
 	}
 	hosts, herr := sess.hosts(ctx)
 	invs, ierr := sess.inventories(ctx, hosts)
-	if len(invs) > 0 {
-		if err := writeOut(s.stdout, *c.asJSON, invs, writeInventories); err != nil {
-			return err
-		}
-	}
-	return errors.Join(herr, ierr)
+	return writeSome(s.stdout, *c.asJSON, invs, errors.Join(herr, ierr), writeInventories)
 }
 
 func writeInventories(w io.Writer, invs []wire.HostInventory) error {
+	var b bytes.Buffer // a write to it cannot fail; w is written once, at the end
 	for i, inv := range invs {
 		if i > 0 {
-			if _, err := io.WriteString(w, "\n"); err != nil {
-				return err
-			}
+			b.WriteString("\n")
 		}
 		title := "Host " + orDash(inv.HostID)
 		if inv.FriendlyName != "" {
 			title += " (" + printable(inv.FriendlyName) + ")"
 		}
-		if _, err := fmt.Fprintf(w, "%s\n\n", title); err != nil {
-			return err
-		}
+		b.WriteString(title + "\n\n")
 		if len(inv.Actors) == 0 {
-			if _, err := io.WriteString(w, "No actors.\n"); err != nil {
-				return err
-			}
+			b.WriteString("No actors.\n")
 		} else {
-			tw := newTable(w, "ACTOR ID", "NAME", "IMAGE REF", "INSTANCES")
+			tw := newTable(&b, "ACTOR ID", "NAME", "IMAGE REF", "INSTANCES")
 			for _, a := range sortedBy(inv.Actors, func(a wire.ActorDescription) string { return a.ID }) {
 				tw.row(a.ID, a.Name, a.ImageRef, strconv.Itoa(len(a.Instances)))
 			}
-			if err := tw.flush(); err != nil {
-				return err
-			}
+			_ = tw.flush()
 		}
-		if _, err := io.WriteString(w, "\n"); err != nil {
-			return err
-		}
+		b.WriteString("\n")
 		if len(inv.Providers) == 0 {
-			if _, err := io.WriteString(w, "No providers.\n"); err != nil {
-				return err
-			}
+			b.WriteString("No providers.\n")
 			continue
 		}
-		tw := newTable(w, "PROVIDER ID", "NAME", "CONTRACT", "LINK NAME", "IMAGE REF")
+		tw := newTable(&b, "PROVIDER ID", "NAME", "CONTRACT", "LINK NAME", "IMAGE REF")
 		for _, p := range sortedBy(inv.Providers, func(p wire.ProviderDescription) string { return p.ID + "\x00" + p.LinkName }) {
 			tw.row(p.ID, p.Name, p.ContractID, p.LinkName, p.ImageRef)
 		}
-		if err := tw.flush(); err != nil {
-			return err
-		}
+		_ = tw.flush()
 	}
-	return nil
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // startResult is the --json output of ctl start actor.
@@ -315,36 +275,31 @@ type startResult struct {
 }
 
 func ctlStartActor(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl start actor", "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]...",
+	c := newCtlCmd("ctl start actor", synStartActor,
 		"Start instances of an actor. <ref> is an OCI reference or, where the host allows it, a file path on\n"+
 			"that host. Without --host, an auction picks a host whose labels satisfy every --constraint (the\n"+
 			"first to bid). The host acknowledges at once; a failure to start is reported as a lattice event.")
-	c := addCtlFlags(f)
-	hostID := f.String("host", "", "the host to start the actor on (default: the winner of an auction)")
-	count := f.Uint("count", 1, "number of instances")
+	hostID := c.String("host", "", "the host to start the actor on (default: the winner of an auction)")
+	count := c.Uint("count", 1, "number of instances")
 	var constraints listFlag
-	f.Var(&constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return f.usage("want exactly one actor reference, got %d arguments", len(pos))
-	}
-	if *count < 1 || *count > 65535 {
-		return f.usage("--count must be between 1 and 65535, got %d", *count)
-	}
-	cons, err := parsePairs(constraints)
-	if err != nil {
-		return f.usage("--constraint: %v", err)
-	}
-	if *hostID != "" && len(cons) > 0 {
-		return f.usage("--constraint chooses a host by auction and cannot be combined with --host")
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	c.Var(&constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
+	var cons map[string]string
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) != 1 {
+			return c.usage("want exactly one actor reference, got %d arguments", len(pos))
+		}
+		if *count < 1 || *count > 65535 {
+			return c.usage("--count must be between 1 and 65535, got %d", *count)
+		}
+		var err error
+		if cons, err = parsePairs(constraints); err != nil {
+			return c.usage("--constraint: %v", err)
+		}
+		if *hostID != "" && len(cons) > 0 {
+			return c.usage("--constraint chooses a host by auction and cannot be combined with --host")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -369,11 +324,8 @@ func ctlStartActor(ctx context.Context, args []string, s streams) error {
 	if err := sess.client.StartActor(ctx, target, ref, uint16(*count), nil); err != nil {
 		return err
 	}
-	res := startResult{HostID: target, ActorRef: ref, Count: uint16(*count)}
-	return writeOut(s.stdout, *c.asJSON, res, func(w io.Writer, r startResult) error {
-		_, err := fmt.Fprintf(w, "Host %s accepted: start %s of %s\n", printable(r.HostID), instances(r.Count), printable(r.ActorRef))
-		return err
-	})
+	return writeResult(s.stdout, *c.asJSON, startResult{HostID: target, ActorRef: ref, Count: uint16(*count)},
+		fmt.Sprintf("Host %s accepted: start %s of %s", printable(target), instances(uint16(*count)), printable(ref)))
 }
 
 // stopResult is one host's part in the --json output of ctl stop actor.
@@ -384,36 +336,29 @@ type stopResult struct {
 }
 
 func ctlStopActor(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl stop actor", "ctl stop actor <actor-key> [--host HOST_ID] [--count N]",
+	c := newCtlCmd("ctl stop actor", synStopActor,
 		"Stop instances of an actor. Without --host, every host is asked for its inventory and the actor is\n"+
 			"stopped wherever it runs. --json prints a list with one entry per host.")
-	c := addCtlFlags(f)
-	hostID := f.String("host", "", "the host to stop the actor on (default: every host that runs it)")
-	count := f.Uint("count", 0, "number of instances to stop on each host (0: all)")
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return f.usage("want exactly one actor key, got %d arguments", len(pos))
-	}
-	key := pos[0]
-	if err := nkey.CheckID(key, nkey.Module); err != nil {
-		return f.usage("actor key %q: %v", key, err)
-	}
-	if *count > 65535 {
-		return f.usage("--count must be at most 65535, got %d", *count)
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	hostID := c.String("host", "", "the host to stop the actor on (default: every host that runs it)")
+	count := c.Uint("count", 0, "number of instances to stop on each host (0: all)")
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) != 1 {
+			return c.usage("want exactly one actor key, got %d arguments", len(pos))
+		}
+		if err := c.checkKey("actor key", pos[0], nkey.Module); err != nil {
+			return err
+		}
+		if *count > 65535 {
+			return c.usage("--count must be at most 65535, got %d", *count)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 
-	targets := []string{*hostID}
+	key, targets := pos[0], []string{*hostID}
 	if *hostID == "" {
 		if targets, err = sess.whereRuns(ctx, key); err != nil {
 			return err
@@ -428,24 +373,18 @@ func ctlStopActor(ctx context.Context, args []string, s streams) error {
 		}
 		done = append(done, stopResult{HostID: h, ActorID: key, Count: uint16(*count)})
 	}
-	if len(done) > 0 {
-		err := writeOut(s.stdout, *c.asJSON, done, func(w io.Writer, done []stopResult) error {
-			for _, r := range done {
-				what := "every instance"
-				if r.Count > 0 {
-					what = instances(r.Count)
-				}
-				if _, err := fmt.Fprintf(w, "Host %s accepted: stop %s of %s\n", printable(r.HostID), what, r.ActorID); err != nil {
-					return err
-				}
+	return writeSome(s.stdout, *c.asJSON, done, errors.Join(errs...), func(w io.Writer, done []stopResult) error {
+		for _, r := range done {
+			what := "every instance"
+			if r.Count > 0 {
+				what = instances(r.Count)
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if _, err := fmt.Fprintf(w, "Host %s accepted: stop %s of %s\n", printable(r.HostID), what, r.ActorID); err != nil {
+				return err
+			}
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // whereRuns returns the hosts whose inventory lists the actor key, sorted. Hosts that did not answer do not
@@ -479,40 +418,34 @@ type scaleResult struct {
 }
 
 func ctlScaleActor(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl scale actor", "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF]",
+	c := newCtlCmd("ctl scale actor", synScaleActor,
 		"Run exactly N instances of an actor on a host. The actor's reference is taken from the host's\n"+
 			"inventory; --ref gives it when the host does not run the actor yet.")
-	c := addCtlFlags(f)
-	hostID := f.String("host", "", "the host to scale the actor on (required)")
-	ref := f.String("ref", "", "the actor's OCI reference or file path (default: from the host's inventory)")
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return f.usage("want an actor key and an instance count, got %d arguments", len(pos))
-	}
-	key := pos[0]
-	if err := nkey.CheckID(key, nkey.Module); err != nil {
-		return f.usage("actor key %q: %v", key, err)
-	}
-	n, err := strconv.ParseUint(pos[1], 10, 16)
-	if err != nil {
-		return f.usage("instance count %q: want a number from 0 to 65535", pos[1])
-	}
-	if *hostID == "" {
-		return f.usage("missing --host")
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	hostID := c.String("host", "", "the host to scale the actor on (required)")
+	ref := c.String("ref", "", "the actor's OCI reference or file path (default: from the host's inventory)")
+	var n uint64
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) != 2 {
+			return c.usage("want an actor key and an instance count, got %d arguments", len(pos))
+		}
+		if err := c.checkKey("actor key", pos[0], nkey.Module); err != nil {
+			return err
+		}
+		var err error
+		if n, err = strconv.ParseUint(pos[1], 10, 16); err != nil {
+			return c.usage("instance count %q: want a number from 0 to 65535", pos[1])
+		}
+		if *hostID == "" {
+			return c.usage("missing --host")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 
-	actorRef := *ref
+	key, actorRef := pos[0], *ref
 	if actorRef == "" {
 		inv, err := sess.client.Inventory(ctx, *hostID)
 		if err != nil {
@@ -527,80 +460,71 @@ func ctlScaleActor(ctx context.Context, args []string, s streams) error {
 	if err := sess.client.ScaleActor(ctx, *hostID, key, actorRef, uint16(n)); err != nil {
 		return err
 	}
-	res := scaleResult{HostID: *hostID, ActorID: key, ActorRef: actorRef, Count: uint16(n)}
-	return writeOut(s.stdout, *c.asJSON, res, func(w io.Writer, r scaleResult) error {
-		_, err := fmt.Fprintf(w, "Host %s accepted: scale %s to %s\n", printable(r.HostID), r.ActorID, instances(r.Count))
-		return err
-	})
+	return writeResult(s.stdout, *c.asJSON, scaleResult{HostID: *hostID, ActorID: key, ActorRef: actorRef, Count: uint16(n)},
+		fmt.Sprintf("Host %s accepted: scale %s to %s", printable(*hostID), key, instances(uint16(n))))
+}
+
+// linkNameFlag adds --link-name to c and returns a check that it is not empty.
+func (c *ctlCmd) linkNameFlag() (*string, func() error) {
+	name := c.String("link-name", lattice.DefaultLinkName, "the link name")
+	return name, func() error {
+		if *name == "" {
+			return c.usage("--link-name must not be empty")
+		}
+		return nil
+	}
 }
 
 func ctlLinkPut(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl link put", "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]...",
+	c := newCtlCmd("ctl link put", synLinkPut,
 		"Link an actor to a capability provider for a contract, with configuration values k=v that the\n"+
 			"provider receives. --json prints the link definition sent.")
-	c := addCtlFlags(f)
-	linkName := f.String("link-name", lattice.DefaultLinkName, "the link name")
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) < 3 {
-		return f.usage("want an actor key, a provider key and a contract, got %d arguments", len(pos))
-	}
-	if err := nkey.CheckID(pos[0], nkey.Module); err != nil {
-		return f.usage("actor key %q: %v", pos[0], err)
-	}
-	if err := nkey.CheckID(pos[1], nkey.Service); err != nil {
-		return f.usage("provider key %q: %v", pos[1], err)
-	}
-	if *linkName == "" {
-		return f.usage("--link-name must not be empty")
-	}
-	values, err := parsePairs(pos[3:])
-	if err != nil {
-		return f.usage("%v", err)
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	ld := wire.LinkDefinition{ActorID: pos[0], ProviderID: pos[1], ContractID: pos[2], LinkName: *linkName, Values: values}
-	sess, err := dialCtl(ctx, *c.timeout)
+	linkName, checkLinkName := c.linkNameFlag()
+	var values map[string]string
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) < 3 {
+			return c.usage("want an actor key, a provider key and a contract, got %d arguments", len(pos))
+		}
+		if err := c.checkKey("actor key", pos[0], nkey.Module); err != nil {
+			return err
+		}
+		if err := c.checkKey("provider key", pos[1], nkey.Service); err != nil {
+			return err
+		}
+		if err := checkLinkName(); err != nil {
+			return err
+		}
+		var err error
+		if values, err = parsePairs(pos[3:]); err != nil {
+			return c.usage("%v", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
+	ld := wire.LinkDefinition{ActorID: pos[0], ProviderID: pos[1], ContractID: pos[2], LinkName: *linkName, Values: values}
 	if err := sess.client.PutLink(ctx, ld); err != nil {
 		return err
 	}
-	return writeOut(s.stdout, *c.asJSON, ld, func(w io.Writer, ld wire.LinkDefinition) error {
-		_, err := fmt.Fprintf(w, "Linked %s to %s for %s (link name %s)\n",
-			ld.ActorID, ld.ProviderID, printable(ld.ContractID), printable(ld.LinkName))
-		return err
-	})
+	return writeResult(s.stdout, *c.asJSON, ld, fmt.Sprintf("Linked %s to %s for %s (link name %s)",
+		ld.ActorID, ld.ProviderID, printable(ld.ContractID), printable(ld.LinkName)))
 }
 
 func ctlLinkDel(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl link del", "ctl link del <actor-key> <contract> [--link-name default]",
+	c := newCtlCmd("ctl link del", synLinkDel,
 		"Remove the link definition of an actor, a contract and a link name. --json prints the request sent.")
-	c := addCtlFlags(f)
-	linkName := f.String("link-name", lattice.DefaultLinkName, "the link name")
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return f.usage("want an actor key and a contract, got %d arguments", len(pos))
-	}
-	if err := nkey.CheckID(pos[0], nkey.Module); err != nil {
-		return f.usage("actor key %q: %v", pos[0], err)
-	}
-	if *linkName == "" {
-		return f.usage("--link-name must not be empty")
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	linkName, checkLinkName := c.linkNameFlag()
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) != 2 {
+			return c.usage("want an actor key and a contract, got %d arguments", len(pos))
+		}
+		if err := c.checkKey("actor key", pos[0], nkey.Module); err != nil {
+			return err
+		}
+		return checkLinkName()
+	})
 	if err != nil {
 		return err
 	}
@@ -608,29 +532,13 @@ func ctlLinkDel(ctx context.Context, args []string, s streams) error {
 	if err := sess.client.DelLink(ctx, pos[0], pos[1], *linkName); err != nil {
 		return err
 	}
-	del := wire.RemoveLinkDefinition{ActorID: pos[0], ContractID: pos[1], LinkName: *linkName}
-	return writeOut(s.stdout, *c.asJSON, del, func(w io.Writer, d wire.RemoveLinkDefinition) error {
-		_, err := fmt.Fprintf(w, "Removed the link of %s for %s (link name %s)\n",
-			d.ActorID, printable(d.ContractID), printable(d.LinkName))
-		return err
-	})
+	return writeResult(s.stdout, *c.asJSON, wire.RemoveLinkDefinition{ActorID: pos[0], ContractID: pos[1], LinkName: *linkName},
+		fmt.Sprintf("Removed the link of %s for %s (link name %s)", pos[0], printable(pos[1]), printable(*linkName)))
 }
 
 func ctlLinkGet(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl link get", "ctl link get [--json] [--timeout D]",
-		"List every link definition of the lattice.")
-	c := addCtlFlags(f)
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return f.usage("unexpected argument %q", pos[0])
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	c := newCtlCmd("ctl link get", synLinkGet, "List every link definition of the lattice.")
+	sess, _, err := c.open(ctx, args, s, c.noArgs)
 	if err != nil {
 		return err
 	}
@@ -652,21 +560,10 @@ func ctlLinkGet(ctx context.Context, args []string, s streams) error {
 }
 
 func ctlClaims(ctx context.Context, args []string, s streams) error {
-	f := newFlags("ctl claims", "ctl claims [--json] [--timeout D]",
+	c := newCtlCmd("ctl claims", synClaims,
 		"List the claims of every actor and provider the lattice knows: subject, name, issuer, capabilities\n"+
 			"and call alias. --json prints them as the host sent them.")
-	c := addCtlFlags(f)
-	pos, err := f.parse(args, s.stdout)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return f.usage("unexpected argument %q", pos[0])
-	}
-	if err := c.check(f); err != nil {
-		return err
-	}
-	sess, err := dialCtl(ctx, *c.timeout)
+	sess, _, err := c.open(ctx, args, s, c.noArgs)
 	if err != nil {
 		return err
 	}
@@ -706,6 +603,25 @@ func writeOut[T any](w io.Writer, asJSON bool, v T, text func(io.Writer, T) erro
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeSome writes the list v, unless it is empty, and then returns err: the failures of the hosts that are
+// not part of v.
+func writeSome[T any](w io.Writer, asJSON bool, v []T, err error, text func(io.Writer, []T) error) error {
+	if len(v) > 0 {
+		if werr := writeOut(w, asJSON, v, text); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// writeResult writes v as JSON when asJSON is set, and line otherwise.
+func writeResult[T any](w io.Writer, asJSON bool, v T, line string) error {
+	return writeOut(w, asJSON, v, func(w io.Writer, _ T) error {
+		_, err := io.WriteString(w, line+"\n")
+		return err
+	})
 }
 
 // table writes aligned columns. Every cell is made printable (a host's reply is untrusted text) and an

@@ -260,9 +260,7 @@ func TestCtlEmptyLists(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, append(tc.args, "--timeout", ctlWait)...)
 			r.wantSuccess(t)
-			if r.stdout != tc.want {
-				t.Fatalf("stdout %q, want %q", r.stdout, tc.want)
-			}
+			r.wantStdout(t, tc.want)
 		})
 	}
 }
@@ -278,9 +276,7 @@ func TestCtlNoHostAnswers(t *testing.T) {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runCLI(t, append(args, "--timeout", ctlWait)...)
 			r.wantFailure(t, exitFailure, `no host answered within 300ms in lattice "default" (control prefix wasmbus.ctl, NATS nats://127.0.0.1:`)
-			if r.stdout != "" {
-				t.Fatalf("stdout %q, want nothing", r.stdout)
-			}
+			r.wantStdout(t, "")
 		})
 	}
 	r := runCLI(t, "ctl", "inventory", fixedKey(t, nkey.Server, 9), "--timeout", ctlWait)
@@ -294,9 +290,7 @@ func TestCtlMalformedReply(t *testing.T) {
 	r.wantFailure(t, exitFailure, "lattice: malformed control reply on "+ctlBase+".get.links", "cannot unmarshal object")
 	r = runCLI(t, "ctl", "claims", "--json", "--timeout", ctlWait)
 	r.wantFailure(t, exitFailure, "lattice: malformed control reply on "+ctlBase+".get.claims", `got "claims!"`)
-	if r.stdout != "" {
-		t.Fatalf("stdout %q, want nothing", r.stdout)
-	}
+	r.wantStdout(t, "")
 }
 
 func TestCtlStartActor(t *testing.T) {
@@ -307,9 +301,7 @@ func TestCtlStartActor(t *testing.T) {
 	t.Run("auction with constraints", func(t *testing.T) {
 		r := runCLI(t, "ctl", "start", "actor", ref, "--constraint", "region=west", "--timeout", ctlWait)
 		r.wantSuccess(t)
-		if want := "Host " + f.west.info.ID + " accepted: start 1 instance of " + ref + "\n"; r.stdout != want {
-			t.Fatalf("stdout %q, want %q", r.stdout, want)
-		}
+		r.wantStdout(t, "Host "+f.west.info.ID+" accepted: start 1 instance of "+ref+"\n")
 		auctions := f.l.requests(ctlBase + ".auction.actor")
 		if len(auctions) == 0 || auctions[len(auctions)-1] != `{"actor_ref":"`+ref+`","constraints":{"region":"west"}}` {
 			t.Fatalf("auction requests %q", auctions)
@@ -326,14 +318,12 @@ func TestCtlStartActor(t *testing.T) {
 	t.Run("named host", func(t *testing.T) {
 		r := runCLI(t, "ctl", "start", "actor", ref, "--host", f.east.info.ID, "--count", "3", "--json", "--timeout", ctlWait)
 		r.wantSuccess(t)
-		if want := `{
-  "host_id": "` + f.east.info.ID + `",
-  "actor_ref": "` + ref + `",
+		r.wantStdout(t, `{
+  "host_id": "`+f.east.info.ID+`",
+  "actor_ref": "`+ref+`",
   "count": 3
 }
-`; r.stdout != want {
-			t.Fatalf("stdout %q, want %q", r.stdout, want)
-		}
+`)
 		wantRequests(t, f.l, la(f.east), `{"actor_ref":"`+ref+`","count":3,"host_id":"`+f.east.info.ID+`"}`)
 	})
 	t.Run("refused", func(t *testing.T) {
@@ -341,9 +331,7 @@ func TestCtlStartActor(t *testing.T) {
 		defer func() { f.plain.refuse = "" }()
 		r := runCLI(t, "ctl", "start", "actor", "file:///nope.wasm", "--host", f.plain.info.ID, "--timeout", ctlWait)
 		r.wantFailure(t, exitFailure, "lattice: "+la(f.plain)+" refused: Failed to fetch actor: no such file")
-		if r.stdout != "" {
-			t.Fatalf("stdout %q, want nothing", r.stdout)
-		}
+		r.wantStdout(t, "")
 	})
 	t.Run("unknown host", func(t *testing.T) {
 		unknown := fixedKey(t, nkey.Server, 9)
@@ -414,9 +402,7 @@ func TestCtlScaleActor(t *testing.T) {
 
 	r := runCLI(t, "ctl", "scale", "actor", f.kv, "4", "--host", f.east.info.ID, "--timeout", ctlWait)
 	r.wantSuccess(t)
-	if want := "Host " + f.east.info.ID + " accepted: scale " + f.kv + " to 4 instances\n"; r.stdout != want {
-		t.Fatalf("stdout %q, want %q", r.stdout, want)
-	}
+	r.wantStdout(t, "Host "+f.east.info.ID+" accepted: scale "+f.kv+" to 4 instances\n")
 	r = runCLI(t, "ctl", "scale", "actor", f.echo, "0", "--host", f.east.info.ID, "--ref", "ghcr.io/example/echo:0.3.5", "--timeout", ctlWait)
 	r.wantSuccess(t)
 	wantRequests(t, f.l, scale,
@@ -432,9 +418,7 @@ func TestCtlLinkPutDel(t *testing.T) {
 	r := runCLI(t, "ctl", "link", "put", f.echo, f.http, "wasmcloud:httpserver", "PORT=8080", "--link-name", "web",
 		"ADDRESS=0.0.0.0:8080", "--timeout", ctlWait)
 	r.wantSuccess(t)
-	if want := "Linked " + f.echo + " to " + f.http + " for wasmcloud:httpserver (link name web)\n"; r.stdout != want {
-		t.Fatalf("stdout %q, want %q", r.stdout, want)
-	}
+	r.wantStdout(t, "Linked "+f.echo+" to "+f.http+" for wasmcloud:httpserver (link name web)\n")
 	r = runCLI(t, "ctl", "link", "put", f.kv, f.http, "wasmcloud:keyvalue", "--timeout", ctlWait)
 	r.wantSuccess(t)
 	wantRequests(t, f.l, ctlBase+".linkdefs.put",
@@ -443,9 +427,7 @@ func TestCtlLinkPutDel(t *testing.T) {
 
 	r = runCLI(t, "ctl", "link", "del", f.echo, "wasmcloud:httpserver", "--json", "--timeout", ctlWait)
 	r.wantSuccess(t)
-	if want := "{\n  \"actor_id\": \"" + f.echo + "\",\n  \"contract_id\": \"wasmcloud:httpserver\",\n  \"link_name\": \"default\"\n}\n"; r.stdout != want {
-		t.Fatalf("stdout %q, want %q", r.stdout, want)
-	}
+	r.wantStdout(t, "{\n  \"actor_id\": \""+f.echo+"\",\n  \"contract_id\": \"wasmcloud:httpserver\",\n  \"link_name\": \"default\"\n}\n")
 	wantRequests(t, f.l, ctlBase+".linkdefs.del",
 		`{"actor_id":"`+f.echo+`","contract_id":"wasmcloud:httpserver","link_name":"default"}`)
 }
@@ -454,11 +436,7 @@ func TestCtlUsageErrors(t *testing.T) {
 	actor := fixedKey(t, nkey.Module, 11)
 	provider := fixedKey(t, nkey.Service, 13)
 	host := fixedKey(t, nkey.Server, 1)
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
+	testUsageErrors(t, []usageCase{
 		{"no subcommand", []string{"ctl"}, "ctl: missing subcommand: want hosts or inventory or start"},
 		{"unknown subcommand", []string{"ctl", "frob"}, `ctl: unknown subcommand "frob"`},
 		{"start without kind", []string{"ctl", "start"}, "ctl start: missing subcommand: want actor"},
@@ -488,24 +466,11 @@ func TestCtlUsageErrors(t *testing.T) {
 		{"link put empty link name", []string{"ctl", "link", "put", actor, provider, "c", "--link-name", ""}, "--link-name must not be empty"},
 		{"link del too many", []string{"ctl", "link", "del", actor, "c", "d"}, "want an actor key and a contract, got 3"},
 		{"link get argument", []string{"ctl", "link", "get", "x"}, `unexpected argument "x"`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, tc.args...)
-			r.wantFailure(t, exitUsage, tc.want, "--help')")
-			if r.stdout != "" {
-				t.Fatalf("stdout not empty on a usage error: %q", r.stdout)
-			}
-		})
-	}
+	})
 }
 
 func TestCtlHelp(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want []string
-	}{
+	testHelp(t, []helpCase{
 		{"overview", []string{"--help"}, []string{"wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims>"}},
 		{"ctl --help", []string{"ctl", "--help"}, []string{"wasmcloud-host ctl hosts", "wasmcloud-host ctl start actor <ref>",
 			"wasmcloud-host ctl link put|del|get", "wasmcloud-host ctl claims"}},
@@ -514,14 +479,7 @@ func TestCtlHelp(t *testing.T) {
 		{"ctl start actor --help", []string{"ctl", "start", "actor", "--help"},
 			[]string{"Usage: wasmcloud-host ctl start actor", "--constraint k=v", "--count", "--host", "--json", "--timeout"}},
 		{"ctl hosts -h", []string{"ctl", "hosts", "-h"}, []string{"Usage: wasmcloud-host ctl hosts", "--timeout duration"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, tc.args...)
-			r.wantSuccess(t)
-			wantContains(t, "help", r.stdout, tc.want...)
-		})
-	}
+	})
 }
 
 func TestCtlHostsMalformedAnswer(t *testing.T) {

@@ -47,6 +47,14 @@ func (r result) wantSuccess(t *testing.T) {
 	}
 }
 
+// wantStdout checks that the command printed exactly want.
+func (r result) wantStdout(t *testing.T, want string) {
+	t.Helper()
+	if r.stdout != want {
+		t.Fatalf("stdout %q, want %q", r.stdout, want)
+	}
+}
+
 // wantFailure checks the exit status and that stderr holds exactly one line that starts with the program
 // name and contains every want.
 func (r result) wantFailure(t *testing.T, code int, want ...string) {
@@ -69,6 +77,44 @@ func wantContains(t *testing.T, what, got string, want ...string) {
 		if !strings.Contains(got, w) {
 			t.Fatalf("%s does not contain %q:\n%s", what, w, got)
 		}
+	}
+}
+
+// helpCase is a command line that prints help, and what the help must contain.
+type helpCase struct {
+	name string
+	args []string
+	want []string
+}
+
+// testHelp runs every case and checks that it succeeds and prints what it must.
+func testHelp(t *testing.T, tests []helpCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.args...)
+			r.wantSuccess(t)
+			wantContains(t, "help", r.stdout, tc.want...)
+		})
+	}
+}
+
+// usageCase is a command line that is wrong, and what the one line on stderr must contain.
+type usageCase struct {
+	name string
+	args []string
+	want string
+}
+
+// testUsageErrors runs every case and checks the usage exit status, the error line and an empty stdout.
+func testUsageErrors(t *testing.T, tests []usageCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.args...)
+			r.wantFailure(t, exitUsage, tc.want, "--help')")
+			r.wantStdout(t, "") // nothing on stdout on a usage error
+		})
 	}
 }
 
@@ -112,11 +158,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want []string
-	}{
+	testHelp(t, []helpCase{
 		{"--help", []string{"--help"}, []string{"claims sign", "keys gen", "WASMCLOUD_CLUSTER_SEED", "WASMCLOUD_LATTICE_PREFIX"}},
 		{"-h", []string{"-h"}, []string{"claims inspect", "WASMCLOUD_CLUSTER_SEED"}},
 		{"help", []string{"help"}, []string{"wasmcloud-host [up]", "WASMCLOUD_CLUSTER_SEED"}},
@@ -129,25 +171,14 @@ func TestHelp(t *testing.T) {
 		{"claims sign --help", []string{"claims", "sign", "--help"},
 			[]string{"Usage: wasmcloud-host claims sign", "-o file", "--issuer", "--subject", "--cap", "--tag", "--rev", "--ver", "--call-alias", "--expires-in", "--not-before"}},
 		{"help claims sign", []string{"help", "claims", "sign"}, []string{"Usage: wasmcloud-host claims sign", "--not-before"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, tc.args...)
-			r.wantSuccess(t)
-			wantContains(t, "help", r.stdout, tc.want...)
-		})
-	}
+	})
 }
 
 func TestUsageErrors(t *testing.T) {
 	sign := func(extra ...string) []string {
 		return append([]string{"claims", "sign", "in.wasm", "-o", "out.wasm", "--issuer", "@seed", "--name", "n"}, extra...)
 	}
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
+	testUsageErrors(t, []usageCase{
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"unknown top-level flag", []string{"--bogus"}, `unknown flag "--bogus"`},
 		{"help for unknown command", []string{"help", "frobnicate"}, `unknown command "frobnicate"`},
@@ -173,16 +204,7 @@ func TestUsageErrors(t *testing.T) {
 		{"sign negative expiry", sign("--expires-in", "-1h"), "must be positive"},
 		{"sign bad not-before", sign("--not-before", "soon"), "want a duration"},
 		{"sign flag without value", sign("--tag"), "flag needs an argument: -tag"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, tc.args...)
-			r.wantFailure(t, exitUsage, tc.want, "--help')")
-			if r.stdout != "" {
-				t.Fatalf("stdout not empty on a usage error: %q", r.stdout)
-			}
-		})
-	}
+	})
 }
 
 func TestParseInterleaved(t *testing.T) {
