@@ -1,11 +1,11 @@
 package iface
 
 import (
-	"errors"
 	"strconv"
-	"unsafe"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/msgpk"
 )
 
 // fieldError builds the *DecodeError for a field path.
@@ -22,125 +22,71 @@ func joinField(parent, child string) string {
 	return parent + "." + child
 }
 
-// typeName describes the MessagePack value at the start of b for error messages.
-func typeName(b []byte) string {
-	if len(b) == 0 {
-		return "end of input"
-	}
-	switch t := msgp.NextType(b); t {
-	case msgp.IntType, msgp.UintType:
-		return "int"
-	case msgp.Float32Type, msgp.Float64Type:
-		return "float"
-	case msgp.ExtensionType, msgp.TimeType, msgp.Complex64Type, msgp.Complex128Type:
-		return "ext"
-	case msgp.InvalidType:
-		return "invalid byte 0x" + strconv.FormatUint(uint64(b[0]), 16)
-	default:
-		return t.String()
-	}
+// sentinels makes the shared msgpk readers return this package's sentinel errors.
+var sentinels = msgpk.Sentinels{
+	Truncated:     ErrTruncated,
+	Malformed:     ErrMalformed,
+	WrongType:     ErrWrongType,
+	NotMap:        ErrNotMap,
+	TrailingBytes: ErrTrailingBytes,
 }
 
 // wrongType reports that the value at b is not what the field accepts. An empty input is reported
 // as truncated and an unused prefix byte as malformed, since neither is a type.
 func wrongType(field, want string, b []byte) error {
-	switch {
-	case len(b) == 0:
-		return fieldError(field, ErrTruncated)
-	case msgp.NextType(b) == msgp.InvalidType:
-		return fieldError(field, &detailError{ErrMalformed, "invalid msgpack prefix byte 0x" + strconv.FormatUint(uint64(b[0]), 16)})
-	}
-	return fieldError(field, &detailError{ErrWrongType, "want " + want + ", got " + typeName(b)})
+	return fieldError(field, sentinels.TypeError(want, b))
 }
 
 // primitiveError maps an error from a msgp read primitive, called after the type was checked, to
 // the package's sentinels.
 func primitiveError(field string, err error) error {
-	if errors.Is(err, msgp.ErrShortBytes) {
-		return fieldError(field, ErrTruncated)
-	}
-	return fieldError(field, &detailError{ErrMalformed, err.Error()})
+	return fieldError(field, sentinels.PrimitiveError(err))
 }
 
 // readStructHeader reads the map header that starts a structure payload. A top-level value of
 // another type is refused with ErrNotMap.
 func readStructHeader(b []byte) (uint32, []byte, error) {
-	if msgp.NextType(b) != msgp.MapType {
-		if len(b) > 0 && msgp.NextType(b) != msgp.InvalidType {
-			return 0, b, fieldError("", &detailError{ErrNotMap, "top level is " + typeName(b) + ", want map"})
-		}
-		return 0, b, wrongType("", "map", b)
-	}
-	n, rest, err := msgp.ReadMapHeaderBytes(b)
+	n, rest, err := sentinels.ReadMapHeader(b, true)
 	if err != nil {
-		return 0, b, primitiveError("", err)
+		return 0, b, fieldError("", err)
 	}
 	return n, rest, nil
 }
 
 // readKey reads a map key, which must be a str, without copying it. field is the path of the map.
 func readKey(b []byte, field string) ([]byte, []byte, error) {
-	if msgp.NextType(b) != msgp.StrType {
-		if len(b) == 0 || msgp.NextType(b) == msgp.InvalidType {
-			return nil, b, wrongType(field, "str key", b)
-		}
-		return nil, b, fieldError(field, &detailError{ErrWrongType, "map key: want str, got " + typeName(b)})
-	}
-	k, rest, err := msgp.ReadStringZC(b)
+	k, rest, err := sentinels.ReadKey(b)
 	if err != nil {
-		return nil, b, primitiveError(field, err)
+		return nil, b, fieldError(field, err)
 	}
 	return k, rest, nil
 }
 
-// aliasString returns a string that shares v's memory. Decoders use it while they walk the input
-// and replace every such string with a copy (see detach) before they return.
-func aliasString(v []byte) string {
-	return unsafe.String(unsafe.SliceData(v), len(v))
-}
-
-// readString reads a str value as a string that still ALIASES b (see aliasString).
+// readString reads a str value as a string that still ALIASES b (see msgpk.AliasString).
 func readString(b []byte, field string) (string, []byte, error) {
-	if msgp.NextType(b) != msgp.StrType {
-		return "", b, wrongType(field, "str", b)
-	}
-	v, rest, err := msgp.ReadStringZC(b)
+	v, rest, err := sentinels.ReadString(b)
 	if err != nil {
-		return "", b, primitiveError(field, err)
+		return "", b, fieldError(field, err)
 	}
-	return aliasString(v), rest, nil
+	return v, rest, nil
 }
 
 // readOptString reads a str or nil (an Option<String> that is None, the same as an absent key). The
 // string ALIASES b.
 func readOptString(b []byte, field string) (string, []byte, error) {
-	if msgp.IsNil(b) {
-		return "", b[1:], nil
+	v, rest, err := sentinels.ReadOptString(b)
+	if err != nil {
+		return "", b, fieldError(field, err)
 	}
-	if msgp.NextType(b) != msgp.StrType {
-		return "", b, wrongType(field, "str or nil", b)
-	}
-	return readString(b, field)
+	return v, rest, nil
 }
 
 // readBytes reads a Blob field: a bin or, as some senders pack it, a str. The result ALIASES b; an
 // empty value is returned as nil.
 func readBytes(b []byte, field string) ([]byte, []byte, error) {
-	var (
-		v    []byte
-		rest []byte
-		err  error
-	)
-	switch msgp.NextType(b) {
-	case msgp.BinType:
-		v, rest, err = msgp.ReadBytesZC(b)
-	case msgp.StrType:
-		v, rest, err = msgp.ReadStringZC(b)
-	default:
-		return nil, b, wrongType(field, "bin or str", b)
-	}
+	v, rest, err := sentinels.ReadBinOrStr(b)
 	if err != nil {
-		return nil, b, primitiveError(field, err)
+		return nil, b, fieldError(field, err)
 	}
 	if len(v) == 0 {
 		v = nil
@@ -162,7 +108,7 @@ func readUint(b []byte, field string, maxValue uint64) (uint64, []byte, error) {
 		var i int64
 		i, rest, err = msgp.ReadInt64Bytes(b)
 		if err == nil && i < 0 {
-			return 0, b, fieldError(field, &detailError{ErrOutOfRange, strconv.FormatInt(i, 10) + " is negative, want 0.." + strconv.FormatUint(maxValue, 10)})
+			return 0, b, fieldError(field, msgpk.Detail(ErrOutOfRange, strconv.FormatInt(i, 10)+" is negative, want 0.."+strconv.FormatUint(maxValue, 10)))
 		}
 		v = uint64(i)
 	default:
@@ -172,7 +118,7 @@ func readUint(b []byte, field string, maxValue uint64) (uint64, []byte, error) {
 		return 0, b, primitiveError(field, err)
 	}
 	if v > maxValue {
-		return 0, b, fieldError(field, &detailError{ErrOutOfRange, strconv.FormatUint(v, 10) + " is above " + strconv.FormatUint(maxValue, 10)})
+		return 0, b, fieldError(field, msgpk.Detail(ErrOutOfRange, strconv.FormatUint(v, 10)+" is above "+strconv.FormatUint(maxValue, 10)))
 	}
 	return v, rest, nil
 }
@@ -189,13 +135,13 @@ func readInt32(b []byte, field string) (int32, []byte, error) {
 		var u uint64
 		u, rest, err = msgp.ReadUint64Bytes(b)
 		if err == nil && u > 1<<31-1 {
-			return 0, b, fieldError(field, &detailError{ErrOutOfRange, strconv.FormatUint(u, 10) + " does not fit an i32"})
+			return 0, b, fieldError(field, msgpk.Detail(ErrOutOfRange, strconv.FormatUint(u, 10)+" does not fit an i32"))
 		}
 		v = int64(u)
 	case msgp.IntType:
 		v, rest, err = msgp.ReadInt64Bytes(b)
 		if err == nil && (v < -1<<31 || v > 1<<31-1) {
-			return 0, b, fieldError(field, &detailError{ErrOutOfRange, strconv.FormatInt(v, 10) + " does not fit an i32"})
+			return 0, b, fieldError(field, msgpk.Detail(ErrOutOfRange, strconv.FormatInt(v, 10)+" does not fit an i32"))
 		}
 	default:
 		return 0, b, wrongType(field, "int", b)
@@ -218,43 +164,20 @@ func readBool(b []byte, field string) (bool, []byte, error) {
 	return v, rest, nil
 }
 
-// skipValue skips the value of an unknown key. It walks nested maps and arrays iteratively with a
-// count of values still to skip, so that hostile nesting costs no stack; the count can never exceed
-// the bytes left, which ends a lying header early. The key is converted to a string only on the
-// error path.
+// skipValue skips the value of an unknown key (see msgpk.Sentinels.Skip). The key is converted
+// to a string only on the error path.
 func skipValue(b []byte, parent string, key []byte) ([]byte, error) {
-	var (
-		n    uint32
-		err  error
-		rest = b
-	)
-	for pending := uint64(1); pending > 0; pending-- {
-		if pending > uint64(len(rest)) {
-			return b, fieldError(joinField(parent, string(key)), ErrTruncated)
-		}
-		switch msgp.NextType(rest) {
-		case msgp.MapType:
-			n, rest, err = msgp.ReadMapHeaderBytes(rest)
-			pending += 2 * uint64(n)
-		case msgp.ArrayType:
-			n, rest, err = msgp.ReadArrayHeaderBytes(rest)
-			pending += uint64(n)
-		case msgp.InvalidType:
-			return b, wrongType(joinField(parent, string(key)), "", rest)
-		default:
-			rest, err = msgp.Skip(rest) // a scalar: no recursion
-		}
-		if err != nil {
-			return b, primitiveError(joinField(parent, string(key)), err)
-		}
+	rest, err := sentinels.Skip(b)
+	if err != nil {
+		return b, fieldError(joinField(parent, string(key)), err)
 	}
 	return rest, nil
 }
 
 // checkTrailing refuses bytes after the top-level value.
 func checkTrailing(rest []byte) error {
-	if len(rest) != 0 {
-		return &DecodeError{Err: &detailError{ErrTrailingBytes, strconv.Itoa(len(rest)) + " trailing bytes after the top-level value"}}
+	if err := sentinels.CheckTrailing(rest, "value"); err != nil {
+		return &DecodeError{Err: err}
 	}
 	return nil
 }
@@ -271,24 +194,6 @@ func (s *seenFields) mark(bit seenFields, key []byte) error {
 	return nil
 }
 
-// stringBlock holds copies of the strings of one decoded value in a single allocation, so that a
-// decoded message costs one allocation for all its strings instead of one each.
-type stringBlock []byte
-
-// newStringBlock returns a block that holds exactly n bytes; it never grows, so the strings cut
-// from it stay valid.
-func newStringBlock(n int) stringBlock { return make(stringBlock, 0, n) }
-
-// copyString returns a copy of s, which may alias the input, held in the block.
-func (blk *stringBlock) copyString(s string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	start := len(*blk)
-	*blk = append(*blk, s...)
-	return unsafe.String(&(*blk)[start], len(s))
-}
-
 // detach replaces each string, which may alias the input, with a copy; all the copies share one
 // allocation.
 func detach(fields ...*string) {
@@ -302,9 +207,9 @@ func detach(fields ...*string) {
 		}
 		return
 	}
-	blk := newStringBlock(n)
+	blk := msgpk.NewStringBlock(n)
 	for _, f := range fields {
-		*f = blk.copyString(*f)
+		*f = blk.Copy(*f)
 	}
 }
 
@@ -361,7 +266,7 @@ func scanHeader(b []byte, field string) (raw []byte, shape headerShape, rest []b
 // buildHeader decodes a header map that scanHeader accepted, copying every name and value into
 // blk (which must have room for shape.bytes more bytes). The only error left is a duplicate name.
 // An empty map decodes to nil.
-func buildHeader(raw []byte, shape headerShape, blk *stringBlock, field string) (map[string][]string, error) {
+func buildHeader(raw []byte, shape headerShape, blk *msgpk.StringBlock, field string) (map[string][]string, error) {
 	if shape.names == 0 {
 		return nil, nil
 	}
@@ -371,7 +276,7 @@ func buildHeader(raw []byte, shape headerShape, blk *stringBlock, field string) 
 	for ; n > 0; n-- {
 		var name []byte
 		name, rest, _ = msgp.ReadStringZC(rest)
-		if _, dup := h[aliasString(name)]; dup {
+		if _, dup := h[msgpk.AliasString(name)]; dup {
 			return nil, fieldError(joinField(field, string(name)), ErrDuplicateKey)
 		}
 		var m uint32
@@ -381,12 +286,12 @@ func buildHeader(raw []byte, shape headerShape, blk *stringBlock, field string) 
 		for i := range values {
 			var v []byte
 			v, rest, _ = msgp.ReadStringZC(rest)
-			values[i] = blk.copyString(aliasString(v))
+			values[i] = blk.Copy(msgpk.AliasString(v))
 		}
 		if m == 0 {
 			values = nil
 		}
-		h[blk.copyString(aliasString(name))] = values
+		h[blk.Copy(msgpk.AliasString(name))] = values
 	}
 	return h, nil
 }
@@ -403,7 +308,7 @@ func readStringList(b []byte, field string) ([]string, []byte, error) {
 	}
 	if uint64(n) > uint64(len(rest)) {
 		// Every string takes at least one byte.
-		return nil, b, fieldError(field, &detailError{ErrTruncated, "array of " + strconv.FormatUint(uint64(n), 10) + " strings in " + strconv.Itoa(len(rest)) + " bytes"})
+		return nil, b, fieldError(field, msgpk.Detail(ErrTruncated, "array of "+strconv.FormatUint(uint64(n), 10)+" strings in "+strconv.Itoa(len(rest))+" bytes"))
 	}
 	if n == 0 {
 		return nil, rest, nil
@@ -418,7 +323,7 @@ func readStringList(b []byte, field string) ([]string, []byte, error) {
 		if err != nil {
 			return nil, b, primitiveError(field+"["+strconv.Itoa(i)+"]", err)
 		}
-		out[i] = aliasString(v)
+		out[i] = msgpk.AliasString(v)
 	}
 	return out, rest, nil
 }
@@ -430,8 +335,8 @@ func detachList(list []string) {
 	for _, s := range list {
 		n += len(s)
 	}
-	blk := newStringBlock(n)
+	blk := msgpk.NewStringBlock(n)
 	for i, s := range list {
-		list[i] = blk.copyString(s)
+		list[i] = blk.Copy(s)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/msgpk"
 )
 
 // HTTPRequest is the payload of HttpServer.HandleRequest: an HTTP request handed to an actor
@@ -117,10 +119,10 @@ func (r *HTTPRequest) decode(b []byte) error {
 	if err := checkTrailing(b); err != nil {
 		return err
 	}
-	blk := newStringBlock(len(r.Method) + len(r.Path) + len(r.QueryString) + shape.bytes)
-	r.Method = blk.copyString(r.Method)
-	r.Path = blk.copyString(r.Path)
-	r.QueryString = blk.copyString(r.QueryString)
+	blk := msgpk.NewStringBlock(len(r.Method) + len(r.Path) + len(r.QueryString) + shape.bytes)
+	r.Method = blk.Copy(r.Method)
+	r.Path = blk.Copy(r.Path)
+	r.QueryString = blk.Copy(r.QueryString)
 	r.Header, err = buildHeader(raw, shape, &blk, "header")
 	return err
 }
@@ -222,7 +224,7 @@ func (r *HTTPResponse) decode(b []byte) error {
 	if err := checkTrailing(b); err != nil {
 		return err
 	}
-	blk := newStringBlock(shape.bytes)
+	blk := msgpk.NewStringBlock(shape.bytes)
 	r.Header, err = buildHeader(raw, shape, &blk, "header")
 	return err
 }

@@ -2,8 +2,8 @@ package wire
 
 import (
 	"errors"
-	"strconv"
-	"strings"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/msgpk"
 )
 
 // Sentinel errors returned (wrapped in a *DecodeError) by the decoders. Test for them with errors.Is.
@@ -38,22 +38,7 @@ type DecodeError struct {
 }
 
 // Error returns a message that names the field and what was wrong with it.
-func (e *DecodeError) Error() string {
-	msg := strings.TrimPrefix(e.Err.Error(), "wire: ")
-	if e.Field == "" {
-		return msg
-	}
-	return "field " + strconv.Quote(e.Field) + ": " + msg
-}
+func (e *DecodeError) Error() string { return msgpk.FieldMessage("wire: ", e.Field, e.Err) }
 
 // Unwrap returns the underlying error, so that errors.Is finds the sentinel.
 func (e *DecodeError) Unwrap() error { return e.Err }
-
-// detailError attaches a specific description to a sentinel without repeating the sentinel's text.
-type detailError struct {
-	sentinel error
-	detail   string
-}
-
-func (e *detailError) Error() string { return e.detail }
-func (e *detailError) Unwrap() error { return e.sentinel }

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/msgpk"
 )
 
 // Invocation is one call from an actor or provider (Origin) to another (Target), as carried on the
@@ -109,7 +111,7 @@ func (inv *Invocation) UnmarshalMsgpack(b []byte) error {
 }
 
 func (inv *Invocation) decode(b []byte) error {
-	n, b, err := readMapHeader(b, "", "", ErrNotMap)
+	n, b, err := readMapHeader(b, "", "", true)
 	if err != nil {
 		return err
 	}
@@ -190,9 +192,9 @@ func (inv *Invocation) detachStrings() {
 	for _, f := range fields {
 		n += len(*f)
 	}
-	blk := newStringBlock(n)
+	blk := msgpk.NewStringBlock(n)
 	for _, f := range fields {
-		blk.detach(f)
+		blk.Detach(f)
 	}
 }
 

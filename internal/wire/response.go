@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/msgpk"
 )
 
 // EmptyErrorText is what Response.Error holds after decoding a response whose error key is present
@@ -105,7 +107,7 @@ func (r *Response) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *Response) decode(b []byte) error {
-	n, b, err := readMapHeader(b, "", "", ErrNotMap)
+	n, b, err := readMapHeader(b, "", "", true)
 	if err != nil {
 		return err
 	}
@@ -181,8 +183,8 @@ func (r *Response) detachStrings() {
 	for _, f := range fields {
 		n += len(*f)
 	}
-	blk := newStringBlock(n)
+	blk := msgpk.NewStringBlock(n)
 	for _, f := range fields {
-		blk.detach(f)
+		blk.Detach(f)
 	}
 }

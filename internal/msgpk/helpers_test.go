@@ -1,0 +1,52 @@
+package msgpk
+
+import (
+	"errors"
+	"testing"
+)
+
+// The sentinels of an imaginary calling package, so that the tests can tell them apart.
+var (
+	errTruncated     = errors.New("test: truncated input")
+	errMalformed     = errors.New("test: malformed msgpack")
+	errWrongType     = errors.New("test: wrong type")
+	errNotMap        = errors.New("test: top level is not a map")
+	errTrailingBytes = errors.New("test: trailing bytes")
+)
+
+var testSentinels = Sentinels{
+	Truncated:     errTruncated,
+	Malformed:     errMalformed,
+	WrongType:     errWrongType,
+	NotMap:        errNotMap,
+	TrailingBytes: errTrailingBytes,
+}
+
+// wantErr checks that err is wantIs (or wraps it) with exactly the text wantText. A nil wantIs
+// means no error is expected.
+func wantErr(t *testing.T, err, wantIs error, wantText string) {
+	t.Helper()
+	if wantIs == nil {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("got no error, want %v (%q)", wantIs, wantText)
+	}
+	if !errors.Is(err, wantIs) {
+		t.Fatalf("error %q is not %v", err, wantIs)
+	}
+	if err.Error() != wantText {
+		t.Fatalf("error text = %q, want %q", err.Error(), wantText)
+	}
+}
+
+// wantRest checks that a reader left exactly want unread.
+func wantRest(t *testing.T, rest, want []byte) {
+	t.Helper()
+	if string(rest) != string(want) {
+		t.Fatalf("rest = %x, want %x", rest, want)
+	}
+}
