@@ -239,3 +239,32 @@ func TestBuiltinKeysAreStable(t *testing.T) {
 		}
 	}
 }
+
+// A link that cannot be applied (its port is taken) is retried, and served once the port is free.
+func TestFailedLinkIsRetried(t *testing.T) {
+	s := runNATS(t)
+	h := startHost(t, s, clusterSeed(t))
+	blocker, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := blocker.Addr().String()
+	startFixture(t, h, "echo.wasm")
+	link(t, h, echoKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		h.prov.mu.Lock()
+		_, failed := h.prov.failed[linkKey(echoKey, iface.ContractHTTPServer, "default")]
+		h.prov.mu.Unlock()
+		if failed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the link on a taken port was not recorded as failed")
+		}
+	}
+	blocker.Close()
+	h.retryLinks() // what the next heartbeat does
+	if code, _ := get(t, addr, "/"); code != http.StatusOK {
+		t.Fatalf("after the retry: %d", code)
+	}
+}

@@ -53,6 +53,7 @@ func (h *Host) heartbeatLoop(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
+			h.retryLinks()
 			h.heartbeat(context.Background())
 		}
 	}

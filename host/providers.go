@@ -19,9 +19,10 @@ import (
 type providers struct {
 	// mu guards bound; reconcile holds it while it changes listeners and subscriptions, so link changes and
 	// actor starts and stops are applied one at a time.
-	mu    sync.Mutex
-	bound map[string]*binding // by link key
-	http  *httpprov.Server
+	mu     sync.Mutex
+	bound  map[string]*binding            // by link key
+	failed map[string]wire.LinkDefinition // links that could not be applied, retried on each heartbeat
+	http   *httpprov.Server
 }
 
 type binding struct {
@@ -50,6 +51,7 @@ func (h *Host) reconcile(l wire.LinkDefinition, set bool) {
 		old.teardown(p)
 		delete(p.bound, key)
 	}
+	delete(p.failed, key)
 	if !set || h.running(l.ActorID) == nil {
 		return
 	}
@@ -65,7 +67,11 @@ func (h *Host) reconcile(l wire.LinkDefinition, set bool) {
 	}
 	if err != nil {
 		b.teardown(p)
-		h.log.Warn("could not apply a link", attrActor, l.ActorID, "contract", l.ContractID, "link_name", l.LinkName, attrError, err)
+		if p.failed == nil {
+			p.failed = map[string]wire.LinkDefinition{}
+		}
+		p.failed[key] = l
+		h.log.Warn("could not apply a link; retrying with each heartbeat", attrActor, l.ActorID, "contract", l.ContractID, "link_name", l.LinkName, attrError, err)
 		h.publishEvent("linkdef_apply_failed", map[string]any{"actor_id": l.ActorID, "provider_id": l.ProviderID,
 			"contract_id": l.ContractID, "link_name": l.LinkName, "host_id": h.HostID(), "error": err.Error()})
 		return
@@ -74,6 +80,21 @@ func (h *Host) reconcile(l wire.LinkDefinition, set bool) {
 		p.bound = map[string]*binding{}
 	}
 	p.bound[key] = b
+}
+
+// retryLinks applies again the links that failed (a port that was still in use, say).
+func (h *Host) retryLinks() {
+	h.prov.mu.Lock()
+	failed := make([]wire.LinkDefinition, 0, len(h.prov.failed))
+	for _, l := range h.prov.failed {
+		failed = append(failed, l)
+	}
+	h.prov.mu.Unlock()
+	for _, l := range failed {
+		if current, ok := h.data.link(l.ActorID, l.ContractID, l.LinkName); ok {
+			h.reconcile(current, true)
+		}
+	}
 }
 
 // reconcileActor applies every link of an actor (after it started or stopped here).
