@@ -361,6 +361,10 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 		if err := h.cluster.SignResponse(resp, resp.InvocationID); err != nil {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
+		// Signed over the complete payload; a payload above the threshold then travels in the object store.
+		if err := h.chunks().chunkResponse(context.Background(), resp); err != nil {
+			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
+		}
 		if err := m.Respond(resp.AppendMsgpack(nil)); err != nil {
 			h.log.Warn("could not send a response", attrActor, resp.InvocationID, attrError, err)
 		}
@@ -372,7 +376,7 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 // actor on this host stays in the process, where a signature would prove nothing.
 func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.Response {
 	claims, _ := ra.snapshot()
-	inv, payload, err := h.cluster.Verify(ctx, msg, rpcVerifyOptions)
+	inv, payload, err := h.cluster.Verify(ctx, msg, h.rpcVerifyOptions())
 	id := ""
 	if inv != nil {
 		id = inv.ID
@@ -399,9 +403,14 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.R
 	return &wire.Response{InvocationID: id, Msg: out, ContentLength: uint64(len(out))}
 }
 
-// rpcVerifyOptions has no Dechunker: chunked payloads (above 900 KiB, through the JetStream object store)
-// are refused with rpc.ErrChunked until the object store path is built.
-var rpcVerifyOptions = rpc.VerifyOptions{}
+// rpcVerifyOptions fetches (and deletes) the request body of a chunked invocation from the lattice's object
+// store. Verify then hashes the complete payload and checks its length, so a replaced object is refused.
+func (h *Host) rpcVerifyOptions() rpc.VerifyOptions {
+	s := h.chunks()
+	return rpc.VerifyOptions{Dechunk: func(ctx context.Context, inv *wire.Invocation) ([]byte, error) {
+		return s.take(ctx, inv.ID, inv.ContentLength)
+	}}
+}
 
 // eventClaims is the claims object of actor events, in the 0.x layout.
 func eventClaims(c *actor.Claims) map[string]any {

@@ -61,20 +61,24 @@ func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 	if err := h.cluster.Sign(inv); err != nil {
 		return nil, err
 	}
-	msg := inv.AppendMsgpack(nil)
 	if ra := h.running(inv.Target.PublicKey); ra != nil {
-		// Same host: no network, the same verification, and a response that never leaves the process.
-		resp := h.handle(ctx, ra, msg)
+		// Same host: no network, the same verification, and a response that never leaves the process (so
+		// nothing is chunked).
+		resp := h.handle(ctx, ra, inv.AppendMsgpack(nil))
 		if resp.Error != "" {
 			return nil, &RemoteError{Message: resp.Error}
 		}
 		return resp.Msg, nil
 	}
-	reply, err := request(ctx, h.rpcConn, h.rpcSubject(inv.Target.PublicKey), msg, h.cfg.RPCTimeout)
+	store := h.chunks()
+	if err := store.chunkInvocation(ctx, inv); err != nil {
+		return nil, err
+	}
+	reply, err := request(ctx, h.rpcConn, h.rpcSubject(inv.Target.PublicKey), inv.AppendMsgpack(nil), h.cfg.RPCTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return responsePayload(h.cluster, reply, inv.ID)
+	return responsePayload(h.cluster, reply, inv.ID, store.responseFetch(ctx, inv.ID))
 }
 
 // request sends one NATS request with a deadline and maps "no responders" to ErrNoResponders.
@@ -91,9 +95,10 @@ func request(ctx context.Context, nc *nats.Conn, subject string, msg []byte, tim
 	return m.Data, nil
 }
 
-// responsePayload verifies a response and returns its payload, or its error text as an error.
-func responsePayload(c *rpc.Cluster, reply []byte, id string) ([]byte, error) {
-	resp, err := c.VerifyResponse(reply, id)
+// responsePayload verifies a response and returns its payload, or its error text as an error. fetch reads
+// (and deletes) the payload of a chunked response.
+func responsePayload(c *rpc.Cluster, reply []byte, id string, fetch func(uint64) ([]byte, error)) ([]byte, error) {
+	resp, err := c.VerifyResponseChunked(reply, id, fetch)
 	if err != nil {
 		// The response cannot be trusted, but what it says usually explains why (a refusing host signs its
 		// refusal with a key the caller may not trust). Show it, marked as unverified.
@@ -115,7 +120,8 @@ type RemoteError struct{ Message string }
 func (e *RemoteError) Error() string { return e.Message }
 
 // Invoke sends one signed invocation from outside any actor (the `call` command): origin is the caller's own
-// server key, as 0.x tools do. It verifies the response like a host does and returns its payload.
+// server key, as 0.x tools do. It verifies the response like a host does and returns its payload. Payloads
+// above 900 KiB travel through the object store named latticePrefix, in the account's own JetStream domain.
 func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, target, operation string, payload []byte, timeout time.Duration) ([]byte, error) {
 	inv := &wire.Invocation{
 		Origin:    wire.Entity{PublicKey: c.HostID()},
@@ -126,9 +132,13 @@ func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, t
 	if err := c.Sign(inv); err != nil {
 		return nil, err
 	}
+	store := chunkStore{nc: nc, bucket: latticePrefix}
+	if err := store.chunkInvocation(ctx, inv); err != nil {
+		return nil, err
+	}
 	reply, err := request(ctx, nc, "wasmbus.rpc."+latticePrefix+"."+target, inv.AppendMsgpack(nil), timeout)
 	if err != nil {
 		return nil, err
 	}
-	return responsePayload(c, reply, inv.ID)
+	return responsePayload(c, reply, inv.ID, store.responseFetch(ctx, inv.ID))
 }

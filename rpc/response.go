@@ -63,13 +63,41 @@ func (c *Cluster) ErrorResponse(invocationID string, err error) *wire.Response {
 // VerifyResponse decodes the response to the invocation id and checks it: it must answer that id, and its
 // responder token, when present (always, if RequireSignedResponses is set), must be signed by a trusted cluster
 // key, be in time, name the id as subject and bind exactly this payload and error text.
+//
+// A chunked response (content_length above len(msg)) is refused with ErrChunked: use VerifyResponseChunked.
 func (c *Cluster) VerifyResponse(msg []byte, invocationID string) (*wire.Response, error) {
+	return c.VerifyResponseChunked(msg, invocationID, nil)
+}
+
+// VerifyResponseChunked is VerifyResponse for a response whose payload may have been chunked into the object
+// store: when content_length exceeds len(msg) (and msg is empty, as chunking leaves it), fetch is given
+// content_length (so it can refuse an oversized payload before reading it) and returns the complete payload,
+// which must be exactly content_length bytes long. The responder token is then checked
+// against that complete payload, and the returned response carries it in Msg. Unsigned chunked responses
+// from 0.x peers are fetched too. A nil fetch refuses chunked responses with ErrChunked.
+func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch func(contentLength uint64) ([]byte, error)) (*wire.Response, error) {
 	resp := new(wire.Response)
 	if err := resp.UnmarshalMsgpack(msg); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDecode, err)
 	}
 	if resp.InvocationID != invocationID {
 		return nil, fmt.Errorf("%w: got %q, want %q", ErrResponseID, resp.InvocationID, invocationID)
+	}
+	if n := uint64(len(resp.Msg)); resp.ContentLength > n {
+		switch {
+		case n > 0:
+			return nil, fmt.Errorf("response: %w: content_length %d, partial msg of %d bytes", ErrLength, resp.ContentLength, n)
+		case fetch == nil:
+			return nil, fmt.Errorf("response: %w", ErrChunked)
+		}
+		full, err := fetch(resp.ContentLength)
+		if err != nil {
+			return nil, fmt.Errorf("response: %w: fetch chunked payload: %w", ErrChunked, err)
+		}
+		if uint64(len(full)) != resp.ContentLength {
+			return nil, fmt.Errorf("response: %w: content_length %d, chunked payload %d bytes", ErrLength, resp.ContentLength, len(full))
+		}
+		resp.Msg = full
 	}
 	if resp.Claims == "" {
 		if c.requireSignedResponses {
