@@ -61,39 +61,23 @@ func (r *RangeLimit) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *RangeLimit) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
+	_, rest, err := decodeFields(b, func(key, b []byte) (seenFields, []byte, error) {
+		var u uint64
+		var err error
+		switch string(key) {
+		case "min":
+			u, b, err = readUint(b, "min", math.MaxUint32)
+			r.Min = uint32(u)
+			return 1, b, err
+		case "max":
+			u, b, err = readUint(b, "max", math.MaxUint32)
+			r.Max = uint32(u)
+			return 2, b, err
+		}
+		return 0, b, nil
+	})
 	if err != nil {
 		return err
 	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		var (
-			bit seenFields
-			u   uint64
-		)
-		switch string(key) {
-		case "min":
-			bit = 1
-			u, b, err = readUint(b, "min", math.MaxUint32)
-			r.Min = uint32(u)
-		case "max":
-			bit = 2
-			u, b, err = readUint(b, "max", math.MaxUint32)
-			r.Max = uint32(u)
-		default:
-			b, err = skipValue(b, "", key)
-		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return checkTrailing(b)
+	return checkTrailing(rest)
 }

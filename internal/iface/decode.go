@@ -182,6 +182,38 @@ func checkTrailing(rest []byte) error {
 	return nil
 }
 
+// decodeFields reads a structure's MessagePack map for the decoders of this package: keys in any order,
+// each known key at most once (a repeat is ErrDuplicateKey), unknown keys skipped. field reads the value of
+// one key: it returns the key's bit and the input after the value, or bit 0 and b unchanged for a key the
+// structure does not have. decodeFields returns the keys seen and the input after the map; required fields
+// and trailing bytes are the caller's to check, in its own order.
+func decodeFields(b []byte, field func(key, b []byte) (seenFields, []byte, error)) (seenFields, []byte, error) {
+	n, b, err := readStructHeader(b)
+	if err != nil {
+		return 0, b, err
+	}
+	var seen seenFields
+	for ; n > 0; n-- {
+		var key []byte
+		if key, b, err = readKey(b, ""); err != nil {
+			return seen, b, err
+		}
+		bit, rest, err := field(key, b)
+		switch {
+		case err != nil:
+		case bit == 0:
+			rest, err = skipValue(b, "", key)
+		default:
+			err = seen.mark(bit, key)
+		}
+		if err != nil {
+			return seen, b, err
+		}
+		b = rest
+	}
+	return seen, b, nil
+}
+
 // seenFields records which known keys of a structure were read, to refuse duplicates.
 type seenFields uint8
 

@@ -68,50 +68,32 @@ func (r *HTTPRequest) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *HTTPRequest) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
+	var (
+		raw   []byte
+		shape headerShape
+	)
+	seen, b, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
+		switch string(key) {
+		case "method":
+			r.Method, b, err = readString(b, "method")
+			return reqMethod, b, err
+		case "path":
+			r.Path, b, err = readString(b, "path")
+			return reqPath, b, err
+		case "queryString":
+			r.QueryString, b, err = readString(b, "queryString")
+			return reqQueryString, b, err
+		case "header":
+			raw, shape, b, err = scanHeader(b, "header")
+			return reqHeader, b, err
+		case "body":
+			r.Body, b, err = readBytes(b, "body")
+			return reqBody, b, err
+		}
+		return 0, b, nil
+	})
 	if err != nil {
 		return err
-	}
-	var (
-		seen   seenFields
-		raw    []byte
-		shape  headerShape
-		bit    seenFields
-		keyBuf []byte
-	)
-	for ; n > 0; n-- {
-		keyBuf, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		switch string(keyBuf) {
-		case "method":
-			bit = reqMethod
-			r.Method, b, err = readString(b, "method")
-		case "path":
-			bit = reqPath
-			r.Path, b, err = readString(b, "path")
-		case "queryString":
-			bit = reqQueryString
-			r.QueryString, b, err = readString(b, "queryString")
-		case "header":
-			bit = reqHeader
-			raw, shape, b, err = scanHeader(b, "header")
-		case "body":
-			bit = reqBody
-			r.Body, b, err = readBytes(b, "body")
-		default:
-			bit = 0
-			b, err = skipValue(b, "", keyBuf)
-		}
-		if err != nil {
-			return err
-		}
-		if bit != 0 {
-			if err := seen.mark(bit, keyBuf); err != nil {
-				return err
-			}
-		}
 	}
 	if seen&reqHeader == 0 {
 		return fieldError("header", ErrMissingField)
@@ -177,46 +159,28 @@ func (r *HTTPResponse) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *HTTPResponse) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return err
-	}
 	var (
-		seen   seenFields
-		raw    []byte
-		shape  headerShape
-		bit    seenFields
-		keyBuf []byte
-		status uint64
+		raw   []byte
+		shape headerShape
 	)
-	for ; n > 0; n-- {
-		keyBuf, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		switch string(keyBuf) {
+	seen, b, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
+		switch string(key) {
 		case "statusCode":
-			bit = respStatusCode
+			var status uint64
 			status, b, err = readUint(b, "statusCode", math.MaxUint16)
 			r.StatusCode = uint16(status)
+			return respStatusCode, b, err
 		case "header":
-			bit = respHeader
 			raw, shape, b, err = scanHeader(b, "header")
+			return respHeader, b, err
 		case "body":
-			bit = respBody
 			r.Body, b, err = readBytes(b, "body")
-		default:
-			bit = 0
-			b, err = skipValue(b, "", keyBuf)
+			return respBody, b, err
 		}
-		if err != nil {
-			return err
-		}
-		if bit != 0 {
-			if err := seen.mark(bit, keyBuf); err != nil {
-				return err
-			}
-		}
+		return 0, b, nil
+	})
+	if err != nil {
+		return err
 	}
 	if seen&respHeader == 0 {
 		return fieldError("header", ErrMissingField)

@@ -36,36 +36,21 @@ func (r *GetResponse) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *GetResponse) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		var bit seenFields
+	_, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case "value":
-			bit = 1
 			r.Value, b, err = readString(b, "value")
+			return 1, b, err
 		case "exists":
-			bit = 2
 			r.Exists, b, err = readBool(b, "exists")
-		default:
-			b, err = skipValue(b, "", key)
+			return 2, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return err
-		}
+		return 0, b, nil
+	})
+	if err == nil {
+		err = checkTrailing(rest)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err != nil {
 		return err
 	}
 	detach(&r.Value)
@@ -106,41 +91,26 @@ func (r *SetRequest) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *SetRequest) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		var bit seenFields
+	_, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case "key":
-			bit = 1
 			r.Key, b, err = readString(b, "key")
+			return 1, b, err
 		case "value":
-			bit = 2
 			r.Value, b, err = readString(b, "value")
+			return 2, b, err
 		case "expires":
-			bit = 4
 			var u uint64
 			u, b, err = readUint(b, "expires", math.MaxUint32)
 			r.Expires = uint32(u)
-		default:
-			b, err = skipValue(b, "", key)
+			return 4, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return err
-		}
+		return 0, b, nil
+	})
+	if err == nil {
+		err = checkTrailing(rest)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err != nil {
 		return err
 	}
 	detach(&r.Key, &r.Value)
@@ -177,36 +147,21 @@ func (r *IncrementRequest) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *IncrementRequest) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		var bit seenFields
+	_, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case "key":
-			bit = 1
 			r.Key, b, err = readString(b, "key")
+			return 1, b, err
 		case "value":
-			bit = 2
 			r.Value, b, err = readInt32(b, "value")
-		default:
-			b, err = skipValue(b, "", key)
+			return 2, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return err
-		}
+		return 0, b, nil
+	})
+	if err == nil {
+		err = checkTrailing(rest)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err != nil {
 		return err
 	}
 	detach(&r.Key)
@@ -295,39 +250,24 @@ func (r *ListRangeRequest) UnmarshalMsgpack(b []byte) error {
 }
 
 func (r *ListRangeRequest) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		var bit seenFields
+	_, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case "listName":
-			bit = 1
 			r.ListName, b, err = readString(b, "listName")
+			return 1, b, err
 		case "start":
-			bit = 2
 			r.Start, b, err = readInt32(b, "start")
+			return 2, b, err
 		case "stop":
-			bit = 4
 			r.Stop, b, err = readInt32(b, "stop")
-		default:
-			b, err = skipValue(b, "", key)
+			return 4, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return err
-		}
+		return 0, b, nil
+	})
+	if err == nil {
+		err = checkTrailing(rest)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err != nil {
 		return err
 	}
 	detach(&r.ListName)
@@ -418,36 +358,21 @@ func appendPair(b []byte, k1, v1, k2, v2 string) []byte {
 // decodePair decodes a structure of two optional str fields named k1 and k2 (absent meaning ""),
 // keys in any order, unknown keys skipped. The results do not alias b.
 func decodePair(b []byte, k1, k2 string) (v1, v2 string, err error) {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return "", "", err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return "", "", err
-		}
-		var bit seenFields
+	_, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case k1:
-			bit = 1
 			v1, b, err = readString(b, k1)
+			return 1, b, err
 		case k2:
-			bit = 2
 			v2, b, err = readString(b, k2)
-		default:
-			b, err = skipValue(b, "", key)
+			return 2, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return "", "", err
-		}
+		return 0, b, nil
+	})
+	if err == nil {
+		err = checkTrailing(rest)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err != nil {
 		return "", "", err
 	}
 	detach(&v1, &v2)

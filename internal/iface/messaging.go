@@ -122,44 +122,29 @@ func (m *RequestMessage) UnmarshalMsgpack(b []byte) error {
 }
 
 func (m *RequestMessage) decode(b []byte) error {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return err
-		}
-		var bit seenFields
+	seen, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case "subject":
-			bit = 1
 			m.Subject, b, err = readString(b, "subject")
+			return 1, b, err
 		case "body":
-			bit = 2
 			m.Body, b, err = readBytes(b, "body")
+			return 2, b, err
 		case "timeoutMs":
-			bit = 4
 			var u uint64
 			u, b, err = readUint(b, "timeoutMs", math.MaxUint32)
 			m.TimeoutMs = uint32(u)
-		default:
-			b, err = skipValue(b, "", key)
+			return 4, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if seen&4 == 0 {
+		return 0, b, nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case seen&4 == 0:
 		return fieldError("timeoutMs", ErrMissingField)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err := checkTrailing(rest); err != nil {
 		return err
 	}
 	detach(&m.Subject)
@@ -186,39 +171,24 @@ func appendMessage(b []byte, subject, replyTo string, body []byte) []byte {
 
 // decodeMessage decodes the {subject, replyTo, body} shape. The strings do not alias b; body does.
 func decodeMessage(b []byte) (subject, replyTo string, body []byte, err error) {
-	n, b, err := readStructHeader(b)
-	if err != nil {
-		return "", "", nil, err
-	}
-	var seen seenFields
-	for ; n > 0; n-- {
-		var key []byte
-		key, b, err = readKey(b, "")
-		if err != nil {
-			return "", "", nil, err
-		}
-		var bit seenFields
+	_, rest, err := decodeFields(b, func(key, b []byte) (bit seenFields, _ []byte, err error) {
 		switch string(key) {
 		case "subject":
-			bit = 1
 			subject, b, err = readString(b, "subject")
+			return 1, b, err
 		case "replyTo":
-			bit = 2
 			replyTo, b, err = readOptString(b, "replyTo")
+			return 2, b, err
 		case "body":
-			bit = 4
 			body, b, err = readBytes(b, "body")
-		default:
-			b, err = skipValue(b, "", key)
+			return 4, b, err
 		}
-		if err == nil && bit != 0 {
-			err = seen.mark(bit, key)
-		}
-		if err != nil {
-			return "", "", nil, err
-		}
+		return 0, b, nil
+	})
+	if err == nil {
+		err = checkTrailing(rest)
 	}
-	if err := checkTrailing(b); err != nil {
+	if err != nil {
 		return "", "", nil, err
 	}
 	detach(&subject, &replyTo)
