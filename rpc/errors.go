@@ -21,8 +21,8 @@ var (
 	ErrTargetMismatch = errors.New("rpc: invocation target does not match its token")
 	// ErrOriginMismatch: the invocation's origin URL is not the one the token signs.
 	ErrOriginMismatch = errors.New("rpc: invocation origin does not match its token")
-	// ErrLength: content_length does not describe the payload.
-	ErrLength = errors.New("rpc: invocation content length does not match its payload")
+	// ErrLength: content_length does not describe the payload (of an invocation or a response).
+	ErrLength = errors.New("rpc: content_length does not match the payload")
 	// ErrHashMismatch: the hash over origin, target, operation and payload is not the one the token signs.
 	ErrHashMismatch = errors.New("rpc: invocation hash does not match its token")
 	// ErrSubjectMismatch: the token's subject is not the invocation id, so the token belongs to another call.
