@@ -76,7 +76,9 @@ func (h *Host) ack(m *nats.Msg, err error) wire.CtlAck {
 }
 
 func (h *Host) ctlPing(*nats.Msg) any {
-	go h.heartbeat(context.Background()) // 0.x hosts also publish a heartbeat on every ping
+	// 0.x hosts also publish a heartbeat on every ping. Only the event: health checks run the actors, and
+	// anyone who can publish a ping must not be able to make them run.
+	h.publishEvent("host_heartbeat", h.inventory())
 	return h.hostInfo()
 }
 
