@@ -294,6 +294,3 @@ func drainSubscription(ctx context.Context, sub *nats.Subscription) error {
 	}
 	return nil
 }
-
-// Uptime returns how long the host has run.
-func (h *Host) Uptime() time.Duration { return time.Since(h.started) }
