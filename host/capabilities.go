@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -36,12 +37,12 @@ func builtinKey(name string) string {
 }
 
 // builtinProviders lists the built-in providers for inventories.
-func builtinProviders() []wire.ProviderDescription {
-	p := func(key, contract, name string) wire.ProviderDescription {
-		return wire.ProviderDescription{ID: key, ImageRef: "builtin:" + name, ContractID: contract, LinkName: "default",
+func builtinProviders() []control.ProviderDescription {
+	p := func(key, contract, name string) control.ProviderDescription {
+		return control.ProviderDescription{ID: key, ImageRef: "builtin:" + name, ContractID: contract, LinkName: "default",
 			Name: "built-in " + name, Annotations: map[string]string{}}
 	}
-	return []wire.ProviderDescription{
+	return []control.ProviderDescription{
 		p(BuiltinHTTPServer, iface.ContractHTTPServer, "httpserver"),
 		p(BuiltinKeyValue, iface.ContractKeyValue, "keyvalue"),
 		p(BuiltinMessaging, iface.ContractMessaging, "messaging"),
@@ -86,7 +87,7 @@ func (h *Host) capabilityCall(ctx context.Context, caller *actor.Claims, binding
 		return nil, h.refuseCall(caller, contract, binding, fmt.Errorf("%w %s", ErrCapabilityNotClaimed, contract))
 	}
 	builtin := strings.HasPrefix(contract, "wasmcloud:builtin:")
-	var link wire.LinkDefinition
+	var link control.LinkDefinition
 	if !builtin {
 		var ok bool
 		if link, ok = h.data.link(caller.Subject, contract, binding); !ok {

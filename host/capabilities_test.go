@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 const (
@@ -36,7 +36,7 @@ func freeAddr(t testing.TB) string {
 // link stores a link through host h and waits until h has applied it.
 func link(t testing.TB, h *Host, actorKey, provider, contract string, values map[string]string) {
 	t.Helper()
-	l := wire.LinkDefinition{ActorID: actorKey, ProviderID: provider, ContractID: contract, LinkName: "default", Values: values}
+	l := control.LinkDefinition{ActorID: actorKey, ProviderID: provider, ContractID: contract, LinkName: "default", Values: values}
 	if _, err := h.data.putLink(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestCapabilityRefusals(t *testing.T) {
 			t.Fatalf("got %d %q", code, body)
 		}
 		// Unlinking stops the listener.
-		if _, _, err := h.data.delLink(context.Background(), wire.RemoveLinkDefinition{ActorID: echoKey,
+		if _, _, err := h.data.delLink(context.Background(), control.RemoveLinkDefinition{ActorID: echoKey,
 			ContractID: iface.ContractHTTPServer, LinkName: "default"}); err != nil {
 			t.Fatal(err)
 		}
@@ -179,10 +179,10 @@ func TestPolicyActorOverMessaging(t *testing.T) {
 }
 
 func TestMessagingSubjects(t *testing.T) {
-	l := wire.LinkDefinition{Values: map[string]string{}}
-	withPublish := wire.LinkDefinition{Values: map[string]string{linkPublish: "orders.*, audit.>"}}
+	l := control.LinkDefinition{Values: map[string]string{}}
+	withPublish := control.LinkDefinition{Values: map[string]string{linkPublish: "orders.*, audit.>"}}
 	tests := []struct {
-		link    wire.LinkDefinition
+		link    control.LinkDefinition
 		subject string
 		ok      bool
 	}{

@@ -8,8 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // ctlPrefix returns {WASMCLOUD_CTL_TOPIC_PREFIX}.{lattice}.
@@ -28,7 +28,7 @@ func (h *Host) startControl() error {
 		{p + ".ping.hosts", "", h.ctlPing},
 		{p + ".get." + h.HostID() + ".inv", "", func(*nats.Msg) any { return h.inventory() }},
 		{p + ".get.claims", p, func(*nats.Msg) any { return h.data.claimsList() }},
-		{p + ".get.links", p, func(*nats.Msg) any { return wire.LinkDefinitionList{Links: h.data.allLinks()} }},
+		{p + ".get.links", p, func(*nats.Msg) any { return control.LinkDefinitionList{Links: h.data.allLinks()} }},
 		{p + ".linkdefs.put", p, h.ctlLinkPut},
 		{p + ".linkdefs.del", p, h.ctlLinkDel},
 		{p + ".auction.actor", "", h.ctlAuction},
@@ -59,7 +59,7 @@ func (h *Host) ctlReply(m *nats.Msg, handle func(*nats.Msg) any) {
 	}
 	b, err := json.Marshal(answer)
 	if err != nil {
-		b, _ = json.Marshal(wire.CtlAck{Error: "host: encode reply: " + err.Error()})
+		b, _ = json.Marshal(control.CtlAck{Error: "host: encode reply: " + err.Error()})
 	}
 	if err := m.Respond(b); err != nil {
 		h.log.Warn("could not answer a control request", "subject", m.Subject, attrError, err)
@@ -67,12 +67,12 @@ func (h *Host) ctlReply(m *nats.Msg, handle func(*nats.Msg) any) {
 }
 
 // ack builds a command reply; refusals are logged with the subject.
-func (h *Host) ack(m *nats.Msg, err error) wire.CtlAck {
+func (h *Host) ack(m *nats.Msg, err error) control.CtlAck {
 	if err != nil {
 		h.log.Warn("refused control request", "subject", m.Subject, attrReason, err)
-		return wire.CtlAck{Accepted: false, Error: err.Error()}
+		return control.CtlAck{Accepted: false, Error: err.Error()}
 	}
-	return wire.CtlAck{Accepted: true}
+	return control.CtlAck{Accepted: true}
 }
 
 func (h *Host) ctlPing(*nats.Msg) any {
@@ -83,8 +83,8 @@ func (h *Host) ctlPing(*nats.Msg) any {
 }
 
 func (h *Host) ctlLinkPut(m *nats.Msg) any {
-	var l wire.LinkDefinition
-	if err := wire.DecodeCtl(m.Data, &l); err != nil {
+	var l control.LinkDefinition
+	if err := control.DecodeCtl(m.Data, &l); err != nil {
 		return h.ack(m, err)
 	}
 	l, err := h.data.putLink(context.Background(), l)
@@ -95,8 +95,8 @@ func (h *Host) ctlLinkPut(m *nats.Msg) any {
 }
 
 func (h *Host) ctlLinkDel(m *nats.Msg) any {
-	var r wire.RemoveLinkDefinition
-	if err := wire.DecodeCtl(m.Data, &r); err != nil {
+	var r control.RemoveLinkDefinition
+	if err := control.DecodeCtl(m.Data, &r); err != nil {
 		return h.ack(m, err)
 	}
 	l, ok, err := h.data.delLink(context.Background(), r)
@@ -111,8 +111,8 @@ func (h *Host) ctlLinkDel(m *nats.Msg) any {
 
 // ctlAuction bids for an actor when this host's labels satisfy the constraints and it can load the reference.
 func (h *Host) ctlAuction(m *nats.Msg) any {
-	var r wire.ActorAuctionRequest
-	if err := wire.DecodeCtl(m.Data, &r); err != nil {
+	var r control.ActorAuctionRequest
+	if err := control.DecodeCtl(m.Data, &r); err != nil {
 		h.log.Warn("ignoring a malformed auction", attrReason, err)
 		return nil
 	}
@@ -125,12 +125,12 @@ func (h *Host) ctlAuction(m *nats.Msg) any {
 	if r.Constraints == nil {
 		r.Constraints = map[string]string{}
 	}
-	return wire.ActorAuctionAck{ActorRef: r.ActorRef, Constraints: r.Constraints, HostID: h.HostID()}
+	return control.ActorAuctionAck{ActorRef: r.ActorRef, Constraints: r.Constraints, HostID: h.HostID()}
 }
 
 func (h *Host) ctlRegistries(m *nats.Msg) any {
-	var creds wire.RegistryCredentialMap
-	if err := wire.DecodeCtl(m.Data, &creds); err != nil {
+	var creds control.RegistryCredentialMap
+	if err := control.DecodeCtl(m.Data, &creds); err != nil {
 		return h.ack(m, err)
 	}
 	if h.oci == nil {
@@ -145,8 +145,8 @@ func (h *Host) ctlRegistries(m *nats.Msg) any {
 // ctlStartActor acknowledges once the request is known to be loadable, and starts the actor in the
 // background: success and failure are reported as actors_started and actors_start_failed events.
 func (h *Host) ctlStartActor(m *nats.Msg) any {
-	var c wire.StartActorCommand
-	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+	var c control.StartActorCommand
+	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
 	}
 	if err := h.checkRef(c.ActorRef); err != nil {
@@ -161,8 +161,8 @@ func (h *Host) ctlStartActor(m *nats.Msg) any {
 }
 
 func (h *Host) ctlStopActor(m *nats.Msg) any {
-	var c wire.StopActorCommand
-	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+	var c control.StopActorCommand
+	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
 	}
 	key := h.resolveRunning(c.ActorRef)
@@ -180,8 +180,8 @@ func (h *Host) ctlStopActor(m *nats.Msg) any {
 }
 
 func (h *Host) ctlScaleActor(m *nats.Msg) any {
-	var c wire.ScaleActorCommand
-	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+	var c control.ScaleActorCommand
+	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
 	}
 	key := c.ActorID
@@ -197,8 +197,8 @@ func (h *Host) ctlScaleActor(m *nats.Msg) any {
 }
 
 func (h *Host) ctlUpdateActor(m *nats.Msg) any {
-	var c wire.UpdateActorCommand
-	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+	var c control.UpdateActorCommand
+	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
 	}
 	if err := h.checkRef(c.NewActorRef); err != nil {
@@ -215,8 +215,8 @@ func (h *Host) ctlUpdateActor(m *nats.Msg) any {
 
 // ctlStopHost acknowledges, then asks the daemon to drain and exit.
 func (h *Host) ctlStopHost(m *nats.Msg) any {
-	var c wire.StopHostCommand
-	if err := wire.DecodeCtl(m.Data, &c); err != nil {
+	var c control.StopHostCommand
+	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
 	}
 	h.stopOnce.Do(func() {

@@ -15,9 +15,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 const ctl = "wasmbus.ctl.default."
@@ -25,14 +26,14 @@ const ctl = "wasmbus.ctl.default."
 // eventLog collects the lattice events published on wasmbus.evt.default.
 type eventLog struct {
 	mu     sync.Mutex
-	events []wire.CloudEvent
+	events []lattice.CloudEvent
 }
 
 func watchEvents(t *testing.T, nc *nats.Conn) *eventLog {
 	t.Helper()
 	l := &eventLog{}
 	_, err := nc.Subscribe("wasmbus.evt.default", func(m *nats.Msg) {
-		var e wire.CloudEvent
+		var e lattice.CloudEvent
 		if err := json.Unmarshal(m.Data, &e); err != nil {
 			t.Errorf("event is not JSON: %s", m.Data)
 			return
@@ -57,7 +58,7 @@ func (l *eventLog) waitFor(t *testing.T, name string, match func(map[string]any)
 	for {
 		l.mu.Lock()
 		for _, e := range l.events {
-			if e.Type != wire.EventTypePrefix+name {
+			if e.Type != lattice.EventTypePrefix+name {
 				continue
 			}
 			var data map[string]any
@@ -99,7 +100,7 @@ func ctlRequest[T any](t *testing.T, nc *nats.Conn, subject string, body any) T 
 	return out
 }
 
-func wantAck(t *testing.T, ack wire.CtlAck, accepted bool, contains string) {
+func wantAck(t *testing.T, ack control.CtlAck, accepted bool, contains string) {
 	t.Helper()
 	if ack.Accepted != accepted || !strings.Contains(ack.Error, contains) || (accepted && ack.Error != "") {
 		t.Fatalf("ack %+v, want accepted=%v with %q", ack, accepted, contains)
@@ -131,13 +132,13 @@ func TestControlInterface(t *testing.T) {
 		if err := nc.PublishRequest(ctl+"ping.hosts", inbox, nil); err != nil {
 			t.Fatal(err)
 		}
-		seen := map[string]wire.HostInfo{}
+		seen := map[string]control.HostInfo{}
 		for len(seen) < 2 {
 			m, err := replies.NextMsg(5 * time.Second)
 			if err != nil {
 				t.Fatalf("after %d replies: %v", len(seen), err)
 			}
-			var hi wire.HostInfo
+			var hi control.HostInfo
 			if err := json.Unmarshal(m.Data, &hi); err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +153,7 @@ func TestControlInterface(t *testing.T) {
 	t.Run("auction honours label constraints", func(t *testing.T) {
 		inbox := nats.NewInbox()
 		replies, _ := nc.SubscribeSync(inbox)
-		body, _ := json.Marshal(wire.ActorAuctionRequest{ActorRef: echoPath, Constraints: map[string]string{"region": "us"}})
+		body, _ := json.Marshal(control.ActorAuctionRequest{ActorRef: echoPath, Constraints: map[string]string{"region": "us"}})
 		if err := nc.PublishRequest(ctl+"auction.actor", inbox, body); err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +161,7 @@ func TestControlInterface(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var bid wire.ActorAuctionAck
+		var bid control.ActorAuctionAck
 		_ = json.Unmarshal(m.Data, &bid)
 		if bid.HostID != b.HostID() {
 			t.Fatalf("bid from %s, want host b", bid.HostID)
@@ -171,7 +172,7 @@ func TestControlInterface(t *testing.T) {
 	})
 
 	t.Run("start, scale and stop through commands, with events", func(t *testing.T) {
-		ack := ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".la", wire.StartActorCommand{ActorRef: echoPath, Count: 1,
+		ack := ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".la", control.StartActorCommand{ActorRef: echoPath, Count: 1,
 			Annotations: map[string]string{"app": "demo"}})
 		wantAck(t, ack, true, "")
 		started := events.waitFor(t, "actors_started", func(d map[string]any) bool { return d["public_key"] == echoKey })
@@ -179,24 +180,24 @@ func TestControlInterface(t *testing.T) {
 			t.Fatalf("actors_started %v", started)
 		}
 		events.waitFor(t, "health_check_passed", func(d map[string]any) bool { return d["public_key"] == echoKey })
-		inv := ctlRequest[wire.HostInventory](t, nc, ctl+"get."+b.HostID()+".inv", nil)
+		inv := ctlRequest[control.HostInventory](t, nc, ctl+"get."+b.HostID()+".inv", nil)
 		if len(inv.Actors) != 1 || inv.Actors[0].ID != echoKey || inv.Actors[0].Name != "Echo" || len(inv.Actors[0].Instances) != 1 ||
 			inv.Actors[0].Instances[0].Annotations["app"] != "demo" {
 			t.Fatalf("inventory %+v", inv)
 		}
 		three := uint16(3)
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".scale", wire.ScaleActorCommand{ActorID: echoKey, Count: &three}), true, "")
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".scale", control.ScaleActorCommand{ActorID: echoKey, Count: &three}), true, "")
 		scaled := events.waitFor(t, "actor_scaled", nil)
 		if scaled["max_instances"] != float64(3) {
 			t.Fatalf("actor_scaled %v", scaled)
 		}
-		inv = ctlRequest[wire.HostInventory](t, nc, ctl+"get."+b.HostID()+".inv", nil)
+		inv = ctlRequest[control.HostInventory](t, nc, ctl+"get."+b.HostID()+".inv", nil)
 		if inv.Actors[0].MaxInstances != 3 {
 			t.Fatalf("inventory after scale %+v", inv.Actors[0])
 		}
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".sa", wire.StopActorCommand{ActorRef: echoKey}), true, "")
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".sa", control.StopActorCommand{ActorRef: echoKey}), true, "")
 		events.waitFor(t, "actors_stopped", func(d map[string]any) bool { return d["public_key"] == echoKey && d["count"] == float64(3) })
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".sa", wire.StopActorCommand{ActorRef: echoKey}), false, "not running")
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+b.HostID()+".sa", control.StopActorCommand{ActorRef: echoKey}), false, "not running")
 	})
 
 	t.Run("a failed start is an event with the reason", func(t *testing.T) {
@@ -205,7 +206,7 @@ func TestControlInterface(t *testing.T) {
 		wasm := testutil.Actor(t, "echo.wasm")
 		wasm[len(wasm)/3] ^= 0xff
 		writeFile(t, tampered, wasm)
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+a.HostID()+".la", wire.StartActorCommand{ActorRef: tampered}), true, "")
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+a.HostID()+".la", control.StartActorCommand{ActorRef: tampered}), true, "")
 		failed := events.waitFor(t, "actors_start_failed", func(d map[string]any) bool { return d["image_ref"] == tampered })
 		if !strings.Contains(failed["error"].(string), "hash does not match") {
 			t.Fatalf("actors_start_failed %v", failed)
@@ -213,9 +214,9 @@ func TestControlInterface(t *testing.T) {
 	})
 
 	t.Run("links apply on every host", func(t *testing.T) {
-		l := wire.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
+		l := control.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
 			ContractID: "wasmcloud:httpserver", LinkName: "default", Values: map[string]string{"address": "127.0.0.1:8080"}}
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"linkdefs.put", l), true, "")
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"linkdefs.put", l), true, "")
 		events.waitFor(t, "linkdef_set", func(d map[string]any) bool { return d["actor_id"] == echoKey })
 		for _, h := range []*Host{a, b} {
 			deadline := time.Now().Add(5 * time.Second)
@@ -229,7 +230,7 @@ func TestControlInterface(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}
-		links := ctlRequest[wire.LinkDefinitionList](t, nc, ctl+"get.links", nil)
+		links := ctlRequest[control.LinkDefinitionList](t, nc, ctl+"get.links", nil)
 		if len(links.Links) != 1 || links.Links[0].ID == "" {
 			t.Fatalf("get.links %+v", links)
 		}
@@ -238,10 +239,10 @@ func TestControlInterface(t *testing.T) {
 		if _, ok := c.data.link(echoKey, "wasmcloud:httpserver", "default"); !ok {
 			t.Fatal("a host started later does not know the link")
 		}
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"linkdefs.del", wire.RemoveLinkDefinition{ActorID: echoKey,
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"linkdefs.del", control.RemoveLinkDefinition{ActorID: echoKey,
 			ContractID: "wasmcloud:httpserver", LinkName: "default"}), true, "")
 		events.waitFor(t, "linkdef_deleted", nil)
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"linkdefs.del", wire.RemoveLinkDefinition{ActorID: echoKey,
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"linkdefs.del", control.RemoveLinkDefinition{ActorID: echoKey,
 			ContractID: "wasmcloud:httpserver", LinkName: "default"}), false, "no such link")
 	})
 
@@ -253,9 +254,9 @@ func TestControlInterface(t *testing.T) {
 		}{
 			{"malformed JSON", "linkdefs.put", []byte(`{"actor_id":`), "malformed"},
 			{"not an object", "cmd." + a.HostID() + ".la", []byte(`["x"]`), "malformed"},
-			{"oversize", "linkdefs.put", []byte(`{"actor_id":"` + strings.Repeat("M", wire.MaxCtlMessage) + `"}`), "too large"},
+			{"oversize", "linkdefs.put", []byte(`{"actor_id":"` + strings.Repeat("M", control.MaxCtlMessage) + `"}`), "too large"},
 			{"missing field", "linkdefs.put", []byte(`{"actor_id":"` + echoKey + `"}`), "provider_id is required"},
-			{"link to a non-provider key", "linkdefs.put", mustJSON(wire.LinkDefinition{ActorID: echoKey, ProviderID: echoKey,
+			{"link to a non-provider key", "linkdefs.put", mustJSON(control.LinkDefinition{ActorID: echoKey, ProviderID: echoKey,
 				ContractID: "wasmcloud:httpserver", LinkName: "default"}), "provider_id"},
 			{"start with no ref", "cmd." + a.HostID() + ".la", []byte(`{}`), "actor_ref is required"},
 			{"start from a latest tag", "cmd." + a.HostID() + ".la", []byte(`{"actor_ref":"registry.invalid/echo:latest"}`), "latest"},
@@ -265,17 +266,17 @@ func TestControlInterface(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+tc.subject, tc.body), false, tc.want)
+				wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+tc.subject, tc.body), false, tc.want)
 			})
 		}
 		// A command for a host that does not exist has no responder.
-		if _, err := nc.Request(ctl+"cmd.NUNKNOWN.la", mustJSON(wire.StartActorCommand{ActorRef: echoPath}), time.Second); !errors.Is(err, nats.ErrNoResponders) {
+		if _, err := nc.Request(ctl+"cmd.NUNKNOWN.la", mustJSON(control.StartActorCommand{ActorRef: echoPath}), time.Second); !errors.Is(err, nats.ErrNoResponders) {
 			t.Fatalf("unknown host: %v", err)
 		}
 	})
 
 	t.Run("stop host", func(t *testing.T) {
-		wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+a.HostID()+".stop", wire.StopHostCommand{}), true, "")
+		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+a.HostID()+".stop", control.StopHostCommand{}), true, "")
 		select {
 		case <-a.StopRequested():
 		case <-time.After(5 * time.Second):
@@ -313,7 +314,7 @@ func TestForgedLatticeData(t *testing.T) {
 	noToken := storedClaims{Subject: other.Public().String(), Name: "thief", CallAlias: "stolen"}
 	mustPut(t, kv, "CLAIMS_"+forged.Subject+"X", forged) // key and subject disagree
 	mustPut(t, kv, "CLAIMS_"+noToken.Subject, noToken)
-	badLink := wire.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
+	badLink := control.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
 		ContractID: "wasmcloud:keyvalue", LinkName: "default"}
 	mustPut(t, kv, linkKey(echoKey, "wasmcloud:httpserver", "default"), badLink) // stored under another link's key
 	if _, err := kv.Put(ctx, "LINKDEF_GARBAGE", []byte("{not json")); err != nil {

@@ -9,7 +9,9 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 // heartbeatInterval is how often a host publishes host_heartbeat (and checks its actors' health), as 0.x does.
@@ -29,8 +31,8 @@ func (h *Host) publishEvent(name string, data any) {
 		h.log.Warn("could not encode an event", "event", name, attrError, err)
 		return
 	}
-	b, err := json.Marshal(wire.CloudEvent{
-		SpecVersion: "1.0", ID: wire.NewID(), Type: wire.EventTypePrefix + name, Source: h.HostID(),
+	b, err := json.Marshal(lattice.CloudEvent{
+		SpecVersion: "1.0", ID: wire.NewID(), Type: lattice.EventTypePrefix + name, Source: h.HostID(),
 		Time: time.Now().UTC(), DataContentType: "application/json", Data: raw,
 	})
 	if err != nil {
@@ -122,13 +124,13 @@ func (h *Host) uptime() (uint64, string) {
 }
 
 // hostInfo is this host's answer to ping.hosts.
-func (h *Host) hostInfo() wire.HostInfo {
+func (h *Host) hostInfo() control.HostInfo {
 	secs, human := h.uptime()
 	var domain *string
 	if h.cfg.JSDomain != "" {
 		domain = &h.cfg.JSDomain
 	}
-	return wire.HostInfo{
+	return control.HostInfo{
 		ID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
 		UptimeSeconds: secs, UptimeHuman: human, Version: Version,
 		ClusterIssuers: strings.Join(h.cluster.Issuers(), ","), JSDomain: domain,
@@ -138,12 +140,12 @@ func (h *Host) hostInfo() wire.HostInfo {
 }
 
 // inventory is this host's answer to get.{host}.inv, and the data of host_heartbeat.
-func (h *Host) inventory() wire.HostInventory {
+func (h *Host) inventory() control.HostInventory {
 	secs, human := h.uptime()
-	inv := wire.HostInventory{
+	inv := control.HostInventory{
 		HostID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
 		Version: Version, UptimeSeconds: secs, UptimeHuman: human,
-		Actors: []wire.ActorDescription{}, Providers: builtinProviders(),
+		Actors: []control.ActorDescription{}, Providers: builtinProviders(),
 	}
 	h.mu.RLock()
 	for _, a := range h.actors {
@@ -151,13 +153,13 @@ func (h *Host) inventory() wire.HostInventory {
 			continue
 		}
 		a.mu.Lock()
-		d := wire.ActorDescription{ID: a.claims.Subject, ImageRef: a.ref, Name: a.claims.Name, MaxInstances: len(a.instanceIDs)}
+		d := control.ActorDescription{ID: a.claims.Subject, ImageRef: a.ref, Name: a.claims.Name, MaxInstances: len(a.instanceIDs)}
 		for _, id := range a.instanceIDs {
 			annotations := a.annotations
 			if annotations == nil {
 				annotations = map[string]string{}
 			}
-			d.Instances = append(d.Instances, wire.ActorInstance{InstanceID: id, Annotations: annotations, Revision: a.claims.Rev,
+			d.Instances = append(d.Instances, control.ActorInstance{InstanceID: id, Annotations: annotations, Revision: a.claims.Rev,
 				ImageRef: a.ref, MaxInstances: len(a.instanceIDs)})
 		}
 		a.mu.Unlock()

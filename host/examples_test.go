@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/guesttest"
@@ -418,7 +419,7 @@ func BenchmarkCapabilitiesExample(b *testing.B) {
 	if _, err := h.StartActorBytes(ctx, "caps.wasm", signed); err != nil {
 		b.Fatal(err)
 	}
-	l := wire.LinkDefinition{ActorID: key, ProviderID: BuiltinKeyValue, ContractID: iface.ContractKeyValue,
+	l := control.LinkDefinition{ActorID: key, ProviderID: BuiltinKeyValue, ContractID: iface.ContractKeyValue,
 		LinkName: "default", Values: map[string]string{linkBucket: "bench", linkPrefix: "p"}}
 	if _, err := h.data.putLink(ctx, l); err != nil {
 		b.Fatal(err)

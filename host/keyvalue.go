@@ -7,9 +7,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/kvstore"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // Link values of the built-in key-value provider: the JetStream KV bucket, and a prefix that confines the
@@ -27,7 +27,7 @@ type kvStores struct {
 	stores map[[2]string]*kvstore.Store // guarded by mu
 }
 
-func (h *Host) kvStore(ctx context.Context, link wire.LinkDefinition) (*kvstore.Store, error) {
+func (h *Host) kvStore(ctx context.Context, link control.LinkDefinition) (*kvstore.Store, error) {
 	bucket := link.Values[linkBucket]
 	if bucket == "" {
 		bucket = defaultBucket
@@ -59,7 +59,7 @@ func (h *Host) kvStore(ctx context.Context, link wire.LinkDefinition) (*kvstore.
 
 // keyValueCall is the built-in wasmcloud:keyvalue provider: every operation of the interface, on JetStream KV,
 // confined to the link's bucket and prefix.
-func (h *Host) keyValueCall(ctx context.Context, link wire.LinkDefinition, op string, payload []byte) ([]byte, error) {
+func (h *Host) keyValueCall(ctx context.Context, link control.LinkDefinition, op string, payload []byte) ([]byte, error) {
 	s, err := h.kvStore(ctx, link)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -72,17 +73,17 @@ type latticeData struct {
 	verified map[string]bool         // subjects whose entry's token verified
 	// onForged is called (outside mu) when an unsigned or edited entry tried to replace verified claims.
 	onForged func(subject string)
-	aliases  map[string]string               // call alias → subject; the first verified claim wins
-	links    map[string]wire.LinkDefinition  // by LINKDEF_ key
-	refs     map[string]string               // OCI reference → public key
-	onLink   func(wire.LinkDefinition, bool) // called (outside mu) when a link is set (true) or deleted
+	aliases  map[string]string                  // call alias → subject; the first verified claim wins
+	links    map[string]control.LinkDefinition  // by LINKDEF_ key
+	refs     map[string]string                  // OCI reference → public key
+	onLink   func(control.LinkDefinition, bool) // called (outside mu) when a link is set (true) or deleted
 }
 
 func newLatticeData(latticePrefix, domain string, log *slog.Logger) *latticeData {
 	return &latticeData{
 		bucket: "LATTICEDATA_" + latticePrefix, domain: domain, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliases: map[string]string{},
-		links: map[string]wire.LinkDefinition{}, refs: map[string]string{},
+		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
 
@@ -259,7 +260,7 @@ func linkKey(actorID, contractID, linkName string) string {
 }
 
 // checkLink validates a link definition's keys and values.
-func checkLink(l *wire.LinkDefinition) error {
+func checkLink(l *control.LinkDefinition) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
@@ -276,7 +277,7 @@ func checkLink(l *wire.LinkDefinition) error {
 }
 
 func (d *latticeData) applyLink(key string, value []byte, deleted bool) error {
-	var l wire.LinkDefinition
+	var l control.LinkDefinition
 	if deleted {
 		d.mu.Lock()
 		l, ok := d.links[key]
@@ -333,7 +334,7 @@ func (d *latticeData) alias(name string) (string, bool) {
 }
 
 // link returns the link of an actor for a contract and link name.
-func (d *latticeData) link(actorID, contractID, linkName string) (wire.LinkDefinition, bool) {
+func (d *latticeData) link(actorID, contractID, linkName string) (control.LinkDefinition, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	l, ok := d.links[linkKey(actorID, contractID, linkName)]
@@ -341,9 +342,9 @@ func (d *latticeData) link(actorID, contractID, linkName string) (wire.LinkDefin
 }
 
 // allLinks returns every link, sorted by actor, contract and link name.
-func (d *latticeData) allLinks() []wire.LinkDefinition {
+func (d *latticeData) allLinks() []control.LinkDefinition {
 	d.mu.RLock()
-	out := make([]wire.LinkDefinition, 0, len(d.links))
+	out := make([]control.LinkDefinition, 0, len(d.links))
 	for _, l := range d.links {
 		out = append(out, l)
 	}
@@ -356,10 +357,10 @@ func (d *latticeData) allLinks() []wire.LinkDefinition {
 }
 
 // claimsList returns every claims entry in the 0.x get.claims layout.
-func (d *latticeData) claimsList() wire.ClaimsList {
+func (d *latticeData) claimsList() control.ClaimsList {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	out := wire.ClaimsList{Claims: make([]map[string]string, 0, len(d.claims))}
+	out := control.ClaimsList{Claims: make([]map[string]string, 0, len(d.claims))}
 	subjects := make([]string, 0, len(d.claims))
 	for s := range d.claims {
 		subjects = append(subjects, s)
@@ -377,7 +378,7 @@ func (d *latticeData) claimsList() wire.ClaimsList {
 }
 
 // putLink stores a link (every host then applies it through its watch).
-func (d *latticeData) putLink(ctx context.Context, l wire.LinkDefinition) (wire.LinkDefinition, error) {
+func (d *latticeData) putLink(ctx context.Context, l control.LinkDefinition) (control.LinkDefinition, error) {
 	if d.kv == nil {
 		return l, errors.New("host: lattice data store unavailable (no JetStream)")
 	}
@@ -401,19 +402,19 @@ func (d *latticeData) putLink(ctx context.Context, l wire.LinkDefinition) (wire.
 
 // delLink removes a link; it reports whether the link existed. The bucket, not this host's mirror of it,
 // decides: another host may have deleted the link a moment ago.
-func (d *latticeData) delLink(ctx context.Context, r wire.RemoveLinkDefinition) (wire.LinkDefinition, bool, error) {
+func (d *latticeData) delLink(ctx context.Context, r control.RemoveLinkDefinition) (control.LinkDefinition, bool, error) {
 	if d.kv == nil {
-		return wire.LinkDefinition{}, false, errors.New("host: lattice data store unavailable (no JetStream)")
+		return control.LinkDefinition{}, false, errors.New("host: lattice data store unavailable (no JetStream)")
 	}
 	key := linkKey(r.ActorID, r.ContractID, r.LinkName)
 	e, err := d.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return wire.LinkDefinition{}, false, nil
+		return control.LinkDefinition{}, false, nil
 	}
 	if err != nil {
-		return wire.LinkDefinition{}, false, err
+		return control.LinkDefinition{}, false, err
 	}
-	var l wire.LinkDefinition
+	var l control.LinkDefinition
 	_ = json.Unmarshal(e.Value(), &l)
 	return l, true, d.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 }

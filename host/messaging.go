@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
@@ -46,7 +47,7 @@ func subjectMatches(pattern, subject string) bool {
 
 // checkSubject validates a subject an actor sends to: a well-formed literal subject, outside the lattice's
 // own subjects, and allowed by the link.
-func checkSubject(link wire.LinkDefinition, subject string) error {
+func checkSubject(link control.LinkDefinition, subject string) error {
 	if subject == "" || strings.ContainsAny(subject, " \t\r\n*>") || strings.HasPrefix(subject, ".") ||
 		strings.HasSuffix(subject, ".") || strings.Contains(subject, "..") {
 		return fmt.Errorf("%w: %q is not a valid subject", ErrSubjectNotAllowed, subject)
@@ -79,7 +80,7 @@ func splitList(s string) []string {
 }
 
 // messagingCall is the built-in wasmcloud:messaging provider's side of an actor's host call.
-func (h *Host) messagingCall(ctx context.Context, caller *actor.Claims, link wire.LinkDefinition, op string, payload []byte) ([]byte, error) {
+func (h *Host) messagingCall(ctx context.Context, caller *actor.Claims, link control.LinkDefinition, op string, payload []byte) ([]byte, error) {
 	switch op {
 	case iface.OpMessagingPublish:
 		var m iface.PubMessage
@@ -120,7 +121,7 @@ func (h *Host) messagingCall(ctx context.Context, caller *actor.Claims, link wir
 }
 
 // subscribe delivers the messages of a messaging link's subscriptions to a local actor.
-func (h *Host) subscribe(l wire.LinkDefinition) ([]*nats.Subscription, error) {
+func (h *Host) subscribe(l control.LinkDefinition) ([]*nats.Subscription, error) {
 	queue := l.Values[linkQueue]
 	if queue == "" {
 		queue = "wasmcloud-host." + l.ActorID + "." + l.LinkName

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // ociSource pulls actor modules from OCI registries. The module it returns is not trusted: it goes through
@@ -14,7 +14,7 @@ import (
 type ociSource interface {
 	check(ref string) error // syntax and policy, no I/O
 	pull(ctx context.Context, ref string) ([]byte, error)
-	setCredentials(registry string, c wire.RegistryCredential)
+	setCredentials(registry string, c control.RegistryCredential)
 }
 
 // registry adapts internal/oci to the host.
@@ -52,6 +52,6 @@ func (r registry) pull(ctx context.Context, ref string) ([]byte, error) {
 	return a.Module, nil
 }
 
-func (r registry) setCredentials(name string, c wire.RegistryCredential) {
+func (r registry) setCredentials(name string, c control.RegistryCredential) {
 	r.c.SetCredentials(name, oci.Credentials{Username: c.Username, Password: c.Password, Token: c.Token})
 }

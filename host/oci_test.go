@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // Actors start from a real OCI registry on loopback, pinned or by tag; a digest pin that does not match is
@@ -51,6 +51,6 @@ func TestStartActorFromRegistry(t *testing.T) {
 	}
 	// Registry credentials from the control interface reach the client.
 	nc := connect(t, s)
-	creds := wire.RegistryCredentialMap{reg.Host: {RegistryType: "oci", Username: "u", Password: "p"}}
-	wantAck(t, ctlRequest[wire.CtlAck](t, nc, ctl+"registries.put", creds), true, "")
+	creds := control.RegistryCredentialMap{reg.Host: {RegistryType: "oci", Username: "u", Password: "p"}}
+	wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"registries.put", creds), true, "")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/httpprov"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -20,13 +21,13 @@ type providers struct {
 	// mu guards bound; reconcile holds it while it changes listeners and subscriptions, so link changes and
 	// actor starts and stops are applied one at a time.
 	mu     sync.Mutex
-	bound  map[string]*binding            // by link key
-	failed map[string]wire.LinkDefinition // links that could not be applied, retried on each heartbeat
+	bound  map[string]*binding               // by link key
+	failed map[string]control.LinkDefinition // links that could not be applied, retried on each heartbeat
 	http   *httpprov.Server
 }
 
 type binding struct {
-	link     wire.LinkDefinition
+	link     control.LinkDefinition
 	subs     []*nats.Subscription
 	httpAddr string
 }
@@ -42,7 +43,7 @@ func (b *binding) teardown(p *providers) {
 
 // reconcile applies one link: set up what it needs when it is set and its actor runs here, tear it down
 // otherwise.
-func (h *Host) reconcile(l wire.LinkDefinition, set bool) {
+func (h *Host) reconcile(l control.LinkDefinition, set bool) {
 	p := &h.prov
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -68,7 +69,7 @@ func (h *Host) reconcile(l wire.LinkDefinition, set bool) {
 	if err != nil {
 		b.teardown(p)
 		if p.failed == nil {
-			p.failed = map[string]wire.LinkDefinition{}
+			p.failed = map[string]control.LinkDefinition{}
 		}
 		p.failed[key] = l
 		h.log.Warn("could not apply a link; retrying with each heartbeat", attrActor, l.ActorID, "contract", l.ContractID, "link_name", l.LinkName, attrError, err)
@@ -85,7 +86,7 @@ func (h *Host) reconcile(l wire.LinkDefinition, set bool) {
 // retryLinks applies again the links that failed (a port that was still in use, say).
 func (h *Host) retryLinks() {
 	h.prov.mu.Lock()
-	failed := make([]wire.LinkDefinition, 0, len(h.prov.failed))
+	failed := make([]control.LinkDefinition, 0, len(h.prov.failed))
 	for _, l := range h.prov.failed {
 		failed = append(failed, l)
 	}

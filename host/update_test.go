@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -41,8 +42,8 @@ func TestUpdateActor(t *testing.T) {
 	if _, err := h.StartActor(ctx, v1); err != nil {
 		t.Fatal(err)
 	}
-	upd := func(ref string) wire.CtlAck {
-		return ctlRequest[wire.CtlAck](t, nc, ctl+"cmd."+h.HostID()+".upd", wire.UpdateActorCommand{ActorID: key, NewActorRef: ref})
+	upd := func(ref string) control.CtlAck {
+		return ctlRequest[control.CtlAck](t, nc, ctl+"cmd."+h.HostID()+".upd", control.UpdateActorCommand{ActorID: key, NewActorRef: ref})
 	}
 	wantAck(t, upd(v2), true, "")
 	events.waitFor(t, "actor_updated", func(d map[string]any) bool { return d["revision"] == float64(2) })

@@ -13,7 +13,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 )
 
 // Module keys of the OTP fixtures the capability tests run.
@@ -60,7 +60,7 @@ func builtinProviders(t testing.TB, e env, hostID string) builtins {
 func linkPut(t testing.TB, e env, actorKey, provider, contract string, values ...string) {
 	t.Helper()
 	args := append([]string{"link", "put", actorKey, provider, contract}, values...)
-	ld := ctlJSON[wire.LinkDefinition](t, e, args...)
+	ld := ctlJSON[control.LinkDefinition](t, e, args...)
 	equal(t, "linked actor", ld.ActorID, actorKey)
 	equal(t, "linked provider", ld.ProviderID, provider)
 	equal(t, "linked contract", ld.ContractID, contract)

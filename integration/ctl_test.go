@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -85,15 +86,15 @@ func ctlFails(t testing.TB, e env, args ...string) string {
 }
 
 // inventory returns the --json inventory of one host.
-func inventory(t testing.TB, e env, hostID string) wire.HostInventory {
+func inventory(t testing.TB, e env, hostID string) control.HostInventory {
 	t.Helper()
-	inv := ctlJSON[wire.HostInventory](t, e, "inventory", hostID)
+	inv := ctlJSON[control.HostInventory](t, e, "inventory", hostID)
 	equal(t, "inventory host_id", inv.HostID, hostID)
 	return inv
 }
 
 // actorIDs returns the ids of the actors of an inventory.
-func actorIDs(inv wire.HostInventory) []string {
+func actorIDs(inv control.HostInventory) []string {
 	ids := []string{}
 	for _, a := range inv.Actors {
 		ids = append(ids, a.ID)
@@ -102,7 +103,7 @@ func actorIDs(inv wire.HostInventory) []string {
 }
 
 // checkRuns checks that inv lists exactly one actor, key, started from ref with n instances.
-func checkRuns(t testing.TB, inv wire.HostInventory, key, ref string, n int) {
+func checkRuns(t testing.TB, inv control.HostInventory, key, ref string, n int) {
 	t.Helper()
 	if len(inv.Actors) != 1 || inv.Actors[0].ID != key {
 		t.Fatalf("host %s runs %v, want exactly [%s]", inv.HostID, actorIDs(inv), key)
@@ -152,7 +153,7 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 	hostIDs := []string{id1, id2, id3}
 
 	t.Run("ctl hosts lists the three hosts", func(t *testing.T) {
-		hosts := ctlJSON[[]wire.HostInfo](t, e1, "hosts")
+		hosts := ctlJSON[[]control.HostInfo](t, e1, "hosts")
 		var got []string
 		for _, h := range hosts {
 			got = append(got, h.ID+" region="+h.Labels["region"])
@@ -236,26 +237,26 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 
 	provider := publicKey(t, nkey.Service)
 	const contract = "wasmcloud:httpserver"
-	wantLink := wire.LinkDefinition{
+	wantLink := control.LinkDefinition{
 		ID:      strings.TrimPrefix(linkKey(echoKey, contract, "default"), "LINKDEF_"),
 		ActorID: echoKey, ProviderID: provider, LinkName: "default", ContractID: contract,
 		Values: map[string]string{"address": "127.0.0.1:1"},
 	}
-	checkLinks := func(t *testing.T, e env, want ...wire.LinkDefinition) {
+	checkLinks := func(t *testing.T, e env, want ...control.LinkDefinition) {
 		t.Helper()
-		got, err := json.Marshal(ctlJSON[[]wire.LinkDefinition](t, e, "link", "get"))
+		got, err := json.Marshal(ctlJSON[[]control.LinkDefinition](t, e, "link", "get"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want == nil {
-			want = []wire.LinkDefinition{}
+			want = []control.LinkDefinition{}
 		}
 		wantJSON, _ := json.Marshal(want)
 		equal(t, "links", string(got), string(wantJSON))
 	}
 
 	t.Run("link outlives the hosts it was put through", func(t *testing.T) {
-		sent := ctlJSON[wire.LinkDefinition](t, e1, "link", "put", echoKey, provider, contract, "address=127.0.0.1:1")
+		sent := ctlJSON[control.LinkDefinition](t, e1, "link", "put", echoKey, provider, contract, "address=127.0.0.1:1")
 		equal(t, "link put actor", sent.ActorID, echoKey)
 		ev := w.wait(t, "linkdef_set", nil)
 		equal(t, "linkdef_set actor_id", ev.str("actor_id"), echoKey)
@@ -270,14 +271,14 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		h4 := startHost(t, "host 4 (sa)", latticeEnv(t, srv, c).with("HOST_REGION", "sa"))
 		hostIDs = append(hostIDs, h4.ready.HostID)
 		equal(t, "host 3 exit status", h3.stop(t), 0)
-		hosts := ctlJSON[[]wire.HostInfo](t, e1, "hosts")
+		hosts := ctlJSON[[]control.HostInfo](t, e1, "hosts")
 		if len(hosts) != 1 || hosts[0].ID != h4.ready.HostID {
 			t.Fatalf("ctl hosts after stopping hosts 1 to 3 = %+v, want host 4 alone", hosts)
 		}
 		checkLinks(t, e1, wantLink) // host 4 learned it from the lattice bucket
 
-		del := ctlJSON[wire.RemoveLinkDefinition](t, e1, "link", "del", echoKey, contract)
-		equal(t, "link del", del, wire.RemoveLinkDefinition{ActorID: echoKey, ContractID: contract, LinkName: "default"})
+		del := ctlJSON[control.RemoveLinkDefinition](t, e1, "link", "del", echoKey, contract)
+		equal(t, "link del", del, control.RemoveLinkDefinition{ActorID: echoKey, ContractID: contract, LinkName: "default"})
 		ev = w.wait(t, "linkdef_deleted", from(h4.ready.HostID))
 		equal(t, "linkdef_deleted actor_id", ev.str("actor_id"), echoKey)
 		checkLinks(t, e1)
@@ -324,7 +325,7 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 }
 
 // ackOf sends body to subject as a raw control request and decodes the acknowledgement.
-func ackOf(t testing.TB, nc *nats.Conn, subject string, body []byte) wire.CtlAck {
+func ackOf(t testing.TB, nc *nats.Conn, subject string, body []byte) control.CtlAck {
 	t.Helper()
 	m, err := nc.Request(subject, body, 10*time.Second)
 	if err != nil {
@@ -337,7 +338,7 @@ func ackOf(t testing.TB, nc *nats.Conn, subject string, body []byte) wire.CtlAck
 	if err := json.Unmarshal(m.Data, &ack); err != nil || ack.Accepted == nil || ack.Error == nil {
 		t.Fatalf("reply on %s is %q, want {\"accepted\":…,\"error\":…} (%v)", subject, m.Data, err)
 	}
-	return wire.CtlAck{Accepted: *ack.Accepted, Error: *ack.Error}
+	return control.CtlAck{Accepted: *ack.Accepted, Error: *ack.Error}
 }
 
 // TestCtlRefusals sends the control interface what it must refuse, through the CLI and as raw NATS
@@ -355,30 +356,30 @@ func TestCtlRefusals(t *testing.T) {
 
 	t.Run("malformed requests", func(t *testing.T) {
 		link := func(actor, provider, contract string) []byte {
-			b, _ := json.Marshal(wire.LinkDefinition{ActorID: actor, ProviderID: provider, ContractID: contract, LinkName: "default"})
+			b, _ := json.Marshal(control.LinkDefinition{ActorID: actor, ProviderID: provider, ContractID: contract, LinkName: "default"})
 			return b
 		}
-		oversize := append(append([]byte(`{"actor_ref":"`), strings.Repeat("x", wire.MaxCtlMessage)...), `"}`...)
+		oversize := append(append([]byte(`{"actor_ref":"`), strings.Repeat("x", control.MaxCtlMessage)...), `"}`...)
 		tests := []struct {
 			name    string
 			subject string
 			body    []byte
 			want    string
 		}{
-			{"link put: broken JSON", "linkdefs.put", []byte(`{"actor_id":`), "wire: malformed control request"},
-			{"link put: not an object", "linkdefs.put", []byte(`["` + echoKey + `"]`), "wire: malformed control request: want a JSON object"},
-			{"link put: trailing data", "linkdefs.put", append(link(echoKey, provider, "wasmcloud:httpserver"), " {}"...), "wire: malformed control request: data after the JSON object"},
-			{"link put: no provider", "linkdefs.put", link(echoKey, "", "wasmcloud:httpserver"), "wire: invalid control request: provider_id is required"},
+			{"link put: broken JSON", "linkdefs.put", []byte(`{"actor_id":`), "control: malformed control request"},
+			{"link put: not an object", "linkdefs.put", []byte(`["` + echoKey + `"]`), "control: malformed control request: want a JSON object"},
+			{"link put: trailing data", "linkdefs.put", append(link(echoKey, provider, "wasmcloud:httpserver"), " {}"...), "control: malformed control request: data after the JSON object"},
+			{"link put: no provider", "linkdefs.put", link(echoKey, "", "wasmcloud:httpserver"), "control: invalid control request: provider_id is required"},
 			{"link put: actor is not a module key", "linkdefs.put", link(provider, provider, "wasmcloud:httpserver"), "actor_id"},
 			{"link put: provider is not a service key", "linkdefs.put", link(echoKey, echoKey, "wasmcloud:httpserver"), "provider_id"},
 			{"link put: contract without namespace", "linkdefs.put", link(echoKey, provider, "httpserver"), `contract_id "httpserver" is not a contract`},
-			{"link put: oversize", "linkdefs.put", oversize, "wire: control request too large"},
+			{"link put: oversize", "linkdefs.put", oversize, "control: control request too large"},
 			{"link del: no such link", "linkdefs.del", []byte(`{"actor_id":"` + echoKey + `","contract_id":"wasmcloud:httpserver","link_name":"default"}`), "host: no such link"},
-			{"start actor: oversize", "cmd." + id + ".la", oversize, "wire: control request too large"},
-			{"start actor: no reference", "cmd." + id + ".la", []byte(`{"count":1}`), "wire: invalid control request: actor_ref is required"},
+			{"start actor: oversize", "cmd." + id + ".la", oversize, "control: control request too large"},
+			{"start actor: no reference", "cmd." + id + ".la", []byte(`{"count":1}`), "control: invalid control request: actor_ref is required"},
 			{"stop actor: not running", "cmd." + id + ".sa", []byte(`{"actor_ref":"` + publicKey(t, nkey.Module) + `"}`), "host: actor not running"},
-			{"scale actor: no count", "cmd." + id + ".scale", []byte(`{"actor_id":"` + echoKey + `"}`), "wire: invalid control request: count is required"},
-			{"stop host: oversize", "cmd." + id + ".stop", oversize, "wire: control request too large"},
+			{"scale actor: no count", "cmd." + id + ".scale", []byte(`{"actor_id":"` + echoKey + `"}`), "control: invalid control request: count is required"},
+			{"stop host: oversize", "cmd." + id + ".stop", oversize, "control: control request too large"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -452,10 +453,10 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 	}
 	// barrier puts a link through the CLI and waits until `ctl link get` shows it: the host applies the bucket
 	// in order, so every entry written before has been applied (or refused) by then.
-	var barriers []wire.LinkDefinition
+	var barriers []control.LinkDefinition
 	barrier := func() {
 		t.Helper()
-		l := ctlJSON[wire.LinkDefinition](t, e, "link", "put", echoKey, provider, "wasmcloud:barrier"+string(rune('a'+len(barriers))))
+		l := ctlJSON[control.LinkDefinition](t, e, "link", "put", echoKey, provider, "wasmcloud:barrier"+string(rune('a'+len(barriers))))
 		l.ID = strings.TrimPrefix(linkKey(l.ActorID, l.ContractID, l.LinkName), "LINKDEF_")
 		barriers = append(barriers, l)
 		eventually(t, "link "+l.ContractID+" in ctl link get", func() bool {
@@ -464,7 +465,7 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 	}
 	checkLinks := func(t *testing.T) {
 		t.Helper()
-		got, _ := json.Marshal(ctlJSON[[]wire.LinkDefinition](t, e, "link", "get"))
+		got, _ := json.Marshal(ctlJSON[[]control.LinkDefinition](t, e, "link", "get"))
 		want, _ := json.Marshal(barriers)
 		equal(t, "links", string(got), string(want))
 	}
@@ -494,7 +495,7 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 	echoBefore := claimsOf(t, echoKey)
 
 	t.Run("link stored under another link's key", func(t *testing.T) {
-		forged := wire.LinkDefinition{ActorID: echoKey, ProviderID: provider, ContractID: "wasmcloud:keyvalue", LinkName: "default",
+		forged := control.LinkDefinition{ActorID: echoKey, ProviderID: provider, ContractID: "wasmcloud:keyvalue", LinkName: "default",
 			Values: map[string]string{"URL": "redis://attacker"}}
 		put(linkKey(echoKey, "wasmcloud:messaging", "default"), forged)
 		put(linkKey(echoKey, "wasmcloud:blobstore", "default"), []byte("{not json"))

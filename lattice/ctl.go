@@ -22,7 +22,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 )
 
 // DefaultCtlTimeout is the time a CtlClient waits for a reply, and the length of a scatter-gather window,
@@ -99,24 +99,24 @@ func (c *CtlClient) Timeout() time.Duration { return c.timeout }
 // answers until the timeout passes or ctx ends; when ctx ends first, it returns the answers gathered so far
 // with ctx's error. Nobody answering is not an error: the list is empty. A malformed answer does not hide
 // the others: they are returned with an error matching ErrCtlBadReply.
-func (c *CtlClient) Hosts(ctx context.Context) ([]wire.HostInfo, error) {
+func (c *CtlClient) Hosts(ctx context.Context) ([]control.HostInfo, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	hosts, err := gather(ctx, c, c.subject("ping.hosts"), nil, func(h *wire.HostInfo) (string, error) {
+	hosts, err := gather(ctx, c, c.subject("ping.hosts"), nil, func(h *control.HostInfo) (string, error) {
 		if h.ID == "" {
 			return "", errors.New("no host id")
 		}
 		return h.ID, nil
 	})
-	slices.SortFunc(hosts, func(a, b wire.HostInfo) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(hosts, func(a, b control.HostInfo) int { return strings.Compare(a.ID, b.ID) })
 	return hosts, err
 }
 
 // AuctionActor asks every host whether it would run the actor ref under constraints (labels the host must
 // have) and returns the bids in the order they arrived, one per host. Like Hosts it gathers until the
 // timeout or the end of ctx; no bid is an empty list, not an error.
-func (c *CtlClient) AuctionActor(ctx context.Context, ref string, constraints map[string]string) ([]wire.ActorAuctionAck, error) {
+func (c *CtlClient) AuctionActor(ctx context.Context, ref string, constraints map[string]string) ([]control.ActorAuctionAck, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -126,11 +126,11 @@ func (c *CtlClient) AuctionActor(ctx context.Context, ref string, constraints ma
 	if constraints == nil {
 		constraints = map[string]string{} // 0.x hosts expect an object
 	}
-	req, err := json.Marshal(wire.ActorAuctionRequest{ActorRef: ref, Constraints: constraints})
+	req, err := json.Marshal(control.ActorAuctionRequest{ActorRef: ref, Constraints: constraints})
 	if err != nil {
 		return nil, fmt.Errorf("lattice: encode auction request: %w", err)
 	}
-	return gather(ctx, c, c.subject("auction.actor"), req, func(a *wire.ActorAuctionAck) (string, error) {
+	return gather(ctx, c, c.subject("auction.actor"), req, func(a *control.ActorAuctionAck) (string, error) {
 		if a.HostID == "" {
 			return "", errors.New("bid without host_id")
 		}
@@ -139,8 +139,8 @@ func (c *CtlClient) AuctionActor(ctx context.Context, ref string, constraints ma
 }
 
 // Inventory asks the host hostID for the actors and providers it runs.
-func (c *CtlClient) Inventory(ctx context.Context, hostID string) (wire.HostInventory, error) {
-	var inv wire.HostInventory
+func (c *CtlClient) Inventory(ctx context.Context, hostID string) (control.HostInventory, error) {
+	var inv control.HostInventory
 	if err := c.checkHost(hostID); err != nil {
 		return inv, err
 	}
@@ -154,24 +154,24 @@ func (c *CtlClient) Claims(ctx context.Context) ([]map[string]string, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	var l wire.ClaimsList
+	var l control.ClaimsList
 	err := c.query(ctx, c.subject("get.claims"), &l)
 	return l.Claims, err
 }
 
 // Links returns every link definition of the lattice, as one host of it reports them.
-func (c *CtlClient) Links(ctx context.Context) ([]wire.LinkDefinition, error) {
+func (c *CtlClient) Links(ctx context.Context) ([]control.LinkDefinition, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	var l wire.LinkDefinitionList
+	var l control.LinkDefinitionList
 	err := c.query(ctx, c.subject("get.links"), &l)
 	return l.Links, err
 }
 
 // PutLink stores a link definition in the lattice. An empty LinkName means DefaultLinkName and nil Values an
 // empty map; actor, provider and contract are required.
-func (c *CtlClient) PutLink(ctx context.Context, ld wire.LinkDefinition) error {
+func (c *CtlClient) PutLink(ctx context.Context, ld control.LinkDefinition) error {
 	if ld.LinkName == "" {
 		ld.LinkName = DefaultLinkName
 	}
@@ -189,7 +189,7 @@ func (c *CtlClient) DelLink(ctx context.Context, actor, contract, linkName strin
 	if linkName == "" {
 		linkName = DefaultLinkName
 	}
-	r := wire.RemoveLinkDefinition{ActorID: actor, ContractID: contract, LinkName: linkName}
+	r := control.RemoveLinkDefinition{ActorID: actor, ContractID: contract, LinkName: linkName}
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("%w: link deletion: %w", ErrCtlInvalid, err)
 	}
@@ -208,7 +208,7 @@ func (c *CtlClient) StartActor(ctx context.Context, hostID, ref string, count ui
 	}
 	count = max(count, 1)
 	return c.command(ctx, "cmd."+hostID+".la",
-		wire.StartActorCommand{ActorRef: ref, Count: count, Annotations: annotations, HostID: hostID})
+		control.StartActorCommand{ActorRef: ref, Count: count, Annotations: annotations, HostID: hostID})
 }
 
 // StopActor tells the host hostID to stop count instances (every instance when zero) of the actor whose
@@ -220,7 +220,7 @@ func (c *CtlClient) StopActor(ctx context.Context, hostID, actorKey string, coun
 	if actorKey == "" {
 		return fmt.Errorf("%w: stop actor: no actor key", ErrCtlInvalid)
 	}
-	return c.command(ctx, "cmd."+hostID+".sa", wire.StopActorCommand{ActorRef: actorKey, Count: count, HostID: hostID})
+	return c.command(ctx, "cmd."+hostID+".sa", control.StopActorCommand{ActorRef: actorKey, Count: count, HostID: hostID})
 }
 
 // ScaleActor tells the host hostID to run exactly count instances of the actor actorKey, whose image
@@ -234,7 +234,7 @@ func (c *CtlClient) ScaleActor(ctx context.Context, hostID, actorKey, ref string
 		return fmt.Errorf("%w: scale actor: no actor key", ErrCtlInvalid)
 	}
 	return c.command(ctx, "cmd."+hostID+".scale",
-		wire.ScaleActorCommand{ActorID: actorKey, ActorRef: ref, Count: &count, HostID: hostID})
+		control.ScaleActorCommand{ActorID: actorKey, ActorRef: ref, Count: &count, HostID: hostID})
 }
 
 // UpdateActor tells the host hostID to replace the actor actorKey with the module at newRef, which must be
@@ -247,7 +247,7 @@ func (c *CtlClient) UpdateActor(ctx context.Context, hostID, actorKey, newRef st
 		return fmt.Errorf("%w: update actor: no new reference", ErrCtlInvalid)
 	}
 	return c.command(ctx, "cmd."+hostID+".upd",
-		wire.UpdateActorCommand{ActorID: actorKey, NewActorRef: newRef, HostID: hostID})
+		control.UpdateActorCommand{ActorID: actorKey, NewActorRef: newRef, HostID: hostID})
 }
 
 // StopHost tells the host hostID to shut down, giving it timeout to drain (the host's default when zero;
@@ -256,7 +256,7 @@ func (c *CtlClient) StopHost(ctx context.Context, hostID string, timeout time.Du
 	if err := c.checkHost(hostID); err != nil {
 		return err
 	}
-	cmd := wire.StopHostCommand{HostID: hostID}
+	cmd := control.StopHostCommand{HostID: hostID}
 	if timeout > 0 {
 		ms := uint64(timeout.Milliseconds())
 		cmd.Timeout = &ms
@@ -266,9 +266,9 @@ func (c *CtlClient) StopHost(ctx context.Context, hostID string, timeout time.Du
 
 // PutRegistries gives every host of the lattice the credentials of the registries in creds. Every host
 // receives them; the first acknowledgement is the answer.
-func (c *CtlClient) PutRegistries(ctx context.Context, creds wire.RegistryCredentialMap) error {
+func (c *CtlClient) PutRegistries(ctx context.Context, creds control.RegistryCredentialMap) error {
 	if creds == nil {
-		creds = wire.RegistryCredentialMap{}
+		creds = control.RegistryCredentialMap{}
 	}
 	if err := creds.Validate(); err != nil {
 		return fmt.Errorf("%w: registries: %w", ErrCtlInvalid, err)

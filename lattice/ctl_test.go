@@ -15,8 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // ctlTimeout keeps the scatter-gather windows of these tests short.
@@ -43,8 +43,8 @@ func testKey(t testing.TB, typ nkey.Type, n byte) string {
 // answers ping.hosts with info, get.{id}.inv with inv, bids in actor auctions when its labels satisfy the
 // constraints, and acknowledges commands (or refuses them with refuse).
 type fakeHost struct {
-	info   wire.HostInfo
-	inv    wire.HostInventory
+	info   control.HostInfo
+	inv    control.HostInventory
 	refuse string
 	// raw replaces the reply to a kind of request ("ping", "inv", "auction", "la", "sa", "scale", "upd",
 	// "stop", "registries") with these bytes.
@@ -56,7 +56,7 @@ type fakeHost struct {
 // fakeLattice is the lattice-wide part of the double: the queue-group subjects (get.links, get.claims,
 // linkdefs.*) that one host of a lattice answers, and the record of every request any part received.
 type fakeLattice struct {
-	links  []wire.LinkDefinition
+	links  []control.LinkDefinition
 	claims []map[string]string
 	refuse string
 	raw    map[string]string // by kind: "links", "claims", "linkdefs.put", "linkdefs.del"
@@ -120,14 +120,14 @@ func (l *fakeLattice) serve(t testing.TB, url string, hosts ...*fakeHost) {
 		}
 		_ = m.Respond(b)
 	}
-	ack := func(refuse string) wire.CtlAck { return wire.CtlAck{Accepted: refuse == "", Error: refuse} }
+	ack := func(refuse string) control.CtlAck { return control.CtlAck{Accepted: refuse == "", Error: refuse} }
 
 	nc := conn()
 	sub(nc, testBase+".get.links", testBase, func(m *nats.Msg) {
-		reply(m, l.raw, nil, "links", wire.LinkDefinitionList{Links: l.links})
+		reply(m, l.raw, nil, "links", control.LinkDefinitionList{Links: l.links})
 	})
 	sub(nc, testBase+".get.claims", testBase, func(m *nats.Msg) {
-		reply(m, l.raw, nil, "claims", wire.ClaimsList{Claims: l.claims})
+		reply(m, l.raw, nil, "claims", control.ClaimsList{Claims: l.claims})
 	})
 	sub(nc, testBase+".linkdefs.*", testBase, func(m *nats.Msg) {
 		reply(m, l.raw, nil, strings.TrimPrefix(m.Subject, testBase+"."), ack(l.refuse))
@@ -142,8 +142,8 @@ func (l *fakeLattice) serve(t testing.TB, url string, hosts ...*fakeHost) {
 		})
 		sub(nc, testBase+".registries.put", "", func(m *nats.Msg) { reply(m, h.raw, h.silent, "registries", ack(h.refuse)) })
 		sub(nc, testBase+".auction.actor", "", func(m *nats.Msg) {
-			var req wire.ActorAuctionRequest
-			if err := wire.DecodeCtl(m.Data, &req); err != nil {
+			var req control.ActorAuctionRequest
+			if err := control.DecodeCtl(m.Data, &req); err != nil {
 				return
 			}
 			for k, v := range req.Constraints {
@@ -151,7 +151,7 @@ func (l *fakeLattice) serve(t testing.TB, url string, hosts ...*fakeHost) {
 					return // 0.x OTP hosts stay silent when their labels do not satisfy the constraints
 				}
 			}
-			reply(m, h.raw, h.silent, "auction", wire.ActorAuctionAck{ActorRef: req.ActorRef, Constraints: req.Constraints, HostID: id})
+			reply(m, h.raw, h.silent, "auction", control.ActorAuctionAck{ActorRef: req.ActorRef, Constraints: req.Constraints, HostID: id})
 		})
 		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
@@ -169,15 +169,15 @@ func newFakeHost(t testing.TB, n byte, labels map[string]string) *fakeHost {
 	cluster := testKey(t, nkey.Cluster, 100+n)
 	actor := testKey(t, nkey.Module, 200+n)
 	return &fakeHost{
-		info: wire.HostInfo{
+		info: control.HostInfo{
 			ID: id, Issuer: cluster, Labels: labels, FriendlyName: "host-" + string('a'+rune(n)),
 			UptimeSeconds: 60 * uint64(n), Version: "0.1.0", ClusterIssuers: cluster, LatticePrefix: testLattice,
 		},
-		inv: wire.HostInventory{
+		inv: control.HostInventory{
 			HostID: id, Issuer: cluster, Labels: labels,
-			Actors: []wire.ActorDescription{{ID: actor, ImageRef: "file:///actors/echo.wasm", Name: "Echo",
-				Instances: []wire.ActorInstance{{InstanceID: "i-1", Annotations: map[string]string{}}}}},
-			Providers: []wire.ProviderDescription{},
+			Actors: []control.ActorDescription{{ID: actor, ImageRef: "file:///actors/echo.wasm", Name: "Echo",
+				Instances: []control.ActorInstance{{InstanceID: "i-1", Annotations: map[string]string{}}}}},
+			Providers: []control.ProviderDescription{},
 		},
 	}
 }
@@ -226,8 +226,8 @@ func TestCtlHostsGathersEveryAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []wire.HostInfo{a.info, b.info, c.info}
-	slices.SortFunc(want, func(x, y wire.HostInfo) int { return strings.Compare(x.ID, y.ID) })
+	want := []control.HostInfo{a.info, b.info, c.info}
+	slices.SortFunc(want, func(x, y control.HostInfo) int { return strings.Compare(x.ID, y.ID) })
 	deepEqual(t, "hosts", hosts, want)
 	equal(t, "ping requests (one per host)", len(l.requests(testBase+".ping.hosts")), 3)
 }
@@ -240,7 +240,7 @@ func TestCtlHostsDropsDuplicateAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deepEqual(t, "hosts", hosts, []wire.HostInfo{a.info})
+	deepEqual(t, "hosts", hosts, []control.HostInfo{a.info})
 }
 
 func TestCtlHostsNobodyAnswers(t *testing.T) {
@@ -286,7 +286,7 @@ func TestCtlHostsMalformedAnswer(t *testing.T) {
 			client := ctlSetup(t, &fakeLattice{}, good, bad)
 			hosts, err := client.Hosts(t.Context())
 			wantErr(t, err, ErrCtlBadReply, testBase+".ping.hosts", tc.want)
-			deepEqual(t, "hosts", hosts, []wire.HostInfo{good.info})
+			deepEqual(t, "hosts", hosts, []control.HostInfo{good.info})
 		})
 	}
 }
@@ -332,18 +332,18 @@ func TestCtlCommandRequests(t *testing.T) {
 		{"stop host default timeout", func(ctx context.Context) error { return client.StopHost(ctx, id, 0) },
 			"cmd." + id + ".stop", `{"host_id":"` + id + `"}`},
 		{"put link", func(ctx context.Context) error {
-			return client.PutLink(ctx, wire.LinkDefinition{ActorID: actor, ProviderID: provider,
+			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: provider,
 				ContractID: "wasmcloud:httpserver", Values: map[string]string{"PORT": "8080", "ADDR": "0.0.0.0"}})
 		}, "linkdefs.put", `{"id":"","actor_id":"` + actor + `","provider_id":"` + provider +
 			`","link_name":"default","contract_id":"wasmcloud:httpserver","values":{"ADDR":"0.0.0.0","PORT":"8080"}}`},
 		{"put link without values", func(ctx context.Context) error {
-			return client.PutLink(ctx, wire.LinkDefinition{ActorID: actor, ProviderID: provider, ContractID: "c", LinkName: "x"})
+			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: provider, ContractID: "c", LinkName: "x"})
 		}, "linkdefs.put", `{"id":"","actor_id":"` + actor + `","provider_id":"` + provider +
 			`","link_name":"x","contract_id":"c","values":{}}`},
 		{"delete link", func(ctx context.Context) error { return client.DelLink(ctx, actor, "wasmcloud:keyvalue", "") },
 			"linkdefs.del", `{"actor_id":"` + actor + `","contract_id":"wasmcloud:keyvalue","link_name":"default"}`},
 		{"registries", func(ctx context.Context) error {
-			return client.PutRegistries(ctx, wire.RegistryCredentialMap{"ghcr.io": {RegistryType: "oci", Token: "t"}})
+			return client.PutRegistries(ctx, control.RegistryCredentialMap{"ghcr.io": {RegistryType: "oci", Token: "t"}})
 		}, "registries.put", `{"ghcr.io":{"registryType":"oci","token":"t"}}`},
 	}
 	for _, tc := range tests {
@@ -377,7 +377,7 @@ func TestCtlCommandRefused(t *testing.T) {
 		{"update", "cmd." + id + ".upd", h.refuse, func(ctx context.Context) error { return client.UpdateActor(ctx, id, actor, "r") }},
 		{"stop host", "cmd." + id + ".stop", h.refuse, func(ctx context.Context) error { return client.StopHost(ctx, id, 0) }},
 		{"put link", "linkdefs.put", "link definition refused by policy", func(ctx context.Context) error {
-			return client.PutLink(ctx, wire.LinkDefinition{ActorID: actor, ProviderID: "V", ContractID: "c"})
+			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: "V", ContractID: "c"})
 		}},
 		{"delete link", "linkdefs.del", "link definition refused by policy", func(ctx context.Context) error {
 			return client.DelLink(ctx, actor, "c", "x")
@@ -492,7 +492,7 @@ func TestCtlQueries(t *testing.T) {
 	actor := testKey(t, nkey.Module, 50)
 	provider := testKey(t, nkey.Service, 51)
 	l := &fakeLattice{
-		links: []wire.LinkDefinition{{ID: "l1", ActorID: actor, ProviderID: provider, LinkName: "default",
+		links: []control.LinkDefinition{{ID: "l1", ActorID: actor, ProviderID: provider, LinkName: "default",
 			ContractID: "wasmcloud:httpserver", Values: map[string]string{"PORT": "8080"}}},
 		claims: []map[string]string{{"sub": actor, "name": "Echo", "iss": "A", "caps": "wasmcloud:httpserver"}},
 	}
@@ -623,12 +623,12 @@ func TestCtlInvalidRequests(t *testing.T) {
 			return err
 		}, "no actor reference"},
 		{"link without provider", func(ctx context.Context) error {
-			return good.PutLink(ctx, wire.LinkDefinition{ActorID: actor, ContractID: "c"})
+			return good.PutLink(ctx, control.LinkDefinition{ActorID: actor, ContractID: "c"})
 		}, "provider_id is required"},
 		{"link deletion without contract", func(ctx context.Context) error { return good.DelLink(ctx, actor, "", "") },
 			"actor_id, contract_id and link_name are required"},
 		{"bad registry type", func(ctx context.Context) error {
-			return good.PutRegistries(ctx, wire.RegistryCredentialMap{"r": {RegistryType: "ftp"}})
+			return good.PutRegistries(ctx, control.RegistryCredentialMap{"r": {RegistryType: "ftp"}})
 		}, `unsupported registryType "ftp"`},
 	}
 	for _, tc := range tests {

@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
@@ -157,7 +157,7 @@ func (s *ctlSession) errNoHosts() error {
 
 // hosts pings the lattice and fails when nobody answers. Malformed answers are returned as err next to the
 // hosts that answered well.
-func (s *ctlSession) hosts(ctx context.Context) ([]wire.HostInfo, error) {
+func (s *ctlSession) hosts(ctx context.Context) ([]control.HostInfo, error) {
 	hosts, err := s.client.Hosts(ctx)
 	if len(hosts) == 0 && err == nil {
 		err = s.errNoHosts()
@@ -167,15 +167,15 @@ func (s *ctlSession) hosts(ctx context.Context) ([]wire.HostInfo, error) {
 
 // inventories asks every host in hosts for its inventory at once and returns those that answered, in the
 // order of hosts, with the errors of the others joined.
-func (s *ctlSession) inventories(ctx context.Context, hosts []wire.HostInfo) ([]wire.HostInventory, error) {
-	invs := make([]wire.HostInventory, len(hosts))
+func (s *ctlSession) inventories(ctx context.Context, hosts []control.HostInfo) ([]control.HostInventory, error) {
+	invs := make([]control.HostInventory, len(hosts))
 	errs := make([]error, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
 		wg.Go(func() { invs[i], errs[i] = s.client.Inventory(ctx, h.ID) })
 	}
 	wg.Wait()
-	var out []wire.HostInventory
+	var out []control.HostInventory
 	for i := range hosts {
 		if errs[i] == nil {
 			out = append(out, invs[i])
@@ -194,7 +194,7 @@ func ctlHosts(ctx context.Context, args []string, s streams) error {
 	}
 	defer sess.Close()
 	hosts, err := sess.hosts(ctx)
-	return writeSome(s.stdout, *c.asJSON, hosts, err, func(w io.Writer, hosts []wire.HostInfo) error {
+	return writeSome(s.stdout, *c.asJSON, hosts, err, func(w io.Writer, hosts []control.HostInfo) error {
 		tw := newTable(w, "HOST ID", "UPTIME", "LABELS", "CLUSTER ISSUERS")
 		for _, h := range hosts {
 			tw.row(h.ID, uptime(h.UptimeSeconds), pairs(h.Labels), h.ClusterIssuers)
@@ -223,8 +223,8 @@ func ctlInventory(ctx context.Context, args []string, s streams) error {
 		if err != nil {
 			return err
 		}
-		return writeOut(s.stdout, *c.asJSON, inv, func(w io.Writer, inv wire.HostInventory) error {
-			return writeInventories(w, []wire.HostInventory{inv})
+		return writeOut(s.stdout, *c.asJSON, inv, func(w io.Writer, inv control.HostInventory) error {
+			return writeInventories(w, []control.HostInventory{inv})
 		})
 	}
 	hosts, herr := sess.hosts(ctx)
@@ -232,7 +232,7 @@ func ctlInventory(ctx context.Context, args []string, s streams) error {
 	return writeSome(s.stdout, *c.asJSON, invs, errors.Join(herr, ierr), writeInventories)
 }
 
-func writeInventories(w io.Writer, invs []wire.HostInventory) error {
+func writeInventories(w io.Writer, invs []control.HostInventory) error {
 	var b bytes.Buffer // a write to it cannot fail; w is written once, at the end
 	for i, inv := range invs {
 		if i > 0 {
@@ -247,7 +247,7 @@ func writeInventories(w io.Writer, invs []wire.HostInventory) error {
 			b.WriteString("No actors.\n")
 		} else {
 			tw := newTable(&b, "ACTOR ID", "NAME", "IMAGE REF", "INSTANCES")
-			for _, a := range sortedBy(inv.Actors, func(a wire.ActorDescription) string { return a.ID }) {
+			for _, a := range sortedBy(inv.Actors, func(a control.ActorDescription) string { return a.ID }) {
 				tw.row(a.ID, a.Name, a.ImageRef, strconv.Itoa(len(a.Instances)))
 			}
 			_ = tw.flush()
@@ -258,7 +258,7 @@ func writeInventories(w io.Writer, invs []wire.HostInventory) error {
 			continue
 		}
 		tw := newTable(&b, "PROVIDER ID", "NAME", "CONTRACT", "LINK NAME", "IMAGE REF")
-		for _, p := range sortedBy(inv.Providers, func(p wire.ProviderDescription) string { return p.ID + "\x00" + p.LinkName }) {
+		for _, p := range sortedBy(inv.Providers, func(p control.ProviderDescription) string { return p.ID + "\x00" + p.LinkName }) {
 			tw.row(p.ID, p.Name, p.ContractID, p.LinkName, p.ImageRef)
 		}
 		_ = tw.flush()
@@ -397,7 +397,7 @@ func (s *ctlSession) whereRuns(ctx context.Context, key string) ([]string, error
 	invs, ierr := s.inventories(ctx, hosts)
 	var found []string
 	for _, inv := range invs {
-		if slices.ContainsFunc(inv.Actors, func(a wire.ActorDescription) bool { return a.ID == key }) {
+		if slices.ContainsFunc(inv.Actors, func(a control.ActorDescription) bool { return a.ID == key }) {
 			found = append(found, inv.HostID)
 		}
 	}
@@ -451,7 +451,7 @@ func ctlScaleActor(ctx context.Context, args []string, s streams) error {
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(inv.Actors, func(a wire.ActorDescription) bool { return a.ID == key })
+		i := slices.IndexFunc(inv.Actors, func(a control.ActorDescription) bool { return a.ID == key })
 		if i < 0 {
 			return fmt.Errorf("actor %s is not running on host %s: pass --ref to start it there", key, printable(*hostID))
 		}
@@ -504,7 +504,7 @@ func ctlLinkPut(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	defer sess.Close()
-	ld := wire.LinkDefinition{ActorID: pos[0], ProviderID: pos[1], ContractID: pos[2], LinkName: *linkName, Values: values}
+	ld := control.LinkDefinition{ActorID: pos[0], ProviderID: pos[1], ContractID: pos[2], LinkName: *linkName, Values: values}
 	if err := sess.client.PutLink(ctx, ld); err != nil {
 		return err
 	}
@@ -532,7 +532,7 @@ func ctlLinkDel(ctx context.Context, args []string, s streams) error {
 	if err := sess.client.DelLink(ctx, pos[0], pos[1], *linkName); err != nil {
 		return err
 	}
-	return writeResult(s.stdout, *c.asJSON, wire.RemoveLinkDefinition{ActorID: pos[0], ContractID: pos[1], LinkName: *linkName},
+	return writeResult(s.stdout, *c.asJSON, control.RemoveLinkDefinition{ActorID: pos[0], ContractID: pos[1], LinkName: *linkName},
 		fmt.Sprintf("Removed the link of %s for %s (link name %s)", pos[0], printable(pos[1]), printable(*linkName)))
 }
 
@@ -547,10 +547,10 @@ func ctlLinkGet(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return err
 	}
-	links = sortedBy(nonNilSlice(links), func(l wire.LinkDefinition) string {
+	links = sortedBy(nonNilSlice(links), func(l control.LinkDefinition) string {
 		return l.ActorID + "\x00" + l.ContractID + "\x00" + l.LinkName
 	})
-	return writeOut(s.stdout, *c.asJSON, links, func(w io.Writer, links []wire.LinkDefinition) error {
+	return writeOut(s.stdout, *c.asJSON, links, func(w io.Writer, links []control.LinkDefinition) error {
 		tw := newTable(w, "ACTOR", "PROVIDER", "CONTRACT", "LINK NAME", "VALUES")
 		for _, l := range links {
 			tw.row(l.ActorID, l.ProviderID, l.ContractID, l.LinkName, pairs(l.Values))

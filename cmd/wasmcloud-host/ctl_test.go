@@ -14,8 +14,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // ctlBase is the control subject prefix and lattice the tests configure.
@@ -39,15 +39,15 @@ func fixedKey(t *testing.T, typ nkey.Type, n byte) string {
 // answers ping.hosts and get.{id}.inv, bids in actor auctions when its labels satisfy the constraints, and
 // acknowledges commands, or refuses them with refuse.
 type ctlHost struct {
-	info   wire.HostInfo
-	inv    wire.HostInventory
+	info   control.HostInfo
+	inv    control.HostInventory
 	refuse string
 }
 
 // ctlLattice is the rest of the double (the subjects one host of a queue group answers) and the record of
 // every request any part of it received.
 type ctlLattice struct {
-	links  []wire.LinkDefinition
+	links  []control.LinkDefinition
 	claims []map[string]string
 	raw    map[string]string // reply bodies replacing the answer to "links", "claims"
 
@@ -106,7 +106,7 @@ func (l *ctlLattice) serve(t *testing.T, hosts ...*ctlHost) {
 			t.Fatal(err)
 		}
 	}
-	ack := func(refuse string) wire.CtlAck { return wire.CtlAck{Accepted: refuse == "", Error: refuse} }
+	ack := func(refuse string) control.CtlAck { return control.CtlAck{Accepted: refuse == "", Error: refuse} }
 	orRaw := func(kind string, v any) any {
 		if raw, ok := l.raw[kind]; ok {
 			return raw
@@ -116,10 +116,10 @@ func (l *ctlLattice) serve(t *testing.T, hosts ...*ctlHost) {
 
 	nc := conn()
 	sub(nc, ctlBase+".get.links", ctlBase, func(*nats.Msg) any {
-		return orRaw("links", wire.LinkDefinitionList{Links: l.links})
+		return orRaw("links", control.LinkDefinitionList{Links: l.links})
 	})
 	sub(nc, ctlBase+".get.claims", ctlBase, func(*nats.Msg) any {
-		return orRaw("claims", wire.ClaimsList{Claims: l.claims})
+		return orRaw("claims", control.ClaimsList{Claims: l.claims})
 	})
 	sub(nc, ctlBase+".linkdefs.*", ctlBase, func(*nats.Msg) any { return ack("") })
 	if err := nc.Flush(); err != nil {
@@ -131,8 +131,8 @@ func (l *ctlLattice) serve(t *testing.T, hosts ...*ctlHost) {
 		sub(nc, ctlBase+".get."+h.info.ID+".inv", "", func(*nats.Msg) any { return h.inv })
 		sub(nc, ctlBase+".cmd."+h.info.ID+".*", "", func(*nats.Msg) any { return ack(h.refuse) })
 		sub(nc, ctlBase+".auction.actor", "", func(m *nats.Msg) any {
-			var req wire.ActorAuctionRequest
-			if wire.DecodeCtl(m.Data, &req) != nil {
+			var req control.ActorAuctionRequest
+			if control.DecodeCtl(m.Data, &req) != nil {
 				return nil
 			}
 			for k, v := range req.Constraints {
@@ -140,7 +140,7 @@ func (l *ctlLattice) serve(t *testing.T, hosts ...*ctlHost) {
 					return nil
 				}
 			}
-			return wire.ActorAuctionAck{ActorRef: req.ActorRef, Constraints: req.Constraints, HostID: h.info.ID}
+			return control.ActorAuctionAck{ActorRef: req.ActorRef, Constraints: req.Constraints, HostID: h.info.ID}
 		})
 		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
@@ -173,32 +173,32 @@ func newCtlFixture(t *testing.T) *ctlFixture {
 	host := func(n byte, name string, uptime uint64, labels map[string]string) *ctlHost {
 		id := fixedKey(t, nkey.Server, n)
 		return &ctlHost{
-			info: wire.HostInfo{ID: id, Issuer: c1, Labels: labels, FriendlyName: name, UptimeSeconds: uptime,
+			info: control.HostInfo{ID: id, Issuer: c1, Labels: labels, FriendlyName: name, UptimeSeconds: uptime,
 				UptimeHuman: "ignored", Version: "0.1.0", ClusterIssuers: c1 + "," + c2, LatticePrefix: "default"},
-			inv: wire.HostInventory{HostID: id, Issuer: c1, Labels: labels, FriendlyName: name, Version: "0.1.0",
-				UptimeSeconds: uptime, Actors: []wire.ActorDescription{}, Providers: []wire.ProviderDescription{}},
+			inv: control.HostInventory{HostID: id, Issuer: c1, Labels: labels, FriendlyName: name, Version: "0.1.0",
+				UptimeSeconds: uptime, Actors: []control.ActorDescription{}, Providers: []control.ProviderDescription{}},
 		}
 	}
-	instances := func(n int) []wire.ActorInstance {
-		out := make([]wire.ActorInstance, n)
+	instances := func(n int) []control.ActorInstance {
+		out := make([]control.ActorInstance, n)
 		for i := range out {
-			out[i] = wire.ActorInstance{InstanceID: "instance-" + strconv.Itoa(i), Annotations: map[string]string{}}
+			out[i] = control.ActorInstance{InstanceID: "instance-" + strconv.Itoa(i), Annotations: map[string]string{}}
 		}
 		return out
 	}
 	f.east = host(1, "calm-river", 3723, map[string]string{"region": "east", "hostcore.os": "linux"})
-	f.east.inv.Actors = []wire.ActorDescription{
+	f.east.inv.Actors = []control.ActorDescription{
 		{ID: f.kv, ImageRef: "ghcr.io/example/kvcounter:0.4.0", Name: "KV Counter", Instances: instances(1)},
 		{ID: f.echo, ImageRef: "ghcr.io/example/echo:0.3.4", Name: "Echo", Instances: instances(2)},
 	}
-	f.east.inv.Providers = []wire.ProviderDescription{{ID: f.http, ImageRef: "builtin:httpserver",
+	f.east.inv.Providers = []control.ProviderDescription{{ID: f.http, ImageRef: "builtin:httpserver",
 		ContractID: "wasmcloud:httpserver", LinkName: "default", Name: "HTTP Server (built-in)"}}
 	f.west = host(2, "evil\x1b[2Jname", 59, map[string]string{"region": "west"})
 	f.plain = host(3, "", 0, map[string]string{})
-	f.plain.inv.Actors = []wire.ActorDescription{{ID: f.echo, ImageRef: "file:///srv/echo.wasm", Name: "Echo", Instances: instances(1)}}
+	f.plain.inv.Actors = []control.ActorDescription{{ID: f.echo, ImageRef: "file:///srv/echo.wasm", Name: "Echo", Instances: instances(1)}}
 
 	f.l = &ctlLattice{
-		links: []wire.LinkDefinition{
+		links: []control.LinkDefinition{
 			{ID: "2", ActorID: f.kv, ProviderID: f.http, LinkName: "default", ContractID: "wasmcloud:httpserver",
 				Values: map[string]string{"PORT": "8081"}},
 			{ID: "1", ActorID: f.echo, ProviderID: f.http, LinkName: "default", ContractID: "wasmcloud:httpserver",
@@ -498,7 +498,7 @@ func TestCtlHostsMalformedAnswer(t *testing.T) {
 	}
 	r := runCLI(t, "ctl", "hosts", "--json", "--timeout", ctlWait)
 	r.wantFailure(t, exitFailure, "lattice: malformed control reply on "+ctlBase+".ping.hosts", `got "pong"`)
-	var hosts []wire.HostInfo
+	var hosts []control.HostInfo
 	if err := json.Unmarshal([]byte(r.stdout), &hosts); err != nil {
 		t.Fatalf("stdout is not the JSON list of the hosts that answered well: %v\n%s", err, r.stdout)
 	}

@@ -1,11 +1,10 @@
-package wire
+package control
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // The control interface's JSON messages, as wasmCloud 0.x hosts and clients send them on
@@ -14,16 +13,6 @@ import (
 
 // MaxCtlMessage bounds a control request: nothing a client legitimately sends comes close.
 const MaxCtlMessage = 64 << 10
-
-// Errors of control message decoding.
-var (
-	// ErrCtlTooLarge: the request exceeds MaxCtlMessage.
-	ErrCtlTooLarge = errors.New("wire: control request too large")
-	// ErrCtlMalformed: the request is not the JSON object its subject expects.
-	ErrCtlMalformed = errors.New("wire: malformed control request")
-	// ErrCtlInvalid: the request decoded but a field is missing or out of range.
-	ErrCtlInvalid = errors.New("wire: invalid control request")
-)
 
 // DecodeCtl decodes one control request into v (a pointer to one of the command types below) and, if v has a
 // Validate method, validates it. Unknown fields are ignored (clients of several versions add some); trailing
@@ -296,17 +285,3 @@ func (m *RegistryCredentialMap) Validate() error {
 	}
 	return nil
 }
-
-// CloudEvent is the CloudEvents 1.0 structured-mode envelope of lattice events on wasmbus.evt.{lattice}.
-type CloudEvent struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Type            string          `json:"type"` // com.wasmcloud.lattice.<name>
-	Source          string          `json:"source"`
-	Time            time.Time       `json:"time"`
-	DataContentType string          `json:"datacontenttype"`
-	Data            json.RawMessage `json:"data"`
-}
-
-// EventTypePrefix is the prefix of every lattice event type.
-const EventTypePrefix = "com.wasmcloud.lattice."
