@@ -11,8 +11,8 @@ import (
 	"sync"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
@@ -43,9 +43,9 @@ func builtinProviders() []control.ProviderDescription {
 			Name: "built-in " + name, Annotations: map[string]string{}}
 	}
 	return []control.ProviderDescription{
-		p(BuiltinHTTPServer, iface.ContractHTTPServer, "httpserver"),
-		p(BuiltinKeyValue, iface.ContractKeyValue, "keyvalue"),
-		p(BuiltinMessaging, iface.ContractMessaging, "messaging"),
+		p(BuiltinHTTPServer, contract.ContractHTTPServer, "httpserver"),
+		p(BuiltinKeyValue, contract.ContractKeyValue, "keyvalue"),
+		p(BuiltinMessaging, contract.ContractMessaging, "messaging"),
 	}
 }
 
@@ -79,35 +79,35 @@ func (h *Host) RefusedCalls() map[string]int64 {
 // list the contract (built-ins included, stricter than wasmCloud, which skips them), every contract but the
 // host-local built-ins also needs a link for (actor, contract, link name), and the policy hook is asked. Only
 // then is the call dispatched.
-func (h *Host) capabilityCall(ctx context.Context, caller *actor.Claims, binding, contract, op string, payload []byte) ([]byte, error) {
+func (h *Host) capabilityCall(ctx context.Context, caller *actor.Claims, binding, contractID, op string, payload []byte) ([]byte, error) {
 	if binding == "" {
 		binding = "default"
 	}
-	if !caller.HasCap(contract) {
-		return nil, h.refuseCall(caller, contract, binding, fmt.Errorf("%w %s", ErrCapabilityNotClaimed, contract))
+	if !caller.HasCap(contractID) {
+		return nil, h.refuseCall(caller, contractID, binding, fmt.Errorf("%w %s", ErrCapabilityNotClaimed, contractID))
 	}
-	builtin := strings.HasPrefix(contract, "wasmcloud:builtin:")
+	builtin := strings.HasPrefix(contractID, "wasmcloud:builtin:")
 	var link control.LinkDefinition
 	if !builtin {
 		var ok bool
-		if link, ok = h.data.link(caller.Subject, contract, binding); !ok {
-			return nil, h.refuseCall(caller, contract, binding, fmt.Errorf("%w for %s (link name %q) to actor %s", ErrNoProvider, contract, binding, caller.Subject))
+		if link, ok = h.data.link(caller.Subject, contractID, binding); !ok {
+			return nil, h.refuseCall(caller, contractID, binding, fmt.Errorf("%w for %s (link name %q) to actor %s", ErrNoProvider, contractID, binding, caller.Subject))
 		}
 	}
-	if err := h.policy(ctx, caller, contract, binding); err != nil {
-		return nil, h.refuseCall(caller, contract, binding, err)
+	if err := h.policy(ctx, caller, contractID, binding); err != nil {
+		return nil, h.refuseCall(caller, contractID, binding, err)
 	}
 	switch {
-	case contract == iface.ContractLogging:
+	case contractID == contract.ContractLogging:
 		return h.writeLog(caller, op, payload)
-	case contract == iface.ContractNumberGen:
+	case contractID == contract.ContractNumberGen:
 		return numberGen(op, payload)
-	case link.ProviderID == BuiltinKeyValue && contract == iface.ContractKeyValue:
+	case link.ProviderID == BuiltinKeyValue && contractID == contract.ContractKeyValue:
 		return h.keyValueCall(ctx, link, op, payload)
-	case link.ProviderID == BuiltinMessaging && contract == iface.ContractMessaging:
+	case link.ProviderID == BuiltinMessaging && contractID == contract.ContractMessaging:
 		return h.messagingCall(ctx, caller, link, op, payload)
 	}
-	return nil, h.refuseCall(caller, contract, binding, fmt.Errorf("%w: provider %s is not one of this host's built-in providers for %s", ErrNoProvider, link.ProviderID, contract))
+	return nil, h.refuseCall(caller, contractID, binding, fmt.Errorf("%w: provider %s is not one of this host's built-in providers for %s", ErrNoProvider, link.ProviderID, contractID))
 }
 
 // policy is the hook a policy service will answer; until then every call that passed the claims and link
@@ -131,10 +131,10 @@ func (h *Host) refuseCall(caller *actor.Claims, contract, binding string, err er
 // writeLog is the built-in wasmcloud:builtin:logging provider: the entry goes into the host's log with the
 // actor's key.
 func (h *Host) writeLog(caller *actor.Claims, op string, payload []byte) ([]byte, error) {
-	if op != iface.OpLoggingWriteLog {
+	if op != contract.OpLoggingWriteLog {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownOperation, op)
 	}
-	var e iface.LogEntry
+	var e contract.LogEntry
 	if err := e.UnmarshalMsgpack(payload); err != nil {
 		return nil, err
 	}
@@ -154,12 +154,12 @@ func (h *Host) writeLog(caller *actor.Claims, op string, payload []byte) ([]byte
 // numberGen is the built-in wasmcloud:builtin:numbergen provider, from crypto/rand.
 func numberGen(op string, payload []byte) ([]byte, error) {
 	switch op {
-	case iface.OpNumberGenGenerateGuid:
-		return iface.AppendString(nil, wire.NewID()), nil
-	case iface.OpNumberGenRandom32:
-		return iface.AppendU32(nil, random32()), nil
-	case iface.OpNumberGenRandomInRange:
-		var r iface.RangeLimit
+	case contract.OpNumberGenGenerateGuid:
+		return contract.AppendString(nil, wire.NewID()), nil
+	case contract.OpNumberGenRandom32:
+		return contract.AppendU32(nil, random32()), nil
+	case contract.OpNumberGenRandomInRange:
+		var r contract.RangeLimit
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
@@ -171,7 +171,7 @@ func numberGen(op string, payload []byte) ([]byte, error) {
 		limit := (1 << 32) - (1<<32)%span
 		for {
 			if v := uint64(random32()); v < limit {
-				return iface.AppendU32(nil, r.Min+uint32(v%span)), nil
+				return contract.AppendU32(nil, r.Min+uint32(v%span)), nil
 			}
 		}
 	}

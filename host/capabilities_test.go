@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 )
 
 const (
@@ -81,8 +81,8 @@ func TestKVCounterOverHTTP(t *testing.T) {
 	a := startHost(t, s, seed)
 	addr := freeAddr(t)
 	startFixture(t, a, "kvcounter.wasm")
-	link(t, a, kvcounterKey, BuiltinKeyValue, iface.ContractKeyValue, map[string]string{linkBucket: "counters", linkPrefix: "app1"})
-	link(t, a, kvcounterKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+	link(t, a, kvcounterKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: "counters", linkPrefix: "app1"})
+	link(t, a, kvcounterKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 
 	for want := 1; want <= 3; want++ {
 		code, body := get(t, addr, "/")
@@ -110,8 +110,8 @@ func TestCapabilityRefusals(t *testing.T) {
 	t.Run("kvcounter_unpriv's key-value call is refused", func(t *testing.T) {
 		addr := freeAddr(t)
 		startFixture(t, h, "kvcounter_unpriv_s.wasm")
-		link(t, h, kvcounterUnprivKey, BuiltinKeyValue, iface.ContractKeyValue, map[string]string{linkBucket: "counters"})
-		link(t, h, kvcounterUnprivKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+		link(t, h, kvcounterUnprivKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: "counters"})
+		link(t, h, kvcounterUnprivKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 		code, body := get(t, addr, "/")
 		if code != http.StatusInternalServerError || !strings.Contains(body, "do not list the capability wasmcloud:keyvalue") {
 			t.Fatalf("got %d %q", code, body)
@@ -123,7 +123,7 @@ func TestCapabilityRefusals(t *testing.T) {
 	t.Run("echo_unpriv gets no HTTP traffic", func(t *testing.T) {
 		addr := freeAddr(t)
 		startFixture(t, h, "echo_unpriv_s.wasm")
-		link(t, h, echoUnprivKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+		link(t, h, echoUnprivKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 		if code, body := get(t, addr, "/"); code != http.StatusBadGateway || strings.Contains(body, "capability") {
 			t.Fatalf("got %d %q", code, body)
 		}
@@ -131,14 +131,14 @@ func TestCapabilityRefusals(t *testing.T) {
 	t.Run("echo serves HTTP", func(t *testing.T) {
 		addr := freeAddr(t)
 		startFixture(t, h, "echo.wasm")
-		link(t, h, echoKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+		link(t, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 		code, body := get(t, addr, "/hello?x=1")
 		if code != http.StatusOK || !strings.Contains(body, `"path":"/hello"`) || !strings.Contains(body, `"query_string":"x=1"`) {
 			t.Fatalf("got %d %q", code, body)
 		}
 		// Unlinking stops the listener.
 		if _, _, err := h.data.delLink(context.Background(), control.RemoveLinkDefinition{ActorID: echoKey,
-			ContractID: iface.ContractHTTPServer, LinkName: "default"}); err != nil {
+			ContractID: contract.ContractHTTPServer, LinkName: "default"}); err != nil {
 			t.Fatal(err)
 		}
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -160,7 +160,7 @@ func TestPolicyActorOverMessaging(t *testing.T) {
 	s := runNATS(t)
 	h := startHost(t, s, clusterSeed(t))
 	startFixture(t, h, "example_policy_s.wasm")
-	link(t, h, policyKey, BuiltinMessaging, iface.ContractMessaging, map[string]string{linkSubscription: "wasmcloud.policy.evaluator"})
+	link(t, h, policyKey, BuiltinMessaging, contract.ContractMessaging, map[string]string{linkSubscription: "wasmcloud.policy.evaluator"})
 	nc := connect(t, s)
 	var reply []byte
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -207,19 +207,19 @@ func TestMessagingSubjects(t *testing.T) {
 }
 
 func TestNumberGen(t *testing.T) {
-	out, err := numberGen(iface.OpNumberGenRandomInRange, (&iface.RangeLimit{Min: 5, Max: 7}).AppendMsgpack(nil))
+	out, err := numberGen(contract.OpNumberGenRandomInRange, (&contract.RangeLimit{Min: 5, Max: 7}).AppendMsgpack(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := iface.UnmarshalU32(out)
+	v, err := contract.UnmarshalU32(out)
 	if err != nil || v < 5 || v > 7 {
 		t.Fatalf("RandomInRange = %d, %v", v, err)
 	}
-	if _, err := numberGen(iface.OpNumberGenRandomInRange, (&iface.RangeLimit{Min: 7, Max: 5}).AppendMsgpack(nil)); err == nil {
+	if _, err := numberGen(contract.OpNumberGenRandomInRange, (&contract.RangeLimit{Min: 7, Max: 5}).AppendMsgpack(nil)); err == nil {
 		t.Fatal("min above max accepted")
 	}
-	out, _ = numberGen(iface.OpNumberGenGenerateGuid, nil)
-	if g, err := iface.UnmarshalString(out); err != nil || len(g) != 36 {
+	out, _ = numberGen(contract.OpNumberGenGenerateGuid, nil)
+	if g, err := contract.UnmarshalString(out); err != nil || len(g) != 36 {
 		t.Fatalf("GUID %q, %v", g, err)
 	}
 	if _, err := numberGen("NumberGen.Nope", nil); err == nil {
@@ -250,10 +250,10 @@ func TestFailedLinkIsRetried(t *testing.T) {
 	}
 	addr := blocker.Addr().String()
 	startFixture(t, h, "echo.wasm")
-	link(t, h, echoKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+	link(t, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		h.prov.mu.Lock()
-		_, failed := h.prov.failed[linkKey(echoKey, iface.ContractHTTPServer, "default")]
+		_, failed := h.prov.failed[linkKey(echoKey, contract.ContractHTTPServer, "default")]
 		h.prov.mu.Unlock()
 		if failed {
 			break

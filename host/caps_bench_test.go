@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 )
 
@@ -36,7 +36,7 @@ func BenchmarkHTTPEcho(b *testing.B) {
 		b.Fatal(err)
 	}
 	addr := freeAddr(b)
-	link(b, h, echoKey, BuiltinHTTPServer, iface.ContractHTTPServer, map[string]string{"address": addr})
+	link(b, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 	const target = "/echo?x=1"
 	actorURL := "http://" + addr + target
 	want := firstAnswer(b, actorURL)
@@ -166,21 +166,21 @@ func BenchmarkKVIncrement(b *testing.B) {
 	h := startHost(b, s, clusterSeed(b))
 	ctx := context.Background()
 	const bucket = "bench_kv"
-	link(b, h, kvcounterKey, BuiltinKeyValue, iface.ContractKeyValue, map[string]string{linkBucket: bucket, linkPrefix: "app"})
-	l, ok := h.data.link(kvcounterKey, iface.ContractKeyValue, "default")
+	link(b, h, kvcounterKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: bucket, linkPrefix: "app"})
+	l, ok := h.data.link(kvcounterKey, contract.ContractKeyValue, "default")
 	if !ok {
 		b.Fatal("key-value link not stored")
 	}
-	payload := (&iface.IncrementRequest{Key: "counter", Value: 1}).AppendMsgpack(nil)
+	payload := (&contract.IncrementRequest{Key: "counter", Value: 1}).AppendMsgpack(nil)
 	// The first call creates the bucket, which the raw baselines then use too.
 	var count int32
 	increment := func(b *testing.B) {
-		out, err := h.keyValueCall(ctx, l, iface.OpKeyValueIncrement, payload)
+		out, err := h.keyValueCall(ctx, l, contract.OpKeyValueIncrement, payload)
 		if err != nil {
 			b.Fatal(err)
 		}
 		count++
-		if v, err := iface.UnmarshalI32(out); err != nil || v != count {
+		if v, err := contract.UnmarshalI32(out); err != nil || v != count {
 			b.Fatalf("Increment = %d, %v; want %d", v, err, count)
 		}
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/guesttest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -152,10 +152,10 @@ var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a
 // a copy C whose claims leave out wasmcloud:keyvalue, all on one host.
 func TestCapabilitiesExample(t *testing.T) {
 	wasm := testutil.BuildGuest(t, "examples/capabilities")
-	all := []string{iface.ContractLogging, iface.ContractNumberGen, iface.ContractKeyValue, iface.ContractMessaging}
+	all := []string{contract.ContractLogging, contract.ContractNumberGen, contract.ContractKeyValue, contract.ContractMessaging}
 	signedA, keyA := guesttest.SignGuest(t, wasm, "caps-a", "", all...)
 	signedB, keyB := guesttest.SignGuest(t, wasm, "caps-b", "", all...)
-	signedC, keyC := guesttest.SignGuest(t, wasm, "caps-c", "", iface.ContractLogging, iface.ContractNumberGen, iface.ContractMessaging)
+	signedC, keyC := guesttest.SignGuest(t, wasm, "caps-c", "", contract.ContractLogging, contract.ContractNumberGen, contract.ContractMessaging)
 
 	s := runNATS(t)
 	logs := &logBuffer{}
@@ -172,7 +172,7 @@ func TestCapabilitiesExample(t *testing.T) {
 	t.Run("a key-value call without a link is refused", func(t *testing.T) {
 		before := h.RefusedCalls()
 		wantGuestError(t, h, keyB, "Caps.Get", strMap("key", "x"), `capabilities: Caps.Get "x": `+
-			hostCallError(iface.ContractKeyValue, iface.OpKeyValueGet,
+			hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet,
 				fmt.Sprintf(`host: no provider linked for wasmcloud:keyvalue (link name "default") to actor %s`, keyB)))
 		wantRefusalsAdded(t, h, before, map[string]int64{"not_linked": 1})
 	})
@@ -180,11 +180,11 @@ func TestCapabilitiesExample(t *testing.T) {
 	kvLink := func(prefix string) map[string]string {
 		return map[string]string{linkBucket: "caps", linkPrefix: prefix}
 	}
-	link(t, h, keyA, BuiltinKeyValue, iface.ContractKeyValue, kvLink("a"))
-	link(t, h, keyB, BuiltinKeyValue, iface.ContractKeyValue, kvLink("b"))
-	link(t, h, keyC, BuiltinKeyValue, iface.ContractKeyValue, kvLink("c"))
+	link(t, h, keyA, BuiltinKeyValue, contract.ContractKeyValue, kvLink("a"))
+	link(t, h, keyB, BuiltinKeyValue, contract.ContractKeyValue, kvLink("b"))
+	link(t, h, keyC, BuiltinKeyValue, contract.ContractKeyValue, kvLink("c"))
 	// A request's answer goes to an _INBOX subject: a link that lists publish patterns must list that too.
-	link(t, h, keyA, BuiltinMessaging, iface.ContractMessaging,
+	link(t, h, keyA, BuiltinMessaging, contract.ContractMessaging,
 		map[string]string{linkSubscription: "demo.echo", linkPublish: "demo.>,_INBOX.>"})
 
 	t.Run("Caps.Log", func(t *testing.T) {
@@ -268,7 +268,7 @@ func TestCapabilitiesExample(t *testing.T) {
 		}
 		t.Run("the host's error text reaches the caller", func(t *testing.T) {
 			wantGuestError(t, h, keyA, "Caps.Get", strMap("key", ""), `capabilities: Caps.Get "": `+
-				hostCallError(iface.ContractKeyValue, iface.OpKeyValueGet, `kvstore: Get "": empty key`))
+				hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet, `kvstore: Get "": empty key`))
 		})
 	})
 
@@ -296,9 +296,9 @@ func TestCapabilitiesExample(t *testing.T) {
 		before := h.RefusedCalls()
 		notClaimed := "host: actor's claims do not list the capability wasmcloud:keyvalue"
 		wantGuestError(t, h, keyC, "Caps.Get", strMap("key", "x"),
-			`capabilities: Caps.Get "x": `+hostCallError(iface.ContractKeyValue, iface.OpKeyValueGet, notClaimed))
+			`capabilities: Caps.Get "x": `+hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet, notClaimed))
 		wantGuestError(t, h, keyC, "Caps.KV", strMap("key", "x"),
-			`capabilities: Caps.KV: Del "x:list": `+hostCallError(iface.ContractKeyValue, iface.OpKeyValueDel, notClaimed))
+			`capabilities: Caps.KV: Del "x:list": `+hostCallError(contract.ContractKeyValue, contract.OpKeyValueDel, notClaimed))
 		wantRefusalsAdded(t, h, before, map[string]int64{"not_claimed": 2})
 		// The capabilities C claims still work.
 		if _, err := invokeActor(t, h, keyC, "Caps.Numbers", nil); err != nil {
@@ -345,7 +345,7 @@ func TestCapabilitiesExample(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				wantGuestError(t, h, keyA, "Caps.Publish", strMap("subject", tt.subject, "body", "sneaky"),
 					fmt.Sprintf("capabilities: Caps.Publish to %q: ", tt.subject)+
-						hostCallError(iface.ContractMessaging, iface.OpMessagingPublish, "host: subject not allowed: "+tt.reason))
+						hostCallError(contract.ContractMessaging, contract.OpMessagingPublish, "host: subject not allowed: "+tt.reason))
 			})
 		}
 		wantRefusalsAdded(t, h, before, map[string]int64{"other": int64(len(refusals))})
@@ -357,7 +357,7 @@ func TestCapabilitiesExample(t *testing.T) {
 	t.Run("Caps.Publish without a messaging link is refused", func(t *testing.T) {
 		before := h.RefusedCalls()
 		wantGuestError(t, h, keyB, "Caps.Publish", strMap("subject", "demo.out", "body", "x"),
-			`capabilities: Caps.Publish to "demo.out": `+hostCallError(iface.ContractMessaging, iface.OpMessagingPublish,
+			`capabilities: Caps.Publish to "demo.out": `+hostCallError(contract.ContractMessaging, contract.OpMessagingPublish,
 				fmt.Sprintf(`host: no provider linked for wasmcloud:messaging (link name "default") to actor %s`, keyB)))
 		wantRefusalsAdded(t, h, before, map[string]int64{"not_linked": 1})
 	})
@@ -373,10 +373,10 @@ func TestCapabilitiesExample(t *testing.T) {
 		}
 		wantReply(t, h, keyA, "Caps.Request", strMap("subject", "demo.svc", "body", "ping"), `{"body":"pong: ping"}`)
 		wantGuestError(t, h, keyA, "Caps.Request", strMap("subject", "other.svc", "body", "ping"),
-			`capabilities: Caps.Request to "other.svc": `+hostCallError(iface.ContractMessaging, iface.OpMessagingRequest,
+			`capabilities: Caps.Request to "other.svc": `+hostCallError(contract.ContractMessaging, contract.OpMessagingRequest,
 				`host: subject not allowed: "other.svc" is outside the link's publish values [demo.> _INBOX.>]`))
 		wantGuestError(t, h, keyA, "Caps.Request", strMap("subject", "demo.nobody", "body", "ping"),
-			`capabilities: Caps.Request to "demo.nobody": `+hostCallError(iface.ContractMessaging, iface.OpMessagingRequest,
+			`capabilities: Caps.Request to "demo.nobody": `+hostCallError(contract.ContractMessaging, contract.OpMessagingRequest,
 				`host: messaging request to demo.nobody: nats: no responders available for request`))
 	})
 
@@ -412,20 +412,20 @@ func TestCapabilitiesExample(t *testing.T) {
 // Caps.Numbers makes three built-in numbergen calls, Caps.Get one key-value Get on JetStream.
 func BenchmarkCapabilitiesExample(b *testing.B) {
 	wasm := testutil.BuildGuest(b, "examples/capabilities")
-	signed, key := guesttest.SignGuest(b, wasm, "caps", "", iface.ContractNumberGen, iface.ContractKeyValue)
+	signed, key := guesttest.SignGuest(b, wasm, "caps", "", contract.ContractNumberGen, contract.ContractKeyValue)
 	s := runNATS(b)
 	h := startHostWithLog(b, s, clusterSeed(b), nil, "WASMCLOUD_RPC_TIMEOUT_MS=10000")
 	ctx := context.Background()
 	if _, err := h.StartActorBytes(ctx, "caps.wasm", signed); err != nil {
 		b.Fatal(err)
 	}
-	l := control.LinkDefinition{ActorID: key, ProviderID: BuiltinKeyValue, ContractID: iface.ContractKeyValue,
+	l := control.LinkDefinition{ActorID: key, ProviderID: BuiltinKeyValue, ContractID: contract.ContractKeyValue,
 		LinkName: "default", Values: map[string]string{linkBucket: "bench", linkPrefix: "p"}}
 	if _, err := h.data.putLink(ctx, l); err != nil {
 		b.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, ok := h.data.link(key, iface.ContractKeyValue, "default"); ok {
+		if _, ok := h.data.link(key, contract.ContractKeyValue, "default"); ok {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/kvstore"
 )
 
@@ -64,9 +64,9 @@ func (h *Host) keyValueCall(ctx context.Context, link control.LinkDefinition, op
 	if err != nil {
 		return nil, err
 	}
-	str := func() (string, error) { return iface.UnmarshalString(payload) }
+	str := func() (string, error) { return contract.UnmarshalString(payload) }
 	list := func() ([]string, error) {
-		var l iface.StringList
+		var l contract.StringList
 		err := l.UnmarshalMsgpack(payload)
 		return l, err
 	}
@@ -74,23 +74,23 @@ func (h *Host) keyValueCall(ctx context.Context, link control.LinkDefinition, op
 		if err != nil {
 			return nil, err
 		}
-		l := iface.StringList(v)
+		l := contract.StringList(v)
 		return l.AppendMsgpack(nil), nil
 	}
 	boolean := func(v bool, err error) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return iface.AppendBool(nil, v), nil
+		return contract.AppendBool(nil, v), nil
 	}
 	u32 := func(v uint32, err error) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return iface.AppendU32(nil, v), nil
+		return contract.AppendU32(nil, v), nil
 	}
 	switch op {
-	case iface.OpKeyValueGet:
+	case contract.OpKeyValueGet:
 		key, err := str()
 		if err != nil {
 			return nil, err
@@ -99,26 +99,26 @@ func (h *Host) keyValueCall(ctx context.Context, link control.LinkDefinition, op
 		if err != nil {
 			return nil, err
 		}
-		r := iface.GetResponse{Value: v, Exists: ok}
+		r := contract.GetResponse{Value: v, Exists: ok}
 		return r.AppendMsgpack(nil), nil
-	case iface.OpKeyValueSet:
-		var r iface.SetRequest
+	case contract.OpKeyValueSet:
+		var r contract.SetRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
 		return nil, s.Set(ctx, r.Key, r.Value, r.Expires)
-	case iface.OpKeyValueDel, iface.OpKeyValueContains, iface.OpKeyValueListClear, iface.OpKeyValueSetClear:
+	case contract.OpKeyValueDel, contract.OpKeyValueContains, contract.OpKeyValueListClear, contract.OpKeyValueSetClear:
 		key, err := str()
 		if err != nil {
 			return nil, err
 		}
 		f := map[string]func(context.Context, string) (bool, error){
-			iface.OpKeyValueDel: s.Del, iface.OpKeyValueContains: s.Contains,
-			iface.OpKeyValueListClear: s.ListClear, iface.OpKeyValueSetClear: s.SetClear,
+			contract.OpKeyValueDel: s.Del, contract.OpKeyValueContains: s.Contains,
+			contract.OpKeyValueListClear: s.ListClear, contract.OpKeyValueSetClear: s.SetClear,
 		}[op]
 		return boolean(f(ctx, key))
-	case iface.OpKeyValueIncrement:
-		var r iface.IncrementRequest
+	case contract.OpKeyValueIncrement:
+		var r contract.IncrementRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
@@ -126,49 +126,49 @@ func (h *Host) keyValueCall(ctx context.Context, link control.LinkDefinition, op
 		if err != nil {
 			return nil, err
 		}
-		return iface.AppendI32(nil, v), nil
-	case iface.OpKeyValueListAdd:
-		var r iface.ListAddRequest
+		return contract.AppendI32(nil, v), nil
+	case contract.OpKeyValueListAdd:
+		var r contract.ListAddRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
 		return u32(s.ListAdd(ctx, r.ListName, r.Value))
-	case iface.OpKeyValueListDel:
-		var r iface.ListDelRequest
+	case contract.OpKeyValueListDel:
+		var r contract.ListDelRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
 		return boolean(s.ListDel(ctx, r.ListName, r.Value))
-	case iface.OpKeyValueListRange:
-		var r iface.ListRangeRequest
+	case contract.OpKeyValueListRange:
+		var r contract.ListRangeRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
 		return strings(s.ListRange(ctx, r.ListName, r.Start, r.Stop))
-	case iface.OpKeyValueSetAdd:
-		var r iface.SetAddRequest
+	case contract.OpKeyValueSetAdd:
+		var r contract.SetAddRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
 		return u32(s.SetAdd(ctx, r.SetName, r.Value))
-	case iface.OpKeyValueSetDel:
-		var r iface.SetDelRequest
+	case contract.OpKeyValueSetDel:
+		var r contract.SetDelRequest
 		if err := r.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
 		return u32(s.SetDel(ctx, r.SetName, r.Value))
-	case iface.OpKeyValueSetQuery:
+	case contract.OpKeyValueSetQuery:
 		key, err := str()
 		if err != nil {
 			return nil, err
 		}
 		return strings(s.SetQuery(ctx, key))
-	case iface.OpKeyValueSetUnion, iface.OpKeyValueSetIntersection:
+	case contract.OpKeyValueSetUnion, contract.OpKeyValueSetIntersection:
 		names, err := list()
 		if err != nil {
 			return nil, err
 		}
-		if op == iface.OpKeyValueSetUnion {
+		if op == contract.OpKeyValueSetUnion {
 			return strings(s.SetUnion(ctx, names))
 		}
 		return strings(s.SetIntersection(ctx, names))

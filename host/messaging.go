@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -82,8 +82,8 @@ func splitList(s string) []string {
 // messagingCall is the built-in wasmcloud:messaging provider's side of an actor's host call.
 func (h *Host) messagingCall(ctx context.Context, caller *actor.Claims, link control.LinkDefinition, op string, payload []byte) ([]byte, error) {
 	switch op {
-	case iface.OpMessagingPublish:
-		var m iface.PubMessage
+	case contract.OpMessagingPublish:
+		var m contract.PubMessage
 		if err := m.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
@@ -96,8 +96,8 @@ func (h *Host) messagingCall(ctx context.Context, caller *actor.Claims, link con
 			}
 		}
 		return nil, h.rpcConn.PublishMsg(&nats.Msg{Subject: m.Subject, Reply: m.ReplyTo, Data: m.Body})
-	case iface.OpMessagingRequest:
-		var m iface.RequestMessage
+	case contract.OpMessagingRequest:
+		var m contract.RequestMessage
 		if err := m.UnmarshalMsgpack(payload); err != nil {
 			return nil, err
 		}
@@ -114,7 +114,7 @@ func (h *Host) messagingCall(ctx context.Context, caller *actor.Claims, link con
 		if err != nil {
 			return nil, fmt.Errorf("host: messaging request to %s: %w", m.Subject, err)
 		}
-		r := iface.ReplyMessage{Subject: reply.Subject, ReplyTo: reply.Reply, Body: reply.Data}
+		r := contract.ReplyMessage{Subject: reply.Subject, ReplyTo: reply.Reply, Body: reply.Data}
 		return r.AppendMsgpack(nil), nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownOperation, op)
@@ -137,12 +137,12 @@ func (h *Host) subscribe(l control.LinkDefinition) ([]*nats.Subscription, error)
 				return subs, fmt.Errorf("%w: subscription %q is on the lattice's own subjects", ErrSubjectNotAllowed, subject)
 			}
 		}
-		from := wire.Entity{PublicKey: BuiltinMessaging, ContractID: iface.ContractMessaging, LinkName: l.LinkName}
+		from := wire.Entity{PublicKey: BuiltinMessaging, ContractID: contract.ContractMessaging, LinkName: l.LinkName}
 		sub, err := h.rpcConn.QueueSubscribe(subject, queue, func(m *nats.Msg) {
-			msg := iface.SubMessage{Subject: m.Subject, ReplyTo: m.Reply, Body: m.Data}
+			msg := contract.SubMessage{Subject: m.Subject, ReplyTo: m.Reply, Body: m.Data}
 			ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RPCTimeout)
 			defer cancel()
-			if _, err := h.deliver(ctx, from, l.ActorID, iface.OpMessageSubscriberHandleMessage, msg.AppendMsgpack(nil)); err != nil {
+			if _, err := h.deliver(ctx, from, l.ActorID, contract.OpMessageSubscriberHandleMessage, msg.AppendMsgpack(nil)); err != nil {
 				h.log.Warn("message not handled", attrActor, l.ActorID, "subject", m.Subject, attrError, err)
 			}
 		})

@@ -8,9 +8,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/httpprov"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -59,9 +59,9 @@ func (h *Host) reconcile(l control.LinkDefinition, set bool) {
 	b := &binding{link: l}
 	var err error
 	switch {
-	case l.ProviderID == BuiltinMessaging && l.ContractID == iface.ContractMessaging:
+	case l.ProviderID == BuiltinMessaging && l.ContractID == contract.ContractMessaging:
 		b.subs, err = h.subscribe(l)
-	case l.ProviderID == BuiltinHTTPServer && l.ContractID == iface.ContractHTTPServer:
+	case l.ProviderID == BuiltinHTTPServer && l.ContractID == contract.ContractHTTPServer:
 		err = h.bindHTTP(b)
 	default:
 		return // keyvalue needs no setup; other providers are not built in
@@ -114,17 +114,17 @@ func (h *Host) bindHTTP(b *binding) error {
 	if err != nil {
 		return err
 	}
-	from := wire.Entity{PublicKey: BuiltinHTTPServer, ContractID: iface.ContractHTTPServer, LinkName: b.link.LinkName}
+	from := wire.Entity{PublicKey: BuiltinHTTPServer, ContractID: contract.ContractHTTPServer, LinkName: b.link.LinkName}
 	actorKey := b.link.ActorID
-	err = h.prov.http.Bind(addr, actorKey, func(ctx context.Context, req *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-		out, err := h.deliver(ctx, from, actorKey, iface.OpHTTPServerHandleRequest, req.AppendMsgpack(nil))
+	err = h.prov.http.Bind(addr, actorKey, func(ctx context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+		out, err := h.deliver(ctx, from, actorKey, contract.OpHTTPServerHandleRequest, req.AppendMsgpack(nil))
 		if errors.Is(err, ErrNotRunning) {
 			return nil, fmt.Errorf("%w: %w", httpprov.ErrActorGone, err)
 		}
 		if err != nil {
 			return nil, err
 		}
-		var resp iface.HTTPResponse
+		var resp contract.HTTPResponse
 		if err := resp.UnmarshalMsgpack(out); err != nil {
 			return nil, err
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // This file holds the platform-independent half of the typed capability helpers (KeyValue,
@@ -54,86 +54,86 @@ func decode[T any](op string, reply []byte, err error, dec func([]byte) (T, erro
 
 // kv sends one wasmcloud:keyvalue call.
 func (c client) kv(op string, payload []byte) ([]byte, error) {
-	return c.do(iface.ContractKeyValue, op, payload)
+	return c.do(contract.ContractKeyValue, op, payload)
 }
 
 func decodeStringList(b []byte) ([]string, error) {
-	var l iface.StringList
+	var l contract.StringList
 	err := l.UnmarshalMsgpack(b)
 	return l, err
 }
 
 func (c client) kvGet(key string) (value string, exists bool, err error) {
-	reply, err := c.kv(iface.OpKeyValueGet, iface.AppendString(nil, key))
-	r, err := decode(iface.OpKeyValueGet, reply, err, func(b []byte) (iface.GetResponse, error) {
-		var r iface.GetResponse
+	reply, err := c.kv(contract.OpKeyValueGet, contract.AppendString(nil, key))
+	r, err := decode(contract.OpKeyValueGet, reply, err, func(b []byte) (contract.GetResponse, error) {
+		var r contract.GetResponse
 		return r, r.UnmarshalMsgpack(b)
 	})
 	return r.Value, r.Exists, err
 }
 
 func (c client) kvSet(key, value string, expires uint32) error {
-	r := iface.SetRequest{Key: key, Value: value, Expires: expires}
-	_, err := c.kv(iface.OpKeyValueSet, r.AppendMsgpack(nil))
+	r := contract.SetRequest{Key: key, Value: value, Expires: expires}
+	_, err := c.kv(contract.OpKeyValueSet, r.AppendMsgpack(nil))
 	return err
 }
 
 func (c client) kvBool(op, key string) (bool, error) {
-	reply, err := c.kv(op, iface.AppendString(nil, key))
-	return decode(op, reply, err, iface.UnmarshalBool)
+	reply, err := c.kv(op, contract.AppendString(nil, key))
+	return decode(op, reply, err, contract.UnmarshalBool)
 }
 
 func (c client) kvIncrement(key string, delta int32) (int32, error) {
-	r := iface.IncrementRequest{Key: key, Value: delta}
-	reply, err := c.kv(iface.OpKeyValueIncrement, r.AppendMsgpack(nil))
-	return decode(iface.OpKeyValueIncrement, reply, err, iface.UnmarshalI32)
+	r := contract.IncrementRequest{Key: key, Value: delta}
+	reply, err := c.kv(contract.OpKeyValueIncrement, r.AppendMsgpack(nil))
+	return decode(contract.OpKeyValueIncrement, reply, err, contract.UnmarshalI32)
 }
 
 func (c client) kvListAdd(list, value string) (uint32, error) {
-	r := iface.ListAddRequest{ListName: list, Value: value}
-	reply, err := c.kv(iface.OpKeyValueListAdd, r.AppendMsgpack(nil))
-	return decode(iface.OpKeyValueListAdd, reply, err, iface.UnmarshalU32)
+	r := contract.ListAddRequest{ListName: list, Value: value}
+	reply, err := c.kv(contract.OpKeyValueListAdd, r.AppendMsgpack(nil))
+	return decode(contract.OpKeyValueListAdd, reply, err, contract.UnmarshalU32)
 }
 
 func (c client) kvListDel(list, value string) (bool, error) {
-	r := iface.ListDelRequest{ListName: list, Value: value}
-	reply, err := c.kv(iface.OpKeyValueListDel, r.AppendMsgpack(nil))
-	return decode(iface.OpKeyValueListDel, reply, err, iface.UnmarshalBool)
+	r := contract.ListDelRequest{ListName: list, Value: value}
+	reply, err := c.kv(contract.OpKeyValueListDel, r.AppendMsgpack(nil))
+	return decode(contract.OpKeyValueListDel, reply, err, contract.UnmarshalBool)
 }
 
 func (c client) kvListRange(list string, start, stop int32) ([]string, error) {
-	r := iface.ListRangeRequest{ListName: list, Start: start, Stop: stop}
-	reply, err := c.kv(iface.OpKeyValueListRange, r.AppendMsgpack(nil))
-	return decode(iface.OpKeyValueListRange, reply, err, decodeStringList)
+	r := contract.ListRangeRequest{ListName: list, Start: start, Stop: stop}
+	reply, err := c.kv(contract.OpKeyValueListRange, r.AppendMsgpack(nil))
+	return decode(contract.OpKeyValueListRange, reply, err, decodeStringList)
 }
 
 func (c client) kvSetAdd(set, value string) (uint32, error) {
-	r := iface.SetAddRequest{SetName: set, Value: value}
-	reply, err := c.kv(iface.OpKeyValueSetAdd, r.AppendMsgpack(nil))
-	return decode(iface.OpKeyValueSetAdd, reply, err, iface.UnmarshalU32)
+	r := contract.SetAddRequest{SetName: set, Value: value}
+	reply, err := c.kv(contract.OpKeyValueSetAdd, r.AppendMsgpack(nil))
+	return decode(contract.OpKeyValueSetAdd, reply, err, contract.UnmarshalU32)
 }
 
 func (c client) kvSetDel(set, value string) (uint32, error) {
-	r := iface.SetDelRequest{SetName: set, Value: value}
-	reply, err := c.kv(iface.OpKeyValueSetDel, r.AppendMsgpack(nil))
-	return decode(iface.OpKeyValueSetDel, reply, err, iface.UnmarshalU32)
+	r := contract.SetDelRequest{SetName: set, Value: value}
+	reply, err := c.kv(contract.OpKeyValueSetDel, r.AppendMsgpack(nil))
+	return decode(contract.OpKeyValueSetDel, reply, err, contract.UnmarshalU32)
 }
 
 func (c client) kvSetQuery(set string) ([]string, error) {
-	reply, err := c.kv(iface.OpKeyValueSetQuery, iface.AppendString(nil, set))
-	return decode(iface.OpKeyValueSetQuery, reply, err, decodeStringList)
+	reply, err := c.kv(contract.OpKeyValueSetQuery, contract.AppendString(nil, set))
+	return decode(contract.OpKeyValueSetQuery, reply, err, decodeStringList)
 }
 
 // kvSets sends SetUnion or SetIntersection.
 func (c client) kvSets(op string, sets []string) ([]string, error) {
-	l := iface.StringList(sets)
+	l := contract.StringList(sets)
 	reply, err := c.kv(op, l.AppendMsgpack(nil))
 	return decode(op, reply, err, decodeStringList)
 }
 
 func (c client) publish(subject, replyTo string, body []byte) error {
-	m := iface.PubMessage{Subject: subject, ReplyTo: replyTo, Body: body}
-	_, err := c.do(iface.ContractMessaging, iface.OpMessagingPublish, m.AppendMsgpack(nil))
+	m := contract.PubMessage{Subject: subject, ReplyTo: replyTo, Body: body}
+	_, err := c.do(contract.ContractMessaging, contract.OpMessagingPublish, m.AppendMsgpack(nil))
 	return err
 }
 
@@ -152,42 +152,42 @@ func timeoutMillis(d time.Duration) uint32 {
 	}
 }
 
-func (c client) request(subject string, body []byte, timeout time.Duration) (iface.ReplyMessage, error) {
-	m := iface.RequestMessage{Subject: subject, Body: body, TimeoutMs: timeoutMillis(timeout)}
-	reply, err := c.do(iface.ContractMessaging, iface.OpMessagingRequest, m.AppendMsgpack(nil))
-	return decode(iface.OpMessagingRequest, reply, err, func(b []byte) (iface.ReplyMessage, error) {
-		var r iface.ReplyMessage
+func (c client) request(subject string, body []byte, timeout time.Duration) (contract.ReplyMessage, error) {
+	m := contract.RequestMessage{Subject: subject, Body: body, TimeoutMs: timeoutMillis(timeout)}
+	reply, err := c.do(contract.ContractMessaging, contract.OpMessagingRequest, m.AppendMsgpack(nil))
+	return decode(contract.OpMessagingRequest, reply, err, func(b []byte) (contract.ReplyMessage, error) {
+		var r contract.ReplyMessage
 		return r, r.UnmarshalMsgpack(b)
 	})
 }
 
 func (c client) writeLog(level, text string) error {
-	e := iface.LogEntry{Level: level, Text: text}
-	_, err := c.do(iface.ContractLogging, iface.OpLoggingWriteLog, e.AppendMsgpack(nil))
+	e := contract.LogEntry{Level: level, Text: text}
+	_, err := c.do(contract.ContractLogging, contract.OpLoggingWriteLog, e.AppendMsgpack(nil))
 	return err
 }
 
 func (c client) generateGUID() (string, error) {
-	reply, err := c.do(iface.ContractNumberGen, iface.OpNumberGenGenerateGuid, nil)
-	return decode(iface.OpNumberGenGenerateGuid, reply, err, iface.UnmarshalString)
+	reply, err := c.do(contract.ContractNumberGen, contract.OpNumberGenGenerateGuid, nil)
+	return decode(contract.OpNumberGenGenerateGuid, reply, err, contract.UnmarshalString)
 }
 
 func (c client) random32() (uint32, error) {
-	reply, err := c.do(iface.ContractNumberGen, iface.OpNumberGenRandom32, nil)
-	return decode(iface.OpNumberGenRandom32, reply, err, iface.UnmarshalU32)
+	reply, err := c.do(contract.ContractNumberGen, contract.OpNumberGenRandom32, nil)
+	return decode(contract.OpNumberGenRandom32, reply, err, contract.UnmarshalU32)
 }
 
 func (c client) randomInRange(lo, hi uint32) (uint32, error) {
-	r := iface.RangeLimit{Min: lo, Max: hi}
-	reply, err := c.do(iface.ContractNumberGen, iface.OpNumberGenRandomInRange, r.AppendMsgpack(nil))
-	return decode(iface.OpNumberGenRandomInRange, reply, err, iface.UnmarshalU32)
+	r := contract.RangeLimit{Min: lo, Max: hi}
+	reply, err := c.do(contract.ContractNumberGen, contract.OpNumberGenRandomInRange, r.AppendMsgpack(nil))
+	return decode(contract.OpNumberGenRandomInRange, reply, err, contract.UnmarshalU32)
 }
 
 // decodeSubMessage decodes the payload of MessageSubscriber.HandleMessage. Its body aliases b.
-func decodeSubMessage(b []byte) (iface.SubMessage, error) {
-	var m iface.SubMessage
+func decodeSubMessage(b []byte) (contract.SubMessage, error) {
+	var m contract.SubMessage
 	if err := m.UnmarshalMsgpack(b); err != nil {
-		return m, fmt.Errorf("guest: %s payload: %w", iface.OpMessageSubscriberHandleMessage, err)
+		return m, fmt.Errorf("guest: %s payload: %w", contract.OpMessageSubscriberHandleMessage, err)
 	}
 	return m, nil
 }

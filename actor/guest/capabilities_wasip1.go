@@ -5,7 +5,7 @@ package guest
 import (
 	"time"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // The typed helpers below wrap HostCall for the capability contracts a wasmCloud 0.x host provides
@@ -36,11 +36,13 @@ func (kv KeyValue) Set(key, value string, expires uint32) error {
 }
 
 // Del deletes key and reports whether it held a value.
-func (kv KeyValue) Del(key string) (bool, error) { return kv.client().kvBool(iface.OpKeyValueDel, key) }
+func (kv KeyValue) Del(key string) (bool, error) {
+	return kv.client().kvBool(contract.OpKeyValueDel, key)
+}
 
 // Contains reports whether key holds a value.
 func (kv KeyValue) Contains(key string) (bool, error) {
-	return kv.client().kvBool(iface.OpKeyValueContains, key)
+	return kv.client().kvBool(contract.OpKeyValueContains, key)
 }
 
 // Increment adds delta (which may be negative) to the integer stored under key, an absent key
@@ -67,7 +69,7 @@ func (kv KeyValue) ListRange(list string, start, stop int32) ([]string, error) {
 
 // ListClear deletes the list and reports whether it existed.
 func (kv KeyValue) ListClear(list string) (bool, error) {
-	return kv.client().kvBool(iface.OpKeyValueListClear, list)
+	return kv.client().kvBool(contract.OpKeyValueListClear, list)
 }
 
 // SetAdd adds value to the set named set and returns how many values were added (0 when it was
@@ -82,17 +84,17 @@ func (kv KeyValue) SetQuery(set string) ([]string, error) { return kv.client().k
 
 // SetUnion returns the values that are members of at least one of the sets.
 func (kv KeyValue) SetUnion(sets ...string) ([]string, error) {
-	return kv.client().kvSets(iface.OpKeyValueSetUnion, sets)
+	return kv.client().kvSets(contract.OpKeyValueSetUnion, sets)
 }
 
 // SetIntersection returns the values that are members of every one of the sets.
 func (kv KeyValue) SetIntersection(sets ...string) ([]string, error) {
-	return kv.client().kvSets(iface.OpKeyValueSetIntersection, sets)
+	return kv.client().kvSets(contract.OpKeyValueSetIntersection, sets)
 }
 
 // SetClear deletes the set and reports whether it existed.
 func (kv KeyValue) SetClear(set string) (bool, error) {
-	return kv.client().kvBool(iface.OpKeyValueSetClear, set)
+	return kv.client().kvBool(contract.OpKeyValueSetClear, set)
 }
 
 // Messaging calls the wasmcloud:messaging contract through the link named Link ("default" when
@@ -137,10 +139,10 @@ type Message struct {
 // not deliver the messages.
 func HandleMessages(h func(msg Message) error) {
 	if h == nil {
-		Handle(iface.OpMessageSubscriberHandleMessage, nil) // recorded as a registration mistake
+		Handle(contract.OpMessageSubscriberHandleMessage, nil) // recorded as a registration mistake
 		return
 	}
-	Handle(iface.OpMessageSubscriberHandleMessage, func(payload []byte) ([]byte, error) {
+	Handle(contract.OpMessageSubscriberHandleMessage, func(payload []byte) ([]byte, error) {
 		m, err := decodeSubMessage(payload)
 		if err != nil {
 			return nil, err

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // benchSizes are the request (and echoed response) body sizes.
@@ -26,8 +26,8 @@ var benchSizes = []struct {
 }
 
 // echoActor is the trivial Handler: it answers with the request body.
-func echoActor(_ context.Context, req *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-	return &iface.HTTPResponse{StatusCode: 200, Body: req.Body}, nil
+func echoActor(_ context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+	return &contract.HTTPResponse{StatusCode: 200, Body: req.Body}, nil
 }
 
 // bareEcho is the same echo written directly on net/http, the baseline.

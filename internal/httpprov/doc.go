@@ -1,7 +1,7 @@
 // Package httpprov is the HTTP side of the host's built-in wasmcloud:httpserver capability
 // provider: it listens on the addresses named in actors' link values, turns each HTTP request into
-// the iface.HTTPRequest that an actor's HttpServer.HandleRequest expects, and writes the actor's
-// iface.HTTPResponse back to the client.
+// the contract.HTTPRequest that an actor's HttpServer.HandleRequest expects, and writes the actor's
+// contract.HTTPResponse back to the client.
 //
 // A 0.x host runs the HTTP server as a separate provider process; this host serves it in-process,
 // so a request costs one function call into the host instead of two NATS round trips. The package

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 func assertNoError(tb testing.TB, err error) {
@@ -144,7 +144,7 @@ func send(tb testing.TB, c *http.Client, method, url string, body io.Reader, hea
 }
 
 // copyRequest returns a deep copy of req, which is only valid while the Handler runs.
-func copyRequest(req *iface.HTTPRequest) iface.HTTPRequest {
+func copyRequest(req *contract.HTTPRequest) contract.HTTPRequest {
 	c := *req
 	c.Header = make(map[string][]string, len(req.Header))
 	for k, v := range req.Header {
@@ -158,7 +158,7 @@ func copyRequest(req *iface.HTTPRequest) iface.HTTPRequest {
 
 // okHandler answers every request with 200 and body.
 func okHandler(body string) Handler {
-	return func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-		return &iface.HTTPResponse{StatusCode: 200, Body: []byte(body)}, nil
+	return func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+		return &contract.HTTPResponse{StatusCode: 200, Body: []byte(body)}, nil
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // TestMapping checks that a request reaches the actor field by field and that the actor's
@@ -22,10 +22,10 @@ func TestMapping(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	var (
 		mu   sync.Mutex
-		got  iface.HTTPRequest
-		next *iface.HTTPResponse
+		got  contract.HTTPRequest
+		next *contract.HTTPResponse
 	)
-	base := bindLoopback(t, s, "MOWNER", func(_ context.Context, req *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+	base := bindLoopback(t, s, "MOWNER", func(_ context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = copyRequest(req)
@@ -40,8 +40,8 @@ func TestMapping(t *testing.T) {
 		target   string // path and query
 		body     io.Reader
 		header   http.Header
-		actor    iface.HTTPResponse
-		want     iface.HTTPRequest // Header gets Host and User-Agent added
+		actor    contract.HTTPResponse
+		want     contract.HTTPRequest // Header gets Host and User-Agent added
 		status   int
 		respHead http.Header // without Date
 		respBody string
@@ -50,9 +50,9 @@ func TestMapping(t *testing.T) {
 			name:   "GET with query and repeated header",
 			method: "GET", target: "/hello/world?a=1&b=two%20x&a=3",
 			header: http.Header{"X-Multi": {"one", "two"}},
-			actor: iface.HTTPResponse{Header: map[string][]string{
+			actor: contract.HTTPResponse{Header: map[string][]string{
 				"Content-Type": {"text/plain"}, "X-Two": {"a", "b"}}, Body: []byte("hi")},
-			want: iface.HTTPRequest{Method: "GET", Path: "/hello/world", QueryString: "a=1&b=two%20x&a=3",
+			want: contract.HTTPRequest{Method: "GET", Path: "/hello/world", QueryString: "a=1&b=two%20x&a=3",
 				Header: map[string][]string{"X-Multi": {"one", "two"}}},
 			status:   200,
 			respHead: http.Header{"Content-Type": {"text/plain"}, "X-Two": {"a", "b"}, "Content-Length": {"2"}},
@@ -63,8 +63,8 @@ func TestMapping(t *testing.T) {
 			method: "POST", target: "/items",
 			body:   strings.NewReader(`{"n":1}`),
 			header: http.Header{"Content-Type": {"application/json"}},
-			actor:  iface.HTTPResponse{StatusCode: 201, Header: map[string][]string{"Location": {"/items/1"}}, Body: []byte("made")},
-			want: iface.HTTPRequest{Method: "POST", Path: "/items",
+			actor:  contract.HTTPResponse{StatusCode: 201, Header: map[string][]string{"Location": {"/items/1"}}, Body: []byte("made")},
+			want: contract.HTTPRequest{Method: "POST", Path: "/items",
 				Header: map[string][]string{"Content-Type": {"application/json"}, "Content-Length": {"7"}},
 				Body:   []byte(`{"n":1}`)},
 			status:   201,
@@ -75,8 +75,8 @@ func TestMapping(t *testing.T) {
 			name:   "chunked request body",
 			method: "PUT", target: "/blob",
 			body:  io.MultiReader(strings.NewReader("part one, "), strings.NewReader("part two")),
-			actor: iface.HTTPResponse{StatusCode: 200},
-			want: iface.HTTPRequest{Method: "PUT", Path: "/blob",
+			actor: contract.HTTPResponse{StatusCode: 200},
+			want: contract.HTTPRequest{Method: "PUT", Path: "/blob",
 				Header: map[string][]string{}, Body: []byte("part one, part two")},
 			status:   200,
 			respHead: http.Header{"Content-Length": {"0"}},
@@ -84,8 +84,8 @@ func TestMapping(t *testing.T) {
 		{
 			name:   "escaped path stays escaped",
 			method: "GET", target: "/a%2Fb/c%20d/%E2%82%AC?q=%3F",
-			actor: iface.HTTPResponse{StatusCode: 404, Body: []byte("nope")},
-			want: iface.HTTPRequest{Method: "GET", Path: "/a%2Fb/c%20d/%E2%82%AC", QueryString: "q=%3F",
+			actor: contract.HTTPResponse{StatusCode: 404, Body: []byte("nope")},
+			want: contract.HTTPRequest{Method: "GET", Path: "/a%2Fb/c%20d/%E2%82%AC", QueryString: "q=%3F",
 				Header: map[string][]string{}},
 			status:   404,
 			respHead: http.Header{"Content-Length": {"4"}},
@@ -94,14 +94,14 @@ func TestMapping(t *testing.T) {
 		{
 			name:   "empty query after question mark",
 			method: "DELETE", target: "/x?",
-			actor:  iface.HTTPResponse{StatusCode: 202},
-			want:   iface.HTTPRequest{Method: "DELETE", Path: "/x", Header: map[string][]string{}},
+			actor:  contract.HTTPResponse{StatusCode: 202},
+			want:   contract.HTTPRequest{Method: "DELETE", Path: "/x", Header: map[string][]string{}},
 			status: 202, respHead: http.Header{"Content-Length": {"0"}},
 		},
 		{
 			name:   "connection-level and invalid headers are dropped",
 			method: "GET", target: "/",
-			actor: iface.HTTPResponse{StatusCode: 200, Header: map[string][]string{
+			actor: contract.HTTPResponse{StatusCode: 200, Header: map[string][]string{
 				"Connection":        {"close"},
 				"Transfer-Encoding": {"chunked"},
 				"content-length":    {"999"},
@@ -111,7 +111,7 @@ func TestMapping(t *testing.T) {
 				"X-Injected":        {"ok\r\nX-Evil: 1", "fine"},
 				"x-lower-case":      {"kept"},
 			}, Body: []byte("hello")},
-			want:     iface.HTTPRequest{Method: "GET", Path: "/", Header: map[string][]string{}},
+			want:     contract.HTTPRequest{Method: "GET", Path: "/", Header: map[string][]string{}},
 			status:   200,
 			respHead: http.Header{"Content-Length": {"5"}, "X-Injected": {"fine"}, "X-Lower-Case": {"kept"}},
 			respBody: "hello",
@@ -119,8 +119,8 @@ func TestMapping(t *testing.T) {
 		{
 			name:   "content type is not sniffed",
 			method: "GET", target: "/page",
-			actor:    iface.HTTPResponse{StatusCode: 200, Body: []byte("<html><body>hi</body></html>")},
-			want:     iface.HTTPRequest{Method: "GET", Path: "/page", Header: map[string][]string{}},
+			actor:    contract.HTTPResponse{StatusCode: 200, Body: []byte("<html><body>hi</body></html>")},
+			want:     contract.HTTPRequest{Method: "GET", Path: "/page", Header: map[string][]string{}},
 			status:   200,
 			respHead: http.Header{"Content-Length": {"28"}},
 			respBody: "<html><body>hi</body></html>",
@@ -128,22 +128,22 @@ func TestMapping(t *testing.T) {
 		{
 			name:   "204 sends no body",
 			method: "POST", target: "/ping",
-			actor:  iface.HTTPResponse{StatusCode: 204, Header: map[string][]string{"X-A": {"1"}}, Body: []byte("ignored")},
-			want:   iface.HTTPRequest{Method: "POST", Path: "/ping", Header: map[string][]string{"Content-Length": {"0"}}},
+			actor:  contract.HTTPResponse{StatusCode: 204, Header: map[string][]string{"X-A": {"1"}}, Body: []byte("ignored")},
+			want:   contract.HTTPRequest{Method: "POST", Path: "/ping", Header: map[string][]string{"Content-Length": {"0"}}},
 			status: 204, respHead: http.Header{"X-A": {"1"}},
 		},
 		{
 			name:   "HEAD gets the length but no body",
 			method: "HEAD", target: "/file",
-			actor:  iface.HTTPResponse{StatusCode: 200, Body: []byte("abc")},
-			want:   iface.HTTPRequest{Method: "HEAD", Path: "/file", Header: map[string][]string{}},
+			actor:  contract.HTTPResponse{StatusCode: 200, Body: []byte("abc")},
+			want:   contract.HTTPRequest{Method: "HEAD", Path: "/file", Header: map[string][]string{}},
 			status: 200, respHead: http.Header{"Content-Length": {"3"}},
 		},
 		{
 			name:   "status 999 is passed on",
 			method: "GET", target: "/odd",
-			actor:  iface.HTTPResponse{StatusCode: 999, Body: []byte("x")},
-			want:   iface.HTTPRequest{Method: "GET", Path: "/odd", Header: map[string][]string{}},
+			actor:  contract.HTTPResponse{StatusCode: 999, Body: []byte("x")},
+			want:   contract.HTTPRequest{Method: "GET", Path: "/odd", Header: map[string][]string{}},
 			status: 999, respHead: http.Header{"Content-Length": {"1"}},
 			respBody: "x",
 		},
@@ -152,7 +152,7 @@ func TestMapping(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()
 			next = &tc.actor
-			got = iface.HTTPRequest{}
+			got = contract.HTTPRequest{}
 			mu.Unlock()
 
 			r := send(t, c, tc.method, base+tc.target, tc.body, tc.header)
@@ -188,56 +188,56 @@ func TestFailures(t *testing.T) {
 	}{
 		{
 			name: "handler error",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 				return nil, fmt.Errorf("invoke: %w", secret)
 			},
 			status: 502, body: textBadGateway, log: "secret_function",
 		},
 		{
 			name: "actor gone",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 				return nil, fmt.Errorf("deliver: %w", ErrActorGone)
 			},
 			status: 503, body: textActorGone, log: "actor is gone",
 		},
 		{
 			name: "status above 999",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-				return &iface.HTTPResponse{StatusCode: 1000, Body: []byte("secret")}, nil
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+				return &contract.HTTPResponse{StatusCode: 1000, Body: []byte("secret")}, nil
 			},
 			status: 502, body: textBadGateway, log: "status=1000",
 		},
 		{
 			name: "status below 100",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-				return &iface.HTTPResponse{StatusCode: 42}, nil
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+				return &contract.HTTPResponse{StatusCode: 42}, nil
 			},
 			status: 502, body: textBadGateway, log: "status=42",
 		},
 		{
 			name: "informational status as the final one",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-				return &iface.HTTPResponse{StatusCode: 101}, nil
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+				return &contract.HTTPResponse{StatusCode: 101}, nil
 			},
 			status: 502, body: textBadGateway, log: "status=101",
 		},
 		{
 			name: "nil response without error",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 				return nil, nil
 			},
 			status: 502, body: textBadGateway, log: "no response",
 		},
 		{
 			name: "panic",
-			handler: func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+			handler: func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 				panic("secret_function exploded")
 			},
 			status: 500, body: textInternal, log: "secret_function exploded",
 		},
 		{
 			name: "timeout honoured by the handler",
-			handler: func(ctx context.Context, _ *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+			handler: func(ctx context.Context, _ *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 				<-ctx.Done()
 				return nil, ctx.Err()
 			},
@@ -245,7 +245,7 @@ func TestFailures(t *testing.T) {
 		},
 		{
 			name: "timeout reported as another error",
-			handler: func(ctx context.Context, _ *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+			handler: func(ctx context.Context, _ *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 				<-ctx.Done()
 				return nil, errors.New("nats: timeout")
 			},
@@ -281,10 +281,10 @@ func TestMaxBody(t *testing.T) {
 	s, _ := newTestServer(t, Config{MaxBody: limit})
 	var calls atomic.Int32
 	var gotLen atomic.Int64
-	base := bindLoopback(t, s, "MOWNER", func(_ context.Context, req *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+	base := bindLoopback(t, s, "MOWNER", func(_ context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		calls.Add(1)
 		gotLen.Store(int64(len(req.Body)))
-		return &iface.HTTPResponse{StatusCode: 200, Body: []byte("ok")}, nil
+		return &contract.HTTPResponse{StatusCode: 200, Body: []byte("ok")}, nil
 	})
 	c := newClient(t)
 	tests := []struct {
@@ -319,8 +319,8 @@ func TestMaxBody(t *testing.T) {
 func TestConcurrentClients(t *testing.T) {
 	const clients, requests = 32, 20
 	s, _ := newTestServer(t, Config{})
-	base := bindLoopback(t, s, "MOWNER", func(_ context.Context, req *iface.HTTPRequest) (*iface.HTTPResponse, error) {
-		return &iface.HTTPResponse{
+	base := bindLoopback(t, s, "MOWNER", func(_ context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+		return &contract.HTTPResponse{
 			StatusCode: 200,
 			Header:     map[string][]string{"X-Path": {req.Path}, "X-Client": req.Header["X-Client"]},
 			Body:       req.Body, // aliasing the request body is allowed

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // The bodies of the responses the server makes up itself. They say what happened without saying
@@ -75,7 +75,7 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// net/http moves Host out of the header map; actors expect to find it there.
 		header["Host"] = []string{r.Host}
 	}
-	req := iface.HTTPRequest{
+	req := contract.HTTPRequest{
 		Method:      r.Method,
 		Path:        r.URL.EscapedPath(),
 		QueryString: r.URL.RawQuery,
@@ -123,7 +123,7 @@ func (b *binding) writeFailure(ctx context.Context, w http.ResponseWriter, r *ht
 
 // writeResponse writes an actor's response: its status (0 meaning 200), its headers less the
 // connection-level ones, and its body with a Content-Length.
-func (b *binding) writeResponse(w http.ResponseWriter, resp *iface.HTTPResponse) {
+func (b *binding) writeResponse(w http.ResponseWriter, resp *contract.HTTPResponse) {
 	status := int(resp.StatusCode)
 	if status == 0 {
 		status = http.StatusOK
@@ -190,7 +190,7 @@ type panicError struct {
 func (e *panicError) Error() string { return fmt.Sprintf("httpprov: handler panicked: %v", e.value) }
 
 // callHandler calls h and turns a panic into a *panicError.
-func callHandler(ctx context.Context, h Handler, req *iface.HTTPRequest) (resp *iface.HTTPResponse, err error) {
+func callHandler(ctx context.Context, h Handler, req *contract.HTTPRequest) (resp *contract.HTTPResponse, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			resp, err = nil, &panicError{value: v, stack: debug.Stack()}

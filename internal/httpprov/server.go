@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // Log attribute keys.
@@ -29,7 +29,7 @@ const (
 //
 // A non-nil error means the actor failed (the client gets 502), timed out (504, when ctx's
 // deadline passed) or is gone (503, when the error wraps ErrActorGone).
-type Handler func(ctx context.Context, req *iface.HTTPRequest) (*iface.HTTPResponse, error)
+type Handler func(ctx context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error)
 
 // Server serves the addresses that actors are linked to, one net/http server per address. Its
 // methods are safe for concurrent use.

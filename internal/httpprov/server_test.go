@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmcloud-host/wasmcloud-host/internal/iface"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 func TestBindRefusesAnotherOwner(t *testing.T) {
@@ -104,10 +104,10 @@ func TestUnbind(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	entered := make(chan struct{})
 	release := make(chan struct{})
-	base := bindLoopback(t, s, "MOWNER", func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+	base := bindLoopback(t, s, "MOWNER", func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		close(entered)
 		<-release
-		return &iface.HTTPResponse{StatusCode: 200, Body: []byte("finished")}, nil
+		return &contract.HTTPResponse{StatusCode: 200, Body: []byte("finished")}, nil
 	})
 	addr := strings.TrimPrefix(base, "http://")
 	c := newClient(t)
@@ -140,9 +140,9 @@ func TestUnbind(t *testing.T) {
 func TestUnboundGets503(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	var calls atomic.Int32
-	assertNoError(t, s.Bind("127.0.0.1:0", "MOWNER", func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+	assertNoError(t, s.Bind("127.0.0.1:0", "MOWNER", func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		calls.Add(1)
-		return &iface.HTTPResponse{}, nil
+		return &contract.HTTPResponse{}, nil
 	}))
 	s.mu.Lock()
 	b := s.bindings["127.0.0.1:0"]
@@ -164,10 +164,10 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var released atomic.Bool
-	base := bindLoopback(t, s, "MOWNER", func(context.Context, *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+	base := bindLoopback(t, s, "MOWNER", func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		close(entered)
 		<-release
-		return &iface.HTTPResponse{StatusCode: 200, Body: []byte("done")}, nil
+		return &contract.HTTPResponse{StatusCode: 200, Body: []byte("done")}, nil
 	})
 	// A second, unbound address that is still draining is waited for too.
 	assertNoError(t, s.Bind("127.0.0.2:0", "MOTHER", okHandler("")))
@@ -218,7 +218,7 @@ func TestShutdownForced(t *testing.T) {
 	s := New(Config{}, nil)
 	entered := make(chan struct{})
 	var cancelled atomic.Bool
-	base := bindLoopback(t, s, "MOWNER", func(ctx context.Context, _ *iface.HTTPRequest) (*iface.HTTPResponse, error) {
+	base := bindLoopback(t, s, "MOWNER", func(ctx context.Context, _ *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		close(entered)
 		<-ctx.Done()
 		cancelled.Store(true)
