@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
+
+	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
 // Validate checks c and returns every problem at once (errors.Join of *VarError), or nil. Load
@@ -35,8 +37,8 @@ func (c Config) validate() []error {
 		}
 	}
 
-	if err := checkToken(c.LatticePrefix); err != nil {
-		add(invalid(envLatticePrefix, c.LatticePrefix, "not a single NATS subject token: "+err.Error()))
+	if err := subject.ValidateToken(c.LatticePrefix); err != nil {
+		add(invalid(envLatticePrefix, c.LatticePrefix, "not a single NATS subject token: "+subject.Reason(err)))
 	}
 	add(checkSeed(envHostSeed, c.HostSeed, nkeys.PrefixByteServer, "not a server seed (want SN…)"))
 	if c.ClusterSeedFile != "" {
@@ -59,8 +61,8 @@ func (c Config) validate() []error {
 		add(invalid(envRPCTimeout, c.RPCTimeout.String(), "must be positive"))
 	}
 	p = append(p, c.CTL.validate(envCTL)...)
-	if err := checkSubject(c.CtlTopicPrefix); err != nil {
-		add(invalid(envCtlTopicPrefix, c.CtlTopicPrefix, "not a NATS subject: "+err.Error()))
+	if err := subject.ValidateSubject(c.CtlTopicPrefix, false); err != nil {
+		add(invalid(envCtlTopicPrefix, c.CtlTopicPrefix, "not a NATS subject: "+subject.Reason(err)))
 	}
 	if err := checkEmbeddedMode(c.NATSEmbedded); err != nil {
 		add(invalid(envNATSEmbedded, string(c.NATSEmbedded), err.Error()))
@@ -72,13 +74,13 @@ func (c Config) validate() []error {
 		add(invalid(envStateDir, c.StateDir, "not an absolute path"))
 	}
 	if c.JSDomain != "" {
-		if err := checkToken(c.JSDomain); err != nil {
-			add(invalid(envJSDomain, c.JSDomain, "not a JetStream domain: "+err.Error()))
+		if err := subject.ValidateToken(c.JSDomain); err != nil {
+			add(invalid(envJSDomain, c.JSDomain, "not a JetStream domain: "+subject.Reason(err)))
 		}
 	}
 	if c.PolicyTopic != "" {
-		if err := checkSubject(c.PolicyTopic); err != nil {
-			add(invalid(envPolicyTopic, c.PolicyTopic, "not a NATS subject: "+err.Error()))
+		if err := subject.ValidateSubject(c.PolicyTopic, false); err != nil {
+			add(invalid(envPolicyTopic, c.PolicyTopic, "not a NATS subject: "+subject.Reason(err)))
 		}
 	}
 	if c.PolicyTimeout <= 0 {
@@ -298,41 +300,6 @@ func pathless(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// checkToken checks a single NATS subject token: not empty, and no '.', wildcard, white space or
-// control character.
-func checkToken(s string) error {
-	if s == "" {
-		return errors.New("empty")
-	}
-	for _, r := range s {
-		switch {
-		case r == '.':
-			return errors.New("contains '.'")
-		case r == '*' || r == '>':
-			return fmt.Errorf("contains wildcard %q", r)
-		case r <= ' ' || r == 0x7f:
-			return errors.New("contains white space or a control character")
-		}
-	}
-	return nil
-}
-
-// checkSubject checks a literal NATS subject: dot-separated, valid, non-empty tokens.
-func checkSubject(s string) error {
-	if s == "" {
-		return errors.New("empty")
-	}
-	for tok := range strings.SplitSeq(s, ".") {
-		if tok == "" {
-			return errors.New("empty token")
-		}
-		if err := checkToken(tok); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // checkHost accepts an IP address or a DNS host name, and nothing with a scheme or port.

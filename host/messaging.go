@@ -12,6 +12,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
 // Link values of the built-in messaging provider.
@@ -31,30 +32,15 @@ const (
 // its link says.
 var reservedSubjects = []string{"wasmbus.>", "$JS.>", "$KV.>", "$O.>", "$SYS.>", "$NRG.>"}
 
-// subjectMatches reports whether subject matches the NATS pattern (with * and > wildcards).
-func subjectMatches(pattern, subject string) bool {
-	p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
-	for i, tok := range p {
-		if tok == ">" {
-			return i < len(s)
-		}
-		if i >= len(s) || (tok != "*" && tok != s[i]) {
-			return false
-		}
-	}
-	return len(p) == len(s)
-}
-
 // checkSubject validates a subject an actor sends to: a well-formed literal subject, outside the lattice's
 // own subjects, and allowed by the link.
-func checkSubject(link control.LinkDefinition, subject string) error {
-	if subject == "" || strings.ContainsAny(subject, " \t\r\n*>") || strings.HasPrefix(subject, ".") ||
-		strings.HasSuffix(subject, ".") || strings.Contains(subject, "..") {
-		return fmt.Errorf("%w: %q is not a valid subject", ErrSubjectNotAllowed, subject)
+func checkSubject(link control.LinkDefinition, s string) error {
+	if subject.ValidateSubject(s, false) != nil {
+		return fmt.Errorf("%w: %q is not a valid subject", ErrSubjectNotAllowed, s)
 	}
 	for _, r := range reservedSubjects {
-		if subjectMatches(r, subject) {
-			return fmt.Errorf("%w: %q is one of the lattice's own subjects", ErrSubjectNotAllowed, subject)
+		if subject.Matches(r, s) {
+			return fmt.Errorf("%w: %q is one of the lattice's own subjects", ErrSubjectNotAllowed, s)
 		}
 	}
 	allowed := []string{"_INBOX.>"}
@@ -62,11 +48,11 @@ func checkSubject(link control.LinkDefinition, subject string) error {
 		allowed = splitList(v)
 	}
 	for _, p := range allowed {
-		if subjectMatches(p, subject) {
+		if subject.Matches(p, s) {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q is outside the link's %s values %v", ErrSubjectNotAllowed, subject, linkPublish, allowed)
+	return fmt.Errorf("%w: %q is outside the link's %s values %v", ErrSubjectNotAllowed, s, linkPublish, allowed)
 }
 
 func splitList(s string) []string {
@@ -127,18 +113,17 @@ func (h *Host) subscribe(l control.LinkDefinition) ([]*nats.Subscription, error)
 		queue = "wasmcloud-host." + l.ActorID + "." + l.LinkName
 	}
 	var subs []*nats.Subscription
-	for _, subject := range splitList(l.Values[linkSubscription]) {
-		if subject == "" || strings.ContainsAny(subject, " \t\r\n") || strings.Contains(subject, "..") ||
-			strings.HasPrefix(subject, ".") || strings.HasSuffix(subject, ".") {
-			return subs, fmt.Errorf("%w: subscription %q is not a valid subject", ErrSubjectNotAllowed, subject)
+	for _, sub := range splitList(l.Values[linkSubscription]) {
+		if subject.ValidateSubject(sub, true) != nil {
+			return subs, fmt.Errorf("%w: subscription %q is not a valid subject", ErrSubjectNotAllowed, sub)
 		}
 		for _, r := range reservedSubjects {
-			if subjectMatches(r, strings.ReplaceAll(strings.ReplaceAll(subject, "*", "x"), ">", "x")) {
-				return subs, fmt.Errorf("%w: subscription %q is on the lattice's own subjects", ErrSubjectNotAllowed, subject)
+			if subject.Matches(r, strings.ReplaceAll(strings.ReplaceAll(sub, "*", "x"), ">", "x")) {
+				return subs, fmt.Errorf("%w: subscription %q is on the lattice's own subjects", ErrSubjectNotAllowed, sub)
 			}
 		}
 		from := wire.Entity{PublicKey: BuiltinMessaging, ContractID: contract.ContractMessaging, LinkName: l.LinkName}
-		sub, err := h.rpcConn.QueueSubscribe(subject, queue, func(m *nats.Msg) {
+		ns, err := h.rpcConn.QueueSubscribe(sub, queue, func(m *nats.Msg) {
 			msg := contract.SubMessage{Subject: m.Subject, ReplyTo: m.Reply, Body: m.Data}
 			ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RPCTimeout)
 			defer cancel()
@@ -149,7 +134,7 @@ func (h *Host) subscribe(l control.LinkDefinition) ([]*nats.Subscription, error)
 		if err != nil {
 			return subs, err
 		}
-		subs = append(subs, sub)
+		subs = append(subs, ns)
 	}
 	return subs, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
 // DefaultCtlTimeout is the time a CtlClient waits for a reply, and the length of a scatter-gather window,
@@ -84,9 +85,9 @@ func NewCtlClient(nc *nats.Conn, prefix, lattice string, timeout time.Duration) 
 	switch {
 	case nc == nil:
 		c.err = fmt.Errorf("%w: no NATS connection", ErrCtlInvalid)
-	case !validSubject(prefix):
+	case subject.ValidateSubject(prefix, false) != nil:
 		c.err = fmt.Errorf("%w: control prefix %q is not a NATS subject", ErrCtlInvalid, prefix)
-	case !validToken(lattice):
+	case subject.ValidateToken(lattice) != nil:
 		c.err = fmt.Errorf("%w: lattice %q is not one NATS subject token", ErrCtlInvalid, lattice)
 	}
 	return c
@@ -284,7 +285,7 @@ func (c *CtlClient) checkHost(hostID string) error {
 	if c.err != nil {
 		return c.err
 	}
-	if !validToken(hostID) {
+	if subject.ValidateToken(hostID) != nil {
 		return fmt.Errorf("%w: host id %q is not one NATS subject token", ErrCtlInvalid, hostID)
 	}
 	return nil
@@ -430,29 +431,4 @@ func preview(b []byte) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
-}
-
-// validToken reports whether s is one NATS subject token a literal subject may contain: not empty, no
-// '.', no wildcard, no whitespace or control character.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r == '.', r == '*', r == '>', r <= ' ', r == 0x7f:
-			return false
-		}
-	}
-	return true
-}
-
-// validSubject reports whether s is a literal subject of one or more valid tokens.
-func validSubject(s string) bool {
-	for tok := range strings.SplitSeq(s, ".") {
-		if !validToken(tok) {
-			return false
-		}
-	}
-	return true
 }

@@ -639,31 +639,6 @@ func TestCtlInvalidRequests(t *testing.T) {
 	equal(t, "default timeout", NewCtlClient(nc, testPrefix, testLattice, 0).Timeout(), DefaultCtlTimeout)
 }
 
-func TestValidToken(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		want bool
-	}{
-		{"key", "NBZ5", true},
-		{"dash and underscore", "my-lattice_1", true},
-		{"unicode", "gätter", true},
-		{"empty", "", false},
-		{"dot", "a.b", false},
-		{"star", "*", false},
-		{"gt", "a>", false},
-		{"space", "a b", false},
-		{"tab", "a\tb", false},
-		{"newline", "a\n", false},
-		{"del", "a\x7f", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			equal(t, "validToken("+tc.in+")", validToken(tc.in), tc.want)
-		})
-	}
-}
-
 // FuzzParseAck checks that no reply makes the acknowledgement parser panic, that only a JSON object is
 // accepted, and that every failure says which subject it was about.
 func FuzzParseAck(f *testing.F) {
