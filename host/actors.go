@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
@@ -58,11 +59,6 @@ func newInstanceIDs(n int) []string {
 		ids[i] = wire.NewID()
 	}
 	return ids
-}
-
-// rpcSubject returns the subject an actor is served on.
-func (h *Host) rpcSubject(key string) string {
-	return "wasmbus.rpc." + h.cfg.LatticePrefix + "." + key
 }
 
 // filePath returns the path of a file reference ("file:///x.wasm", "/x.wasm", "./x.wasm"), or "" if ref is
@@ -170,9 +166,11 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	h.actors[claims.Subject] = ra
 	h.mu.Unlock()
 	h.reconcileActor(claims.Subject, true)
-	h.data.publishClaims(ctx, claims)
+	h.publishClaims(ctx, claims)
 	if filePath(ref) == "" {
-		h.data.publishRef(ctx, ref, claims.Subject)
+		if err := h.data.PublishRef(ctx, ref, claims.Subject); err != nil {
+			h.log.Warn("could not publish a reference map", attrRef, ref, attrError, err)
+		}
 	}
 	h.log.Info("actor started", attrActor, claims.Subject, attrRef, ref, "name", claims.Name, "call_alias", claims.CallAlias,
 		"caps", claims.Caps, "instances", count)
@@ -208,7 +206,7 @@ func (h *Host) instantiate(ctx context.Context, ref string, wasm []byte, claims 
 	ra := &runningActor{claims: claims, ref: ref, module: mod, annotations: annotations,
 		instanceIDs: newInstanceIDs(count), slots: make(chan struct{}, maxConcurrentPerActor)}
 	ra.act.Store(act)
-	subject := h.rpcSubject(claims.Subject)
+	subject := lattice.RPCSubject(h.cfg.LatticePrefix, claims.Subject)
 	ra.sub, err = h.rpcConn.QueueSubscribe(subject, subject, func(m *nats.Msg) { h.dispatch(ra, m) })
 	if err == nil {
 		// Subscribed once the server has it: a call right after StartActor returns must find the actor.
@@ -291,7 +289,7 @@ func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
 	ra.mu.Unlock()
 	_ = old.Close(ctx)
 	_ = oldMod.Close(ctx)
-	h.data.publishClaims(ctx, claims)
+	h.publishClaims(ctx, claims)
 	h.log.Info("actor updated", attrActor, key, attrRef, ref, "revision", claims.Rev)
 	h.publishEvent("actor_updated", map[string]any{"public_key": key, "revision": claims.Rev, "image_ref": ref})
 	return nil
@@ -306,7 +304,21 @@ func (h *Host) restoreClaims(subject string) {
 	}
 	claims, _ := ra.snapshot()
 	h.log.Warn("a lattice claims entry of a running actor was overwritten without a valid token; restoring the signed one", attrActor, subject)
-	go h.data.publishClaims(context.Background(), claims)
+	go h.publishClaims(context.Background(), claims)
+}
+
+// publishClaims writes the claims of an actor started here to the lattice bucket, with its token.
+func (h *Host) publishClaims(ctx context.Context, c *actor.Claims) {
+	err := h.data.PublishClaims(ctx, lattice.Claims{Subject: c.Subject, Issuer: c.Issuer, Name: c.Name,
+		CallAlias: c.CallAlias, Caps: c.Caps, Tags: c.Tags, Rev: c.Rev, Ver: c.Ver, Token: c.Token})
+	if err != nil {
+		h.log.Warn("could not publish actor claims", attrActor, c.Subject, attrError, err)
+	}
+}
+
+// chunks returns the object store of this host's lattice, reached through the control connection.
+func (h *Host) chunks() lattice.ChunkStore {
+	return lattice.NewChunkStore(h.ctlConn, h.cfg.LatticePrefix, h.cfg.JSDomain)
 }
 
 // StopActor stops serving an actor and closes it once its invocations in flight are done.
@@ -362,7 +374,7 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
 		// Signed over the complete payload; a payload above the threshold then travels in the object store.
-		if err := h.chunks().chunkResponse(context.Background(), resp); err != nil {
+		if err := h.chunks().ChunkResponse(context.Background(), resp); err != nil {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
 		if err := m.Respond(resp.AppendMsgpack(nil)); err != nil {
@@ -408,7 +420,7 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.R
 func (h *Host) rpcVerifyOptions() rpc.VerifyOptions {
 	s := h.chunks()
 	return rpc.VerifyOptions{Dechunk: func(ctx context.Context, inv *wire.Invocation) ([]byte, error) {
-		return s.take(ctx, inv.ID, inv.ContentLength)
+		return s.Take(ctx, inv.ID, inv.ContentLength)
 	}}
 }
 

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
@@ -48,7 +48,7 @@ func (h *Host) resolveActor(name string) (string, error) {
 		}
 	}
 	h.mu.RUnlock()
-	if key, ok := h.data.alias(name); ok {
+	if key, ok := h.data.Alias(name); ok {
 		return key, nil
 	}
 	return "", fmt.Errorf("%w %q", ErrUnknownActor, name)
@@ -66,58 +66,20 @@ func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 		// nothing is chunked).
 		resp := h.handle(ctx, ra, inv.AppendMsgpack(nil))
 		if resp.Error != "" {
-			return nil, &RemoteError{Message: resp.Error}
+			return nil, &rpc.RemoteError{Message: resp.Error}
 		}
 		return resp.Msg, nil
 	}
 	store := h.chunks()
-	if err := store.chunkInvocation(ctx, inv); err != nil {
+	if err := store.ChunkInvocation(ctx, inv); err != nil {
 		return nil, err
 	}
-	reply, err := request(ctx, h.rpcConn, h.rpcSubject(inv.Target.PublicKey), inv.AppendMsgpack(nil), h.cfg.RPCTimeout)
+	reply, err := lattice.Request(ctx, h.rpcConn, lattice.RPCSubject(h.cfg.LatticePrefix, inv.Target.PublicKey), inv.AppendMsgpack(nil), h.cfg.RPCTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return responsePayload(h.cluster, reply, inv.ID, store.responseFetch(ctx, inv.ID))
+	return h.cluster.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
 }
-
-// request sends one NATS request with a deadline and maps "no responders" to ErrNoResponders.
-func request(ctx context.Context, nc *nats.Conn, subject string, msg []byte, timeout time.Duration) ([]byte, error) {
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	m, err := nc.RequestWithContext(rctx, subject, msg)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return nil, fmt.Errorf("%w (%s)", ErrNoResponders, subject)
-	case err != nil:
-		return nil, fmt.Errorf("host: request %s: %w", subject, err)
-	}
-	return m.Data, nil
-}
-
-// responsePayload verifies a response and returns its payload, or its error text as an error. fetch reads
-// (and deletes) the payload of a chunked response.
-func responsePayload(c *rpc.Cluster, reply []byte, id string, fetch func(uint64) ([]byte, error)) ([]byte, error) {
-	resp, err := c.VerifyResponseChunked(reply, id, fetch)
-	if err != nil {
-		// The response cannot be trusted, but what it says usually explains why (a refusing host signs its
-		// refusal with a key the caller may not trust). Show it, marked as unverified.
-		var unverified wire.Response
-		if errors.Is(err, rpc.ErrResponseToken) && unverified.UnmarshalMsgpack(reply) == nil && unverified.Error != "" {
-			return nil, fmt.Errorf("%w (unverified response says: %s)", err, unverified.Error)
-		}
-		return nil, err
-	}
-	if resp.Error != "" {
-		return nil, &RemoteError{Message: resp.Error}
-	}
-	return resp.Msg, nil
-}
-
-// RemoteError is the error text a responding host put in a response.
-type RemoteError struct{ Message string }
-
-func (e *RemoteError) Error() string { return e.Message }
 
 // Invoke sends one signed invocation from outside any actor (the `call` command): origin is the caller's own
 // server key, as 0.x tools do. It verifies the response like a host does and returns its payload. Payloads
@@ -132,13 +94,27 @@ func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, t
 	if err := c.Sign(inv); err != nil {
 		return nil, err
 	}
-	store := chunkStore{nc: nc, bucket: latticePrefix}
-	if err := store.chunkInvocation(ctx, inv); err != nil {
+	store := lattice.NewChunkStore(nc, latticePrefix, "")
+	if err := store.ChunkInvocation(ctx, inv); err != nil {
 		return nil, err
 	}
-	reply, err := request(ctx, nc, "wasmbus.rpc."+latticePrefix+"."+target, inv.AppendMsgpack(nil), timeout)
+	reply, err := lattice.Request(ctx, nc, lattice.RPCSubject(latticePrefix, target), inv.AppendMsgpack(nil), timeout)
 	if err != nil {
 		return nil, err
 	}
-	return responsePayload(c, reply, inv.ID, store.responseFetch(ctx, inv.ID))
+	return c.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
+}
+
+// LookupAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
+// the call command. Like a host, it trusts only claims entries whose signed token verifies, and among those
+// the first writer of the alias.
+func LookupAlias(ctx context.Context, nc *nats.Conn, latticePrefix, domain, alias string) (string, error) {
+	key, ok, err := lattice.FindAlias(ctx, nc, latticePrefix, domain, alias)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%w %q: %w", ErrUnknownActor, alias, err)
+	case !ok:
+		return "", fmt.Errorf("%w %q", ErrUnknownActor, alias)
+	}
+	return key, nil
 }

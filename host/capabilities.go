@@ -90,7 +90,7 @@ func (h *Host) capabilityCall(ctx context.Context, caller *actor.Claims, binding
 	var link control.LinkDefinition
 	if !builtin {
 		var ok bool
-		if link, ok = h.data.link(caller.Subject, contractID, binding); !ok {
+		if link, ok = h.data.Link(caller.Subject, contractID, binding); !ok {
 			return nil, h.refuseCall(caller, contractID, binding, fmt.Errorf("%w for %s (link name %q) to actor %s", ErrNoProvider, contractID, binding, caller.Subject))
 		}
 	}

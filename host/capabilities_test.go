@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 const (
@@ -37,11 +38,11 @@ func freeAddr(t testing.TB) string {
 func link(t testing.TB, h *Host, actorKey, provider, contract string, values map[string]string) {
 	t.Helper()
 	l := control.LinkDefinition{ActorID: actorKey, ProviderID: provider, ContractID: contract, LinkName: "default", Values: values}
-	if _, err := h.data.putLink(context.Background(), l); err != nil {
+	if _, err := h.data.PutLink(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if got, ok := h.data.link(actorKey, contract, "default"); ok && maps.Equal(got.Values, values) {
+		if got, ok := h.data.Link(actorKey, contract, "default"); ok && maps.Equal(got.Values, values) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -137,7 +138,7 @@ func TestCapabilityRefusals(t *testing.T) {
 			t.Fatalf("got %d %q", code, body)
 		}
 		// Unlinking stops the listener.
-		if _, _, err := h.data.delLink(context.Background(), control.RemoveLinkDefinition{ActorID: echoKey,
+		if _, _, err := h.data.DelLink(context.Background(), control.RemoveLinkDefinition{ActorID: echoKey,
 			ContractID: contract.ContractHTTPServer, LinkName: "default"}); err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +254,7 @@ func TestFailedLinkIsRetried(t *testing.T) {
 	link(t, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		h.prov.mu.Lock()
-		_, failed := h.prov.failed[linkKey(echoKey, contract.ContractHTTPServer, "default")]
+		_, failed := h.prov.failed[lattice.LinkKey(echoKey, contract.ContractHTTPServer, "default")]
 		h.prov.mu.Unlock()
 		if failed {
 			break

@@ -167,7 +167,7 @@ func BenchmarkKVIncrement(b *testing.B) {
 	ctx := context.Background()
 	const bucket = "bench_kv"
 	link(b, h, kvcounterKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: bucket, linkPrefix: "app"})
-	l, ok := h.data.link(kvcounterKey, contract.ContractKeyValue, "default")
+	l, ok := h.data.Link(kvcounterKey, contract.ContractKeyValue, "default")
 	if !ok {
 		b.Fatal("key-value link not stored")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
@@ -149,8 +150,8 @@ func TestChunkedCallAcrossHosts(t *testing.T) {
 
 	req := httpRequest(bigBody)
 	want := echoReplyFor(bigBody)
-	if len(req) <= chunkThreshold || len(want) <= len(req) {
-		t.Fatalf("request %d bytes, reply %d: the test needs both above %d, the reply larger", len(req), len(want), chunkThreshold)
+	if len(req) <= lattice.ChunkThreshold || len(want) <= len(req) {
+		t.Fatalf("request %d bytes, reply %d: the test needs both above %d, the reply larger", len(req), len(want), lattice.ChunkThreshold)
 	}
 	const id = "6f1d7c2e-4b8a-4c55-9e3f-1a2b3c4d5e6f"
 	sizes := watchSizes(t, nc, id)
@@ -204,8 +205,8 @@ func TestChunkedInvocationWithReplacedObject(t *testing.T) {
 	replaced := httpRequest(bytes.Repeat([]byte{'b'}, len(bigBody)))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store := chunkStore{nc: nc, bucket: "default"}
-	if err := store.put(ctx, inv.ID, replaced); err != nil {
+	store := lattice.NewChunkStore(nc, "default", "")
+	if err := store.Put(ctx, inv.ID, replaced); err != nil {
 		t.Fatal(err)
 	}
 	inv.Msg = []byte{}
@@ -228,39 +229,4 @@ func TestChunkedInvocationWithReplacedObject(t *testing.T) {
 		t.Fatalf("the actor ran: %v", failed)
 	}
 	wantNoObject(t, objectStore(t, nc), inv.ID)
-}
-
-func TestChunkStoreRefusesOversizedObjects(t *testing.T) {
-	s := runNATS(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	store := chunkStore{nc: nc, bucket: "default"}
-	ctx := context.Background()
-	if err := store.put(ctx, "small", []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		object  string
-		length  uint64
-		wantErr string
-	}{
-		{name: "announced length above the limit", object: "small", length: maxChunked + 1, wantErr: "exceeds the limit"},
-		{name: "missing object", object: "missing", length: 1, wantErr: "read chunked payload missing"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := store.take(ctx, tc.object, tc.length); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
-			}
-		})
-	}
-	got, err := store.take(ctx, "small", 1)
-	if err != nil || string(got) != "x" {
-		t.Fatalf("take small: %q, %v", got, err)
-	}
-	wantNoObject(t, objectStore(t, nc), "small")
 }

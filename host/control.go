@@ -10,34 +10,32 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
-
-// ctlPrefix returns {WASMCLOUD_CTL_TOPIC_PREFIX}.{lattice}.
-func (h *Host) ctlPrefix() string { return h.cfg.CtlTopicPrefix + "." + h.cfg.LatticePrefix }
 
 // startControl subscribes the control interface on the control connection. Queries that one host answers for
 // the whole lattice (claims, links, link changes) use a queue group, as the OTP host does; the rest reach
 // every host or one host by its id.
 func (h *Host) startControl() error {
-	p := h.ctlPrefix()
-	cmd := p + ".cmd." + h.HostID() + "."
+	c, id := lattice.NewCtlSubjects(h.cfg.CtlTopicPrefix, h.cfg.LatticePrefix), h.HostID()
+	q := c.Base() // the queue group of questions one host answers for the lattice
 	subs := []struct {
 		subject, queue string
 		handle         func(*nats.Msg) any
 	}{
-		{p + ".ping.hosts", "", h.ctlPing},
-		{p + ".get." + h.HostID() + ".inv", "", func(*nats.Msg) any { return h.inventory() }},
-		{p + ".get.claims", p, func(*nats.Msg) any { return h.data.claimsList() }},
-		{p + ".get.links", p, func(*nats.Msg) any { return control.LinkDefinitionList{Links: h.data.allLinks()} }},
-		{p + ".linkdefs.put", p, h.ctlLinkPut},
-		{p + ".linkdefs.del", p, h.ctlLinkDel},
-		{p + ".auction.actor", "", h.ctlAuction},
-		{p + ".registries.put", "", h.ctlRegistries},
-		{cmd + "la", "", h.ctlStartActor},
-		{cmd + "sa", "", h.ctlStopActor},
-		{cmd + "scale", "", h.ctlScaleActor},
-		{cmd + "upd", "", h.ctlUpdateActor},
-		{cmd + "stop", "", h.ctlStopHost},
+		{c.PingHosts(), "", h.ctlPing},
+		{c.Inventory(id), "", func(*nats.Msg) any { return h.inventory() }},
+		{c.Claims(), q, func(*nats.Msg) any { return h.data.ClaimsList() }},
+		{c.Links(), q, func(*nats.Msg) any { return control.LinkDefinitionList{Links: h.data.Links()} }},
+		{c.LinkPut(), q, h.ctlLinkPut},
+		{c.LinkDel(), q, h.ctlLinkDel},
+		{c.Auction(), "", h.ctlAuction},
+		{c.Registries(), "", h.ctlRegistries},
+		{c.Command(id, lattice.CmdStartActor), "", h.ctlStartActor},
+		{c.Command(id, lattice.CmdStopActor), "", h.ctlStopActor},
+		{c.Command(id, lattice.CmdScaleActor), "", h.ctlScaleActor},
+		{c.Command(id, lattice.CmdUpdateActor), "", h.ctlUpdateActor},
+		{c.Command(id, lattice.CmdStopHost), "", h.ctlStopHost},
 	}
 	for _, s := range subs {
 		handle := s.handle
@@ -87,7 +85,7 @@ func (h *Host) ctlLinkPut(m *nats.Msg) any {
 	if err := control.DecodeCtl(m.Data, &l); err != nil {
 		return h.ack(m, err)
 	}
-	l, err := h.data.putLink(context.Background(), l)
+	l, err := h.data.PutLink(context.Background(), l)
 	if err == nil {
 		h.publishEvent("linkdef_set", l)
 	}
@@ -99,7 +97,7 @@ func (h *Host) ctlLinkDel(m *nats.Msg) any {
 	if err := control.DecodeCtl(m.Data, &r); err != nil {
 		return h.ack(m, err)
 	}
-	l, ok, err := h.data.delLink(context.Background(), r)
+	l, ok, err := h.data.DelLink(context.Background(), r)
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: no link for actor %s, contract %s, link name %s", ErrNoLink, r.ActorID, r.ContractID, r.LinkName)
 	}

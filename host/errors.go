@@ -1,6 +1,8 @@
 package host
 
-import "errors"
+import (
+	"errors"
+)
 
 // Errors returned by the host. Refusals of invocations come from package rpc and package actor; these are the
 // host's own.
@@ -21,8 +23,6 @@ var (
 	ErrNoProvider = errors.New("host: no provider linked")
 	// ErrUnknownActor: an actor-to-actor call names a key or call alias that no host runs.
 	ErrUnknownActor = errors.New("host: unknown actor or call alias")
-	// ErrNoResponders: no host in the lattice serves the target actor.
-	ErrNoResponders = errors.New("host: no host serves the actor")
 	// ErrUpdateMismatch: an update names another actor, or a revision that is not higher.
 	ErrUpdateMismatch = errors.New("host: update refused")
 	// ErrNoLink: no link matches the request.

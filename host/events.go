@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
@@ -20,29 +18,14 @@ const heartbeatInterval = 30 * time.Second
 // Version is this host's version, reported in ping replies, inventories and events.
 var Version = "dev"
 
-// publishEvent publishes a CloudEvents 1.0 event on wasmbus.evt.{lattice} and wasmbus.evt.{lattice}.{name},
-// over the control connection. Events never carry a seed: their data is built from public claims and ids.
+// publishEvent publishes a lattice event from this host over the control connection. Events never carry a
+// seed: their data is built from public claims and ids.
 func (h *Host) publishEvent(name string, data any) {
 	if h.ctlConn == nil {
 		return
 	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		h.log.Warn("could not encode an event", "event", name, attrError, err)
-		return
-	}
-	b, err := json.Marshal(lattice.CloudEvent{
-		SpecVersion: "1.0", ID: wire.NewID(), Type: lattice.EventTypePrefix + name, Source: h.HostID(),
-		Time: time.Now().UTC(), DataContentType: "application/json", Data: raw,
-	})
-	if err != nil {
-		return
-	}
-	subject := "wasmbus.evt." + h.cfg.LatticePrefix
-	for _, s := range []string{subject, subject + "." + name} {
-		if err := h.ctlConn.Publish(s, b); err != nil {
-			h.log.Warn("could not publish an event", "event", name, attrError, err)
-		}
+	if err := lattice.NewEventPublisher(h.ctlConn, h.cfg.LatticePrefix, h.HostID()).Publish(name, data); err != nil {
+		h.log.Warn("could not publish an event", "event", name, attrError, err)
 	}
 }
 

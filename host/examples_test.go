@@ -421,11 +421,11 @@ func BenchmarkCapabilitiesExample(b *testing.B) {
 	}
 	l := control.LinkDefinition{ActorID: key, ProviderID: BuiltinKeyValue, ContractID: contract.ContractKeyValue,
 		LinkName: "default", Values: map[string]string{linkBucket: "bench", linkPrefix: "p"}}
-	if _, err := h.data.putLink(ctx, l); err != nil {
+	if _, err := h.data.PutLink(ctx, l); err != nil {
 		b.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, ok := h.data.link(key, contract.ContractKeyValue, "default"); ok {
+		if _, ok := h.data.Link(key, contract.ContractKeyValue, "default"); ok {
 			break
 		}
 		if time.Now().After(deadline) {

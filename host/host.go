@@ -20,6 +20,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/httpprov"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
@@ -51,7 +52,7 @@ type Host struct {
 	ctlConn  *nats.Conn
 	rpcURL   string
 	runtime  *actor.Runtime
-	data     *latticeData
+	data     *lattice.Data
 	oci      ociSource // nil: only file references (tests)
 	ctlSubs  []*nats.Subscription
 	prov     providers
@@ -179,10 +180,8 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if h.runtime, err = actor.NewRuntime(ctx, actor.RuntimeConfig{CacheDir: filepath.Join(h.cfg.StateDir, "compilation-cache")}); err != nil {
 		return err
 	}
-	h.data = newLatticeData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.log)
-	h.data.onLink = h.reconcile
-	h.data.onForged = h.restoreClaims
-	if err := h.data.start(ctx, h.ctlConn); err != nil {
+	h.data = lattice.NewData(h.cfg.LatticePrefix, h.cfg.JSDomain, dataObserver{h}, h.log)
+	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
 	}
@@ -244,7 +243,7 @@ func (h *Host) shutdown(ctx context.Context) error {
 	}
 	// 3. Drain both connections.
 	h.publishEvent("host_stopped", map[string]any{"labels": h.cfg.Labels})
-	h.data.stop()
+	h.data.Stop()
 	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
 		if nc != nil {
 			if err := lattice.Drain(ctx, nc); err != nil {
@@ -275,6 +274,12 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.cfg.Wipe()
 	return errors.Join(errs...)
 }
+
+// dataObserver applies the changes of the lattice bucket that concern this host.
+type dataObserver struct{ h *Host }
+
+func (o dataObserver) LinkChanged(l control.LinkDefinition, set bool) { o.h.reconcile(l, set) }
+func (o dataObserver) ClaimsForged(subject string)                    { o.h.restoreClaims(subject) }
 
 // drainSubscription stops a subscription's interest and waits until every message it had received has been
 // handed to its handler.

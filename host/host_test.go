@@ -19,6 +19,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
@@ -219,7 +220,7 @@ func TestHostCallRouting(t *testing.T) {
 		{"builtin not claimed", "", "wasmcloud:builtin:numbergen", ErrCapabilityNotClaimed},
 		{"builtin, claimed: unknown operation", "", "wasmcloud:builtin:logging", ErrUnknownOperation},
 		{"unknown alias", "", "nobody", ErrUnknownActor},
-		{"actor key nobody runs", "", "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E", ErrNoResponders},
+		{"actor key nobody runs", "", "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E", lattice.ErrNoResponders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/kvstore"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 // Link values of the built-in key-value provider: the JetStream KV bucket, and a prefix that confines the
@@ -39,10 +38,7 @@ func (h *Host) kvStore(ctx context.Context, link control.LinkDefinition) (*kvsto
 		return s, nil
 	}
 	// Key-value data lives in JetStream, which the control connection's credentials reach.
-	js, err := jetstream.New(h.ctlConn)
-	if h.cfg.JSDomain != "" {
-		js, err = jetstream.NewWithDomain(h.ctlConn, h.cfg.JSDomain)
-	}
+	js, err := lattice.JetStream(h.ctlConn, h.cfg.JSDomain)
 	if err != nil {
 		return nil, err
 	}

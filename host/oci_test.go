@@ -11,6 +11,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 // Actors start from a real OCI registry on loopback, pinned or by tag; a digest pin that does not match is
@@ -45,7 +46,15 @@ func TestStartActorFromRegistry(t *testing.T) {
 		t.Fatalf("inventory %+v", inv.Actors)
 	}
 	// The reference map in the lattice bucket records which actor the reference resolved to.
-	e, err := h.data.kv.Get(ctx, prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(ref+"@"+digest)))
+	js, err := lattice.JetStream(h.ctlConn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, lattice.DataBucket("default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, "REFMAP_"+base64.RawURLEncoding.EncodeToString([]byte(ref+"@"+digest)))
 	if err != nil || !strings.Contains(string(e.Value()), echoKey) {
 		t.Fatalf("reference map: %v", err)
 	}

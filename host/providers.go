@@ -12,6 +12,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/httpprov"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 // providers holds what the built-in providers set up for links whose actor runs on this host: messaging
@@ -47,7 +48,7 @@ func (h *Host) reconcile(l control.LinkDefinition, set bool) {
 	p := &h.prov
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	key := linkKey(l.ActorID, l.ContractID, l.LinkName)
+	key := lattice.LinkKey(l.ActorID, l.ContractID, l.LinkName)
 	if old := p.bound[key]; old != nil {
 		old.teardown(p)
 		delete(p.bound, key)
@@ -92,7 +93,7 @@ func (h *Host) retryLinks() {
 	}
 	h.prov.mu.Unlock()
 	for _, l := range failed {
-		if current, ok := h.data.link(l.ActorID, l.ContractID, l.LinkName); ok {
+		if current, ok := h.data.Link(l.ActorID, l.ContractID, l.LinkName); ok {
 			h.reconcile(current, true)
 		}
 	}
@@ -100,7 +101,7 @@ func (h *Host) retryLinks() {
 
 // reconcileActor applies every link of an actor (after it started or stopped here).
 func (h *Host) reconcileActor(actorKey string, running bool) {
-	for _, l := range h.data.allLinks() {
+	for _, l := range h.data.Links() {
 		if l.ActorID == actorKey {
 			h.reconcile(l, running)
 		}

@@ -1,7 +1,10 @@
-// Package lattice owns the NATS plumbing: the two client connections (RPC and control),
-// authenticated the ways wasmCloud 0.x hosts are, the embedded nats-server a host starts when it is
-// alone on the machine, and CtlClient, the client side of the 0.x control interface that the ctl
-// commands use.
+// Package lattice owns the NATS plumbing and the state a lattice shares: the two client connections (RPC
+// and control), authenticated the ways wasmCloud 0.x hosts are, the embedded nats-server a host starts when
+// it is alone on the machine, the subjects and JetStream names of a lattice (subjects.go, the one place they
+// are spelled), the lattice bucket of links, claims and reference maps (Data), the object store of chunked
+// payloads (ChunkStore), and the CloudEvent envelope of lattice events (EventPublisher). It knows nothing of
+// actors, capabilities or the daemon: the host observes the bucket through the Observer it passes to
+// NewData, and tools read it through package client.
 //
 // Two connections, not one, because 0.x deployments give them different servers and different
 // credentials (an RPC user allowed only wasmbus.rpc.>, a control user only wasmbus.ctl.> and

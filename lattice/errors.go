@@ -64,3 +64,11 @@ func (e *EmbeddedError) Error() string {
 
 // Unwrap returns the cause.
 func (e *EmbeddedError) Unwrap() error { return e.Err }
+
+// ErrNoData is returned by Data.PutLink and Data.DelLink when the lattice bucket could not be opened at
+// start (the servers offer no JetStream): links then cannot be stored.
+var ErrNoData = errors.New("lattice: lattice data store unavailable (no JetStream)")
+
+// ErrNoResponders is matched when an RPC request found nobody subscribed to the actor's subject: no host of
+// the lattice serves the actor.
+var ErrNoResponders = errors.New("lattice: no host serves the actor")

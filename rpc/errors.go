@@ -55,3 +55,10 @@ var (
 	// ErrHostKey: the host id given to New is not a server (N…) public key.
 	ErrHostKey = errors.New("rpc: invalid host key")
 )
+
+// RemoteError is the error text a responding host put in a verified response: the call reached the callee,
+// which refused or failed it. ResponsePayload returns it.
+type RemoteError struct{ Message string }
+
+// Error returns the responder's text as it sent it.
+func (e *RemoteError) Error() string { return e.Message }

@@ -141,3 +141,22 @@ func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) e
 	}
 	return nil
 }
+
+// ResponsePayload verifies the reply to the invocation id with VerifyResponseChunked and returns its payload,
+// or its error text as a *RemoteError. A reply that does not verify usually still says why the callee refused
+// (a refusing host signs its refusal with a key the caller may not trust): that text is added to the
+// verification error, marked as unverified.
+func (c *Cluster) ResponsePayload(reply []byte, id string, fetch func(contentLength uint64) ([]byte, error)) ([]byte, error) {
+	resp, err := c.VerifyResponseChunked(reply, id, fetch)
+	if err != nil {
+		var unverified wire.Response
+		if errors.Is(err, ErrResponseToken) && unverified.UnmarshalMsgpack(reply) == nil && unverified.Error != "" {
+			return nil, fmt.Errorf("%w (unverified response says: %s)", err, unverified.Error)
+		}
+		return nil, err
+	}
+	if resp.Error != "" {
+		return nil, &RemoteError{Message: resp.Error}
+	}
+	return resp.Msg, nil
+}

@@ -1,4 +1,4 @@
-package host
+package lattice
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
@@ -54,13 +53,39 @@ type refMap struct {
 	PublicKey string `json:"public_key"`
 }
 
-// latticeData mirrors the lattice bucket: every host watches it, so a link put through any host applies on
-// all, and a host started later learns the links and claims that exist. The entries are unsigned, so each is
-// checked before use; nothing read from the bucket ever grants a capability (those come from the signed
-// module), and call aliases resolve only through claims entries whose embedded token verifies.
-type latticeData struct {
+// Observer is told about the changes of the lattice bucket that a host acts on. Its methods are called from
+// the goroutine that watches the bucket, one change at a time, in the bucket's order, and never with a lock
+// of the Data held, so they may call back into it.
+type Observer interface {
+	// LinkChanged reports a link that was set (set is true) or deleted.
+	LinkChanged(l control.LinkDefinition, set bool)
+	// ClaimsForged reports that an unsigned or edited entry tried to replace the verified claims of the
+	// actor subject.
+	ClaimsForged(subject string)
+}
+
+// Claims is what a host publishes about an actor it started: the fields of its signed claims that 0.x hosts
+// write, and the signed token itself so that any reader can check them.
+type Claims struct {
+	Subject   string // module key
+	Issuer    string // account key
+	Name      string
+	CallAlias string
+	Caps      []string
+	Tags      []string
+	Rev       int32
+	Ver       string
+	Token     string
+}
+
+// Data mirrors the lattice bucket: every host watches it, so a link put through any host applies on all, and
+// a host started later learns the links and claims that exist. The entries are unsigned, so each is checked
+// before use; nothing read from the bucket ever grants a capability (those come from the signed module), and
+// call aliases resolve only through claims entries whose embedded token verifies.
+type Data struct {
 	bucket string
 	domain string
+	obs    Observer // nil: nobody is told
 	log    *slog.Logger
 
 	kv        jetstream.KeyValue // nil when JetStream is unavailable
@@ -69,29 +94,29 @@ type latticeData struct {
 
 	// mu guards the maps below.
 	mu       sync.RWMutex
-	claims   map[string]storedClaims // by subject
-	verified map[string]bool         // subjects whose entry's token verified
-	// onForged is called (outside mu) when an unsigned or edited entry tried to replace verified claims.
-	onForged func(subject string)
-	aliases  map[string]string                  // call alias → subject; the first verified claim wins
-	links    map[string]control.LinkDefinition  // by LINKDEF_ key
-	refs     map[string]string                  // OCI reference → public key
-	onLink   func(control.LinkDefinition, bool) // called (outside mu) when a link is set (true) or deleted
+	claims   map[string]storedClaims           // by subject
+	verified map[string]bool                   // subjects whose entry's token verified
+	aliases  map[string]string                 // call alias → subject; the first verified claim wins
+	links    map[string]control.LinkDefinition // by LINKDEF_ key
+	refs     map[string]string                 // OCI reference → public key
 }
 
-func newLatticeData(latticePrefix, domain string, log *slog.Logger) *latticeData {
-	return &latticeData{
-		bucket: "LATTICEDATA_" + latticePrefix, domain: domain, log: log,
+// NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the
+// account's own). obs (may be nil) is told about link changes and forged claims; log receives a warning for
+// every entry that is ignored. It does no I/O.
+func NewData(lattice, domain string, obs Observer, log *slog.Logger) *Data {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Data{
+		bucket: DataBucket(lattice), domain: domain, obs: obs, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliases: map[string]string{},
 		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
 
 func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, create bool) (jetstream.KeyValue, error) {
-	js, err := jetstream.New(nc)
-	if domain != "" {
-		js, err = jetstream.NewWithDomain(nc, domain)
-	}
+	js, err := JetStream(nc, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +128,14 @@ func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, creat
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("host: lattice bucket %s: %w", bucket, err)
+		return nil, fmt.Errorf("lattice: bucket %s: %w", bucket, err)
 	}
 	return kv, nil
 }
 
-// start opens (or creates) the bucket and watches it. Before it returns, every entry that existed is applied.
-func (d *latticeData) start(ctx context.Context, nc *nats.Conn) error {
+// Start opens (or creates) the bucket and watches it. Before it returns, every entry that existed is applied.
+// Without JetStream it fails, and the Data stays empty: links and call aliases then work only on this host.
+func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
 	kv, err := openBucket(ctx, nc, d.bucket, d.domain, true)
 	if err != nil {
 		return err
@@ -118,7 +144,7 @@ func (d *latticeData) start(ctx context.Context, nc *nats.Conn) error {
 	w, err := kv.WatchAll(wctx)
 	if err != nil {
 		cancel()
-		return fmt.Errorf("host: watch %s: %w", d.bucket, err)
+		return fmt.Errorf("lattice: watch %s: %w", d.bucket, err)
 	}
 	d.kv = kv
 	d.stopWatch = func() { _ = w.Stop(); cancel() }
@@ -149,7 +175,9 @@ func (d *latticeData) start(ctx context.Context, nc *nats.Conn) error {
 	return nil
 }
 
-func (d *latticeData) stop() {
+// Stop ends the watch and waits for the goroutine that ran it. It may be called on a nil Data, and on one
+// that never started.
+func (d *Data) Stop() {
 	if d == nil || d.stopWatch == nil {
 		return
 	}
@@ -158,7 +186,7 @@ func (d *latticeData) stop() {
 }
 
 // apply records one change of the bucket. A malformed or forged entry is ignored with a warning.
-func (d *latticeData) apply(e jetstream.KeyValueEntry) {
+func (d *Data) apply(e jetstream.KeyValueEntry) {
 	key := e.Key()
 	deleted := e.Operation() != jetstream.KeyValuePut
 	var err error
@@ -179,7 +207,7 @@ func (d *latticeData) apply(e jetstream.KeyValueEntry) {
 		}
 	}
 	if err != nil {
-		d.log.Warn("ignoring a lattice data entry", "key", key, attrReason, err)
+		d.log.Warn("ignoring a lattice data entry", "key", key, "reason", err)
 	}
 }
 
@@ -222,19 +250,19 @@ func checkClaims(key string, value []byte) (storedClaims, bool, error) {
 	return c, true, nil
 }
 
-func (d *latticeData) applyClaims(key string, value []byte) error {
+func (d *Data) applyClaims(key string, value []byte) error {
 	c, verified, err := checkClaims(key, value)
 	if err != nil {
-		if subject := strings.TrimPrefix(key, prefixClaims); d.isVerified(subject) && d.onForged != nil {
-			d.onForged(subject)
+		if subject := strings.TrimPrefix(key, prefixClaims); d.isVerified(subject) && d.obs != nil {
+			d.obs.ClaimsForged(subject)
 		}
 		return err
 	}
 	d.mu.Lock()
 	if d.verified[c.Subject] && !verified {
 		d.mu.Unlock()
-		if d.onForged != nil {
-			d.onForged(c.Subject)
+		if d.obs != nil {
+			d.obs.ClaimsForged(c.Subject)
 		}
 		return fmt.Errorf("an entry without a valid token tried to replace the signed claims of %s", c.Subject)
 	}
@@ -253,8 +281,9 @@ func (d *latticeData) applyClaims(key string, value []byte) error {
 	return nil
 }
 
-// linkKey is the bucket key of a link: LINKDEF_ and HEXUPPER(SHA-256(actor ‖ contract ‖ link name)).
-func linkKey(actorID, contractID, linkName string) string {
+// LinkKey is the bucket key of a link: LINKDEF_ and HEXUPPER(SHA-256(actor ‖ contract ‖ link name)). It
+// identifies a link for the hosts that apply it as well.
+func LinkKey(actorID, contractID, linkName string) string {
 	sum := sha256.Sum256([]byte(actorID + contractID + linkName))
 	return prefixLinkdef + wire.HashHex(sum)
 }
@@ -276,15 +305,15 @@ func checkLink(l *control.LinkDefinition) error {
 	return nil
 }
 
-func (d *latticeData) applyLink(key string, value []byte, deleted bool) error {
+func (d *Data) applyLink(key string, value []byte, deleted bool) error {
 	var l control.LinkDefinition
 	if deleted {
 		d.mu.Lock()
 		l, ok := d.links[key]
 		delete(d.links, key)
 		d.mu.Unlock()
-		if ok && d.onLink != nil {
-			d.onLink(l, false)
+		if ok && d.obs != nil {
+			d.obs.LinkChanged(l, false)
 		}
 		return nil
 	}
@@ -294,19 +323,19 @@ func (d *latticeData) applyLink(key string, value []byte, deleted bool) error {
 	if err := checkLink(&l); err != nil {
 		return err
 	}
-	if linkKey(l.ActorID, l.ContractID, l.LinkName) != key {
+	if LinkKey(l.ActorID, l.ContractID, l.LinkName) != key {
 		return errors.New("the link is stored under another link's key")
 	}
 	d.mu.Lock()
 	d.links[key] = l
 	d.mu.Unlock()
-	if d.onLink != nil {
-		d.onLink(l, true)
+	if d.obs != nil {
+		d.obs.LinkChanged(l, true)
 	}
 	return nil
 }
 
-func (d *latticeData) applyRef(key string, value []byte) error {
+func (d *Data) applyRef(key string, value []byte) error {
 	var r refMap
 	if err := json.Unmarshal(value, &r); err != nil {
 		return fmt.Errorf("malformed reference map: %w", err)
@@ -320,29 +349,30 @@ func (d *latticeData) applyRef(key string, value []byte) error {
 	return nil
 }
 
-func (d *latticeData) isVerified(subject string) bool {
+func (d *Data) isVerified(subject string) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.verified[subject]
 }
 
-func (d *latticeData) alias(name string) (string, bool) {
+// Alias returns the actor that owns a call alias: the first actor whose verified claims claimed it.
+func (d *Data) Alias(name string) (string, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	key, ok := d.aliases[name]
 	return key, ok
 }
 
-// link returns the link of an actor for a contract and link name.
-func (d *latticeData) link(actorID, contractID, linkName string) (control.LinkDefinition, bool) {
+// Link returns the link of an actor for a contract and link name.
+func (d *Data) Link(actorID, contractID, linkName string) (control.LinkDefinition, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	l, ok := d.links[linkKey(actorID, contractID, linkName)]
+	l, ok := d.links[LinkKey(actorID, contractID, linkName)]
 	return l, ok
 }
 
-// allLinks returns every link, sorted by actor, contract and link name.
-func (d *latticeData) allLinks() []control.LinkDefinition {
+// Links returns every link, sorted by actor, contract and link name.
+func (d *Data) Links() []control.LinkDefinition {
 	d.mu.RLock()
 	out := make([]control.LinkDefinition, 0, len(d.links))
 	for _, l := range d.links {
@@ -356,8 +386,8 @@ func (d *latticeData) allLinks() []control.LinkDefinition {
 	return out
 }
 
-// claimsList returns every claims entry in the 0.x get.claims layout.
-func (d *latticeData) claimsList() control.ClaimsList {
+// ClaimsList returns every claims entry in the 0.x get.claims layout.
+func (d *Data) ClaimsList() control.ClaimsList {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	out := control.ClaimsList{Claims: make([]map[string]string, 0, len(d.claims))}
@@ -377,10 +407,10 @@ func (d *latticeData) claimsList() control.ClaimsList {
 	return out
 }
 
-// putLink stores a link (every host then applies it through its watch).
-func (d *latticeData) putLink(ctx context.Context, l control.LinkDefinition) (control.LinkDefinition, error) {
+// PutLink stores a link (every host then applies it through its watch) and returns it as stored, with its id.
+func (d *Data) PutLink(ctx context.Context, l control.LinkDefinition) (control.LinkDefinition, error) {
 	if d.kv == nil {
-		return l, errors.New("host: lattice data store unavailable (no JetStream)")
+		return l, ErrNoData
 	}
 	if err := checkLink(&l); err != nil {
 		return l, err
@@ -388,7 +418,7 @@ func (d *latticeData) putLink(ctx context.Context, l control.LinkDefinition) (co
 	if l.Values == nil {
 		l.Values = map[string]string{}
 	}
-	key := linkKey(l.ActorID, l.ContractID, l.LinkName)
+	key := LinkKey(l.ActorID, l.ContractID, l.LinkName)
 	if l.ID == "" {
 		l.ID = strings.TrimPrefix(key, prefixLinkdef)
 	}
@@ -400,13 +430,13 @@ func (d *latticeData) putLink(ctx context.Context, l control.LinkDefinition) (co
 	return l, err
 }
 
-// delLink removes a link; it reports whether the link existed. The bucket, not this host's mirror of it,
+// DelLink removes a link; it reports whether the link existed. The bucket, not this host's mirror of it,
 // decides: another host may have deleted the link a moment ago.
-func (d *latticeData) delLink(ctx context.Context, r control.RemoveLinkDefinition) (control.LinkDefinition, bool, error) {
+func (d *Data) DelLink(ctx context.Context, r control.RemoveLinkDefinition) (control.LinkDefinition, bool, error) {
 	if d.kv == nil {
-		return control.LinkDefinition{}, false, errors.New("host: lattice data store unavailable (no JetStream)")
+		return control.LinkDefinition{}, false, ErrNoData
 	}
-	key := linkKey(r.ActorID, r.ContractID, r.LinkName)
+	key := LinkKey(r.ActorID, r.ContractID, r.LinkName)
 	e, err := d.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return control.LinkDefinition{}, false, nil
@@ -419,10 +449,11 @@ func (d *latticeData) delLink(ctx context.Context, r control.RemoveLinkDefinitio
 	return l, true, d.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 }
 
-// publishClaims writes the claims of an actor this host started, with its token.
-func (d *latticeData) publishClaims(ctx context.Context, c *actor.Claims) {
+// PublishClaims writes the claims of an actor a host started, with its token. Without JetStream it does
+// nothing.
+func (d *Data) PublishClaims(ctx context.Context, c Claims) error {
 	if d.kv == nil {
-		return
+		return nil
 	}
 	tags := c.Tags
 	if tags == nil {
@@ -436,32 +467,35 @@ func (d *latticeData) publishClaims(ctx context.Context, c *actor.Claims) {
 		_, err = d.kv.Put(ctx, prefixClaims+c.Subject, b)
 	}
 	if err != nil {
-		d.log.Warn("could not publish actor claims", attrActor, c.Subject, attrError, err)
+		return fmt.Errorf("lattice: publish the claims of %s: %w", c.Subject, err)
 	}
+	return nil
 }
 
-// publishRef records which actor an OCI reference resolved to.
-func (d *latticeData) publishRef(ctx context.Context, ref, key string) {
+// PublishRef records which actor an OCI reference resolved to. Without JetStream it does nothing.
+func (d *Data) PublishRef(ctx context.Context, ref, key string) error {
 	if d.kv == nil {
-		return
+		return nil
 	}
 	b, _ := json.Marshal(refMap{OCIURL: ref, PublicKey: key})
 	if _, err := d.kv.Put(ctx, prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(ref)), b); err != nil {
-		d.log.Warn("could not publish a reference map", attrRef, ref, attrError, err)
+		return fmt.Errorf("lattice: publish the reference map of %s: %w", ref, err)
 	}
+	return nil
 }
 
-// LookupAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
-// the call command. Like a host, it trusts only claims entries whose signed token verifies, and among those
-// the first writer of the alias.
-func LookupAlias(ctx context.Context, nc *nats.Conn, latticePrefix, domain, alias string) (string, error) {
-	kv, err := openBucket(ctx, nc, "LATTICEDATA_"+latticePrefix, domain, false)
+// FindAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
+// the call command: it reads the bucket once instead of watching it. Like a host, it trusts only claims
+// entries whose signed token verifies, and among those the first writer of the alias. ok is false when no
+// such entry exists; err is an error reaching the bucket (also when it does not exist).
+func FindAlias(ctx context.Context, nc *nats.Conn, lattice, domain, alias string) (key string, ok bool, err error) {
+	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false)
 	if err != nil {
-		return "", fmt.Errorf("%w %q: %w", ErrUnknownActor, alias, err)
+		return "", false, err
 	}
 	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
 	if err != nil {
-		return "", err
+		return "", false, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
 	}
 	found, first := "", uint64(0)
 	for k := range keys.Keys() {
@@ -480,8 +514,5 @@ func LookupAlias(ctx context.Context, nc *nats.Conn, latticePrefix, domain, alia
 			found, first = c.Subject, e.Revision()
 		}
 	}
-	if found == "" {
-		return "", fmt.Errorf("%w %q", ErrUnknownActor, alias)
-	}
-	return found, nil
+	return found, found != "", nil
 }

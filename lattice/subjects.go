@@ -1,0 +1,86 @@
+package lattice
+
+// The subjects and JetStream names of a lattice, as wasmCloud 0.x spells them (protocol notes §2, §6). Every
+// subject the host, the client and the built-in providers use is built here, so that the spelling lives in
+// one place; the arguments are not checked again (the lattice prefix and control prefix were checked by
+// config, keys by the code that parsed them).
+
+// EventTypePrefix is the prefix of every lattice event type: com.wasmcloud.lattice.{name}.
+const EventTypePrefix = "com.wasmcloud.lattice."
+
+// The commands a control client sends to one host: {ctl}.{lattice}.cmd.{host}.{command}.
+const (
+	CmdStartActor  = "la"
+	CmdStopActor   = "sa"
+	CmdScaleActor  = "scale"
+	CmdUpdateActor = "upd"
+	CmdStopHost    = "stop"
+)
+
+// RPCSubject returns wasmbus.rpc.{lattice}.{key}, where the actor with module key key is served.
+func RPCSubject(lattice, key string) string { return "wasmbus.rpc." + lattice + "." + key }
+
+// RPCWildcard returns wasmbus.rpc.{lattice}.>, every RPC subject of the lattice.
+func RPCWildcard(lattice string) string { return "wasmbus.rpc." + lattice + ".>" }
+
+// ProviderRPCSubject returns wasmbus.rpc.{lattice}.{provider}.{linkName}, where a 0.x capability provider
+// process serves the invocations of one link name.
+func ProviderRPCSubject(lattice, providerKey, linkName string) string {
+	return "wasmbus.rpc." + lattice + "." + providerKey + "." + linkName
+}
+
+// EventSubject returns wasmbus.evt.{lattice}, where every lattice event is published.
+func EventSubject(lattice string) string { return "wasmbus.evt." + lattice }
+
+// NamedEventSubject returns wasmbus.evt.{lattice}.{name}, where events of one type are published as well.
+func NamedEventSubject(lattice, name string) string { return EventSubject(lattice) + "." + name }
+
+// DataBucket returns LATTICEDATA_{lattice}, the JetStream key-value bucket of links, claims and reference maps.
+func DataBucket(lattice string) string { return "LATTICEDATA_" + lattice }
+
+// ObjectStore returns the name of the JetStream object store that holds the chunked payloads of a lattice:
+// the lattice prefix itself.
+func ObjectStore(lattice string) string { return lattice }
+
+// CtlSubjects builds the control-interface subjects of one lattice, {prefix}.{lattice}.*.
+type CtlSubjects struct {
+	base string // {prefix}.{lattice}
+}
+
+// NewCtlSubjects returns the control subjects under prefix (WASMCLOUD_CTL_TOPIC_PREFIX, wasmbus.ctl by
+// default) for the lattice lattice.
+func NewCtlSubjects(prefix, lattice string) CtlSubjects {
+	return CtlSubjects{base: prefix + "." + lattice}
+}
+
+// Base returns {prefix}.{lattice}.
+func (c CtlSubjects) Base() string { return c.base }
+
+// PingHosts returns the subject every host answers with its HostInfo.
+func (c CtlSubjects) PingHosts() string { return c.base + ".ping.hosts" }
+
+// Auction returns the subject of actor auctions.
+func (c CtlSubjects) Auction() string { return c.base + ".auction.actor" }
+
+// Claims returns the subject of the lattice's claims query.
+func (c CtlSubjects) Claims() string { return c.base + ".get.claims" }
+
+// Links returns the subject of the lattice's link query.
+func (c CtlSubjects) Links() string { return c.base + ".get.links" }
+
+// LinkPut returns the subject that stores a link definition.
+func (c CtlSubjects) LinkPut() string { return c.base + ".linkdefs.put" }
+
+// LinkDel returns the subject that deletes a link definition.
+func (c CtlSubjects) LinkDel() string { return c.base + ".linkdefs.del" }
+
+// Registries returns the subject that gives every host registry credentials.
+func (c CtlSubjects) Registries() string { return c.base + ".registries.put" }
+
+// Inventory returns the subject of one host's inventory, get.{host}.inv.
+func (c CtlSubjects) Inventory(hostID string) string { return c.base + ".get." + hostID + ".inv" }
+
+// Command returns the subject of a command (CmdStartActor, …) to one host, cmd.{host}.{command}.
+func (c CtlSubjects) Command(hostID, command string) string {
+	return c.base + ".cmd." + hostID + "." + command
+}
