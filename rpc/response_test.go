@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"encoding/hex"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -133,5 +134,36 @@ func TestSignedGolden(t *testing.T) {
 	// The golden invocation verifies.
 	if _, _, err := c.Verify(ctx, invBytes, VerifyOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestResponsePayload(t *testing.T) {
+	clock := newClock()
+	responder := newCluster(t, "cluster two", clock)
+	caller := newCluster(t, "cluster one", clock, responder.PublicKey())
+	stranger := newCluster(t, "cluster three", clock) // trusts nobody but itself
+	const id = "0b2a6f5e-1c4b-4a39-9d7e-2f4f8d2d9c11"
+	sign := func(resp *wire.Response) []byte {
+		t.Helper()
+		if err := responder.SignResponse(resp, id); err != nil {
+			t.Fatal(err)
+		}
+		return resp.AppendMsgpack(nil)
+	}
+	good, failed := sign(&wire.Response{Msg: []byte("reply")}), sign(&wire.Response{Error: "actor: guest error"})
+
+	got, err := caller.ResponsePayload(good, id, nil)
+	if err != nil || string(got) != "reply" {
+		t.Fatalf("payload %q, error %v", got, err)
+	}
+	_, err = caller.ResponsePayload(failed, id, nil)
+	var remote *RemoteError
+	if !errors.As(err, &remote) || remote.Message != "actor: guest error" {
+		t.Fatalf("error %v, want the responder's text as a *RemoteError", err)
+	}
+	_, err = stranger.ResponsePayload(failed, id, nil)
+	wantErr(t, err, ErrResponseToken)
+	if errors.As(err, &remote) || !strings.HasSuffix(err.Error(), "(unverified response says: actor: guest error)") {
+		t.Fatalf("error %q, want the unverified text shown, not a *RemoteError", err)
 	}
 }
