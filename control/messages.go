@@ -11,6 +11,9 @@ import (
 // {prefix}.{lattice}.* (protocol notes §6.2–§6.5). Field names are 0.x's; fields that only one of the OTP and
 // Rust hosts sends are accepted and, where we answer, written so that both kinds of client can read them.
 
+// DefaultLinkName is the link name of 0.x, used when a link definition or a capability call names none.
+const DefaultLinkName = "default"
+
 // MaxCtlMessage bounds a control request: nothing a client legitimately sends comes close.
 const MaxCtlMessage = 64 << 10
 

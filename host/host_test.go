@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
@@ -207,7 +208,7 @@ func TestHostCallRouting(t *testing.T) {
 	if err != nil || !bytes.Equal(out, echoReply) {
 		t.Fatalf("call by alias: %x, %v", out, err)
 	}
-	if key, err := LookupAlias(ctx, b.rpcConn, "default", "", "echoer"); err != nil || key != mod.Public().String() {
+	if key, err := client.LookupAlias(ctx, b.rpcConn, "default", "", "echoer"); err != nil || key != mod.Public().String() {
 		t.Fatalf("LookupAlias = %s, %v", key, err)
 	}
 
@@ -230,7 +231,7 @@ func TestHostCallRouting(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LookupAlias(ctx, b.rpcConn, "default", "", "nobody"); !errors.Is(err, ErrUnknownActor) {
+	if _, err := client.LookupAlias(ctx, b.rpcConn, "default", "", "nobody"); !errors.Is(err, client.ErrUnknownActor) {
 		t.Fatalf("LookupAlias(nobody) = %v", err)
 	}
 }

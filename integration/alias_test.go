@@ -33,7 +33,7 @@ func TestActorToActorByAliasAcrossHosts(t *testing.T) {
 	})
 	t.Run("CLI calls an unknown alias", func(t *testing.T) {
 		got := callFails(t, e, "nosuchactor", "Hello.SayHello", `{"name":"Ada"}`)
-		equal(t, "stderr", got, `wasmcloud-host: host: unknown actor or call alias "nosuchactor"`)
+		equal(t, "stderr", got, `wasmcloud-host: client: unknown actor or call alias "nosuchactor"`)
 	})
 	t.Run("caller relays to an unknown alias", func(t *testing.T) {
 		got := callFails(t, e, callerKey, "Caller.Relay", `{"target":"nosuchactor","name":"Ada"}`)

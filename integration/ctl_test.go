@@ -16,11 +16,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
-	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 // The --json documents of the ctl commands that report what was done (those that report lattice state print
@@ -125,14 +125,14 @@ func linkKey(actorID, contractID, linkName string) string {
 }
 
 // ctlClient is the test's own control-interface client on srv.
-func ctlClient(t testing.TB, srv *server.Server) (*lattice.CtlClient, *nats.Conn) {
+func ctlClient(t testing.TB, srv *server.Server) (*client.CtlClient, *nats.Conn) {
 	t.Helper()
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	return lattice.NewCtlClient(nc, "wasmbus.ctl", "default", 10*time.Second), nc
+	return client.NewCtlClient(nc, "wasmbus.ctl", "default", 10*time.Second), nc
 }
 
 // TestLatticeOfThreeHosts drives a lattice of three labelled hosts (and later a fourth) with the ctl

@@ -12,8 +12,8 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
-	"github.com/wasmcloud-host/wasmcloud-host/host"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
@@ -91,13 +91,13 @@ func runCall(ctx context.Context, args []string, s streams) error {
 		if err != nil {
 			return err
 		}
-		target, err = host.LookupAlias(ctx, ctl, cfg.LatticePrefix, cfg.JSDomain, pos[0])
+		target, err = client.LookupAlias(ctx, ctl, cfg.LatticePrefix, cfg.JSDomain, pos[0])
 		ctl.Close()
 		if err != nil {
 			return err
 		}
 	}
-	reply, err := host.Invoke(ctx, nc, cluster, cfg.LatticePrefix, target, pos[1], payload, cfg.RPCTimeout)
+	reply, err := client.Invoke(ctx, nc, cluster, cfg.LatticePrefix, target, pos[1], payload, cfg.RPCTimeout)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
@@ -119,7 +120,7 @@ func (c *ctlCmd) checkKey(what, key string, typ nkey.Type) error {
 // ctlSession is a control connection and a client on it, with what error messages need to say where the
 // client looked.
 type ctlSession struct {
-	client  *lattice.CtlClient
+	client  *client.CtlClient
 	nc      *nats.Conn
 	cfg     config.Config
 	timeout time.Duration
@@ -137,7 +138,7 @@ func dialCtl(ctx context.Context, timeout time.Duration) (*ctlSession, error) {
 		return nil, err
 	}
 	return &ctlSession{
-		client:  lattice.NewCtlClient(nc, cfg.CtlTopicPrefix, cfg.LatticePrefix, timeout),
+		client:  client.NewCtlClient(nc, cfg.CtlTopicPrefix, cfg.LatticePrefix, timeout),
 		nc:      nc,
 		cfg:     cfg,
 		timeout: timeout,
@@ -466,7 +467,7 @@ func ctlScaleActor(ctx context.Context, args []string, s streams) error {
 
 // linkNameFlag adds --link-name to c and returns a check that it is not empty.
 func (c *ctlCmd) linkNameFlag() (*string, func() error) {
-	name := c.String("link-name", lattice.DefaultLinkName, "the link name")
+	name := c.String("link-name", control.DefaultLinkName, "the link name")
 	return name, func() error {
 		if *name == "" {
 			return c.usage("--link-name must not be empty")

@@ -280,16 +280,16 @@ func TestCtlNoHostAnswers(t *testing.T) {
 		})
 	}
 	r := runCLI(t, "ctl", "inventory", fixedKey(t, nkey.Server, 9), "--timeout", ctlWait)
-	r.wantFailure(t, exitFailure, "lattice: no host answered on "+ctlBase+".get."+fixedKey(t, nkey.Server, 9)+".inv")
+	r.wantFailure(t, exitFailure, "client: no host answered on "+ctlBase+".get."+fixedKey(t, nkey.Server, 9)+".inv")
 }
 
 func TestCtlMalformedReply(t *testing.T) {
 	l := &ctlLattice{raw: map[string]string{"links": `{"links":{}}`, "claims": "claims!"}}
 	l.serve(t)
 	r := runCLI(t, "ctl", "link", "get", "--timeout", ctlWait)
-	r.wantFailure(t, exitFailure, "lattice: malformed control reply on "+ctlBase+".get.links", "cannot unmarshal object")
+	r.wantFailure(t, exitFailure, "client: malformed control reply on "+ctlBase+".get.links", "cannot unmarshal object")
 	r = runCLI(t, "ctl", "claims", "--json", "--timeout", ctlWait)
-	r.wantFailure(t, exitFailure, "lattice: malformed control reply on "+ctlBase+".get.claims", `got "claims!"`)
+	r.wantFailure(t, exitFailure, "client: malformed control reply on "+ctlBase+".get.claims", `got "claims!"`)
 	r.wantStdout(t, "")
 }
 
@@ -330,13 +330,13 @@ func TestCtlStartActor(t *testing.T) {
 		f.plain.refuse = "Failed to fetch actor: no such file"
 		defer func() { f.plain.refuse = "" }()
 		r := runCLI(t, "ctl", "start", "actor", "file:///nope.wasm", "--host", f.plain.info.ID, "--timeout", ctlWait)
-		r.wantFailure(t, exitFailure, "lattice: "+la(f.plain)+" refused: Failed to fetch actor: no such file")
+		r.wantFailure(t, exitFailure, "client: "+la(f.plain)+" refused: Failed to fetch actor: no such file")
 		r.wantStdout(t, "")
 	})
 	t.Run("unknown host", func(t *testing.T) {
 		unknown := fixedKey(t, nkey.Server, 9)
 		r := runCLI(t, "ctl", "start", "actor", ref, "--host", unknown, "--timeout", ctlWait)
-		r.wantFailure(t, exitFailure, "lattice: no host answered on "+ctlBase+".cmd."+unknown+".la")
+		r.wantFailure(t, exitFailure, "client: no host answered on "+ctlBase+".cmd."+unknown+".la")
 	})
 }
 
@@ -497,7 +497,7 @@ func TestCtlHostsMalformedAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runCLI(t, "ctl", "hosts", "--json", "--timeout", ctlWait)
-	r.wantFailure(t, exitFailure, "lattice: malformed control reply on "+ctlBase+".ping.hosts", `got "pong"`)
+	r.wantFailure(t, exitFailure, "client: malformed control reply on "+ctlBase+".ping.hosts", `got "pong"`)
 	var hosts []control.HostInfo
 	if err := json.Unmarshal([]byte(r.stdout), &hosts); err != nil {
 		t.Fatalf("stdout is not the JSON list of the hosts that answered well: %v\n%s", err, r.stdout)

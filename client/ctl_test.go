@@ -1,4 +1,4 @@
-package lattice
+package client
 
 import (
 	"bytes"
@@ -392,7 +392,7 @@ func TestCtlCommandRefused(t *testing.T) {
 			}
 			equal(t, "subject", refused.Subject, testBase+"."+tc.subject)
 			equal(t, "message", refused.Message, tc.message)
-			equal(t, "error text", err.Error(), "lattice: "+testBase+"."+tc.subject+" refused: "+tc.message)
+			equal(t, "error text", err.Error(), "client: "+testBase+"."+tc.subject+" refused: "+tc.message)
 		})
 	}
 }
@@ -402,7 +402,7 @@ func TestCtlRefusedWithoutReason(t *testing.T) {
 	h.raw = map[string]string{"la": `{"accepted":false}`}
 	client := ctlSetup(t, &fakeLattice{}, h)
 	err := client.StartActor(t.Context(), h.info.ID, "r", 1, nil)
-	equal(t, "error", err.Error(), "lattice: "+testBase+".cmd."+h.info.ID+".la refused without a reason")
+	equal(t, "error", err.Error(), "client: "+testBase+".cmd."+h.info.ID+".la refused without a reason")
 }
 
 func TestCtlNoHostAnswered(t *testing.T) {

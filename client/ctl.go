@@ -1,4 +1,4 @@
-package lattice
+package client
 
 // The control-interface client: what `wasmcloud-host ctl …` (and tests of the host's control server) use to
 // ask the hosts of a lattice what runs where and to tell them what to run. It speaks wasmCloud 0.x's JSON on
@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
@@ -30,65 +31,31 @@ import (
 // when NewCtlClient is given zero.
 const DefaultCtlTimeout = 2 * time.Second
 
-// DefaultLinkName is the link name of 0.x, used when a link definition names none.
-const DefaultLinkName = "default"
-
-// Errors of the control-interface client.
-var (
-	// ErrNoHostAnswered is matched when a request got no reply within the timeout, or NATS reported that
-	// nobody subscribes to its subject. The message names the subject.
-	ErrNoHostAnswered = errors.New("lattice: no host answered")
-
-	// ErrCtlBadReply is matched when a reply is not the JSON its subject calls for. The message names the
-	// subject.
-	ErrCtlBadReply = errors.New("lattice: malformed control reply")
-
-	// ErrCtlInvalid is matched when a CtlClient is asked for something it cannot send: a prefix, lattice or
-	// host id that is not a valid subject token, a missing field, or no connection.
-	ErrCtlInvalid = errors.New("lattice: invalid control request")
-)
-
-// CtlRefusedError is a command a host answered with {"accepted":false,"error":…}.
-type CtlRefusedError struct {
-	// Subject is the subject the command was sent to.
-	Subject string
-	// Message is the host's reason, as it sent it (possibly empty).
-	Message string
-}
-
-// Error implements error.
-func (e *CtlRefusedError) Error() string {
-	if e.Message == "" {
-		return "lattice: " + e.Subject + " refused without a reason"
-	}
-	return "lattice: " + e.Subject + " refused: " + e.Message
-}
-
 // CtlClient sends control-interface requests on one NATS connection. It holds no state besides its
 // configuration and is safe for concurrent use.
 type CtlClient struct {
 	nc      *nats.Conn
-	base    string // "{prefix}.{lattice}"
+	subj    lattice.CtlSubjects
 	timeout time.Duration
 	err     error // a configuration error that every method returns
 }
 
-// NewCtlClient returns a client for the lattice called lattice under the control subject prefix prefix
+// NewCtlClient returns a client for the lattice called latticeName under the control subject prefix prefix
 // (wasmbus.ctl by default in 0.x). timeout bounds each request and is the length of each scatter-gather
 // window (DefaultCtlTimeout when zero or negative). It does no I/O; an invalid prefix or lattice is reported
 // by every method, as an error matching ErrCtlInvalid.
-func NewCtlClient(nc *nats.Conn, prefix, lattice string, timeout time.Duration) *CtlClient {
+func NewCtlClient(nc *nats.Conn, prefix, latticeName string, timeout time.Duration) *CtlClient {
 	if timeout <= 0 {
 		timeout = DefaultCtlTimeout
 	}
-	c := &CtlClient{nc: nc, base: prefix + "." + lattice, timeout: timeout}
+	c := &CtlClient{nc: nc, subj: lattice.NewCtlSubjects(prefix, latticeName), timeout: timeout}
 	switch {
 	case nc == nil:
 		c.err = fmt.Errorf("%w: no NATS connection", ErrCtlInvalid)
 	case subject.ValidateSubject(prefix, false) != nil:
 		c.err = fmt.Errorf("%w: control prefix %q is not a NATS subject", ErrCtlInvalid, prefix)
-	case subject.ValidateToken(lattice) != nil:
-		c.err = fmt.Errorf("%w: lattice %q is not one NATS subject token", ErrCtlInvalid, lattice)
+	case subject.ValidateToken(latticeName) != nil:
+		c.err = fmt.Errorf("%w: lattice %q is not one NATS subject token", ErrCtlInvalid, latticeName)
 	}
 	return c
 }
@@ -104,7 +71,7 @@ func (c *CtlClient) Hosts(ctx context.Context) ([]control.HostInfo, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	hosts, err := gather(ctx, c, c.subject("ping.hosts"), nil, func(h *control.HostInfo) (string, error) {
+	hosts, err := gather(ctx, c, c.subj.PingHosts(), nil, func(h *control.HostInfo) (string, error) {
 		if h.ID == "" {
 			return "", errors.New("no host id")
 		}
@@ -129,9 +96,9 @@ func (c *CtlClient) AuctionActor(ctx context.Context, ref string, constraints ma
 	}
 	req, err := json.Marshal(control.ActorAuctionRequest{ActorRef: ref, Constraints: constraints})
 	if err != nil {
-		return nil, fmt.Errorf("lattice: encode auction request: %w", err)
+		return nil, fmt.Errorf("client: encode auction request: %w", err)
 	}
-	return gather(ctx, c, c.subject("auction.actor"), req, func(a *control.ActorAuctionAck) (string, error) {
+	return gather(ctx, c, c.subj.Auction(), req, func(a *control.ActorAuctionAck) (string, error) {
 		if a.HostID == "" {
 			return "", errors.New("bid without host_id")
 		}
@@ -145,7 +112,7 @@ func (c *CtlClient) Inventory(ctx context.Context, hostID string) (control.HostI
 	if err := c.checkHost(hostID); err != nil {
 		return inv, err
 	}
-	err := c.query(ctx, c.subject("get."+hostID+".inv"), &inv)
+	err := c.query(ctx, c.subj.Inventory(hostID), &inv)
 	return inv, err
 }
 
@@ -156,7 +123,7 @@ func (c *CtlClient) Claims(ctx context.Context) ([]map[string]string, error) {
 		return nil, c.err
 	}
 	var l control.ClaimsList
-	err := c.query(ctx, c.subject("get.claims"), &l)
+	err := c.query(ctx, c.subj.Claims(), &l)
 	return l.Claims, err
 }
 
@@ -166,15 +133,15 @@ func (c *CtlClient) Links(ctx context.Context) ([]control.LinkDefinition, error)
 		return nil, c.err
 	}
 	var l control.LinkDefinitionList
-	err := c.query(ctx, c.subject("get.links"), &l)
+	err := c.query(ctx, c.subj.Links(), &l)
 	return l.Links, err
 }
 
-// PutLink stores a link definition in the lattice. An empty LinkName means DefaultLinkName and nil Values an
+// PutLink stores a link definition in the lattice. An empty LinkName means control.DefaultLinkName and nil Values an
 // empty map; actor, provider and contract are required.
 func (c *CtlClient) PutLink(ctx context.Context, ld control.LinkDefinition) error {
 	if ld.LinkName == "" {
-		ld.LinkName = DefaultLinkName
+		ld.LinkName = control.DefaultLinkName
 	}
 	if ld.Values == nil {
 		ld.Values = map[string]string{}
@@ -182,19 +149,19 @@ func (c *CtlClient) PutLink(ctx context.Context, ld control.LinkDefinition) erro
 	if err := ld.Validate(); err != nil {
 		return fmt.Errorf("%w: link definition: %w", ErrCtlInvalid, err)
 	}
-	return c.command(ctx, "linkdefs.put", ld)
+	return c.command(ctx, c.subj.LinkPut(), ld)
 }
 
-// DelLink removes the link definition of actor, contract and linkName (DefaultLinkName when empty).
+// DelLink removes the link definition of actor, contract and linkName (control.DefaultLinkName when empty).
 func (c *CtlClient) DelLink(ctx context.Context, actor, contract, linkName string) error {
 	if linkName == "" {
-		linkName = DefaultLinkName
+		linkName = control.DefaultLinkName
 	}
 	r := control.RemoveLinkDefinition{ActorID: actor, ContractID: contract, LinkName: linkName}
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("%w: link deletion: %w", ErrCtlInvalid, err)
 	}
-	return c.command(ctx, "linkdefs.del", r)
+	return c.command(ctx, c.subj.LinkDel(), r)
 }
 
 // StartActor tells the host hostID to start count instances (one when zero) of the actor ref, with
@@ -208,7 +175,7 @@ func (c *CtlClient) StartActor(ctx context.Context, hostID, ref string, count ui
 		return fmt.Errorf("%w: start actor: no actor reference", ErrCtlInvalid)
 	}
 	count = max(count, 1)
-	return c.command(ctx, "cmd."+hostID+".la",
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdStartActor),
 		control.StartActorCommand{ActorRef: ref, Count: count, Annotations: annotations, HostID: hostID})
 }
 
@@ -221,7 +188,7 @@ func (c *CtlClient) StopActor(ctx context.Context, hostID, actorKey string, coun
 	if actorKey == "" {
 		return fmt.Errorf("%w: stop actor: no actor key", ErrCtlInvalid)
 	}
-	return c.command(ctx, "cmd."+hostID+".sa", control.StopActorCommand{ActorRef: actorKey, Count: count, HostID: hostID})
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdStopActor), control.StopActorCommand{ActorRef: actorKey, Count: count, HostID: hostID})
 }
 
 // ScaleActor tells the host hostID to run exactly count instances of the actor actorKey, whose image
@@ -234,7 +201,7 @@ func (c *CtlClient) ScaleActor(ctx context.Context, hostID, actorKey, ref string
 	if actorKey == "" {
 		return fmt.Errorf("%w: scale actor: no actor key", ErrCtlInvalid)
 	}
-	return c.command(ctx, "cmd."+hostID+".scale",
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdScaleActor),
 		control.ScaleActorCommand{ActorID: actorKey, ActorRef: ref, Count: &count, HostID: hostID})
 }
 
@@ -247,7 +214,7 @@ func (c *CtlClient) UpdateActor(ctx context.Context, hostID, actorKey, newRef st
 	if newRef == "" {
 		return fmt.Errorf("%w: update actor: no new reference", ErrCtlInvalid)
 	}
-	return c.command(ctx, "cmd."+hostID+".upd",
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdUpdateActor),
 		control.UpdateActorCommand{ActorID: actorKey, NewActorRef: newRef, HostID: hostID})
 }
 
@@ -262,7 +229,7 @@ func (c *CtlClient) StopHost(ctx context.Context, hostID string, timeout time.Du
 		ms := uint64(timeout.Milliseconds())
 		cmd.Timeout = &ms
 	}
-	return c.command(ctx, "cmd."+hostID+".stop", cmd)
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdStopHost), cmd)
 }
 
 // PutRegistries gives every host of the lattice the credentials of the registries in creds. Every host
@@ -274,11 +241,8 @@ func (c *CtlClient) PutRegistries(ctx context.Context, creds control.RegistryCre
 	if err := creds.Validate(); err != nil {
 		return fmt.Errorf("%w: registries: %w", ErrCtlInvalid, err)
 	}
-	return c.command(ctx, "registries.put", creds)
+	return c.command(ctx, c.subj.Registries(), creds)
 }
-
-// subject returns the control subject {prefix}.{lattice}.{suffix}.
-func (c *CtlClient) subject(suffix string) string { return c.base + "." + suffix }
 
 // checkHost returns c's configuration error, or an error if hostID cannot be put into a subject.
 func (c *CtlClient) checkHost(hostID string) error {
@@ -291,15 +255,14 @@ func (c *CtlClient) checkHost(hostID string) error {
 	return nil
 }
 
-// command sends the JSON of req to {base}.{suffix} and turns the host's acknowledgement into an error.
-func (c *CtlClient) command(ctx context.Context, suffix string, req any) error {
+// command sends the JSON of req to subject and turns the host's acknowledgement into an error.
+func (c *CtlClient) command(ctx context.Context, subject string, req any) error {
 	if c.err != nil {
 		return c.err
 	}
-	subject := c.subject(suffix)
 	body, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("lattice: encode request for %s: %w", subject, err)
+		return fmt.Errorf("client: encode request for %s: %w", subject, err)
 	}
 	reply, err := c.request(ctx, subject, body)
 	if err != nil {
@@ -349,13 +312,13 @@ func (c *CtlClient) request(ctx context.Context, subject string, body []byte) ([
 	case err == nil:
 		return msg.Data, nil
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("lattice: %s: %w", subject, ctx.Err())
+		return nil, fmt.Errorf("client: %s: %w", subject, ctx.Err())
 	case errors.Is(err, nats.ErrNoResponders):
 		return nil, fmt.Errorf("%w on %s: nobody subscribes to it", ErrNoHostAnswered, subject)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 		return nil, fmt.Errorf("%w on %s within %s", ErrNoHostAnswered, subject, c.timeout)
 	default:
-		return nil, fmt.Errorf("lattice: %s: %w", subject, err)
+		return nil, fmt.Errorf("client: %s: %w", subject, err)
 	}
 }
 
@@ -367,11 +330,11 @@ func gather[T any](ctx context.Context, c *CtlClient, subject string, body []byt
 	inbox := c.nc.NewInbox()
 	sub, err := c.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, fmt.Errorf("lattice: %s: subscribe to replies: %w", subject, err)
+		return nil, fmt.Errorf("client: %s: subscribe to replies: %w", subject, err)
 	}
 	defer sub.Unsubscribe()
 	if err := c.nc.PublishRequest(subject, inbox, body); err != nil {
-		return nil, fmt.Errorf("lattice: %s: %w", subject, err)
+		return nil, fmt.Errorf("client: %s: %w", subject, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -384,12 +347,12 @@ func gather[T any](ctx context.Context, c *CtlClient, subject string, body []byt
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:
-			return out, errors.Join(append(bad, fmt.Errorf("lattice: %s: %w", subject, ctx.Err()))...)
+			return out, errors.Join(append(bad, fmt.Errorf("client: %s: %w", subject, ctx.Err()))...)
 		case wctx.Err() != nil, errors.Is(err, nats.ErrNoResponders):
 			// The window is over, or the server said at once that nobody subscribes to subject.
 			return out, errors.Join(bad...)
 		default:
-			return out, errors.Join(append(bad, fmt.Errorf("lattice: %s: %w", subject, err))...)
+			return out, errors.Join(append(bad, fmt.Errorf("client: %s: %w", subject, err))...)
 		}
 		var v T
 		key := ""

@@ -1,0 +1,51 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
+	"github.com/wasmcloud-host/wasmcloud-host/rpc"
+)
+
+// Invoke sends one signed invocation from outside any actor (the `call` command): origin is the caller's own
+// server key, as 0.x tools do. It verifies the response like a host does and returns its payload. Payloads
+// above 900 KiB travel through the object store named latticePrefix, in the account's own JetStream domain.
+func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, target, operation string, payload []byte, timeout time.Duration) ([]byte, error) {
+	inv := &wire.Invocation{
+		Origin:    wire.Entity{PublicKey: c.HostID()},
+		Target:    wire.Entity{PublicKey: target},
+		Operation: operation,
+		Msg:       payload,
+	}
+	if err := c.Sign(inv); err != nil {
+		return nil, err
+	}
+	store := lattice.NewChunkStore(nc, latticePrefix, "")
+	if err := store.ChunkInvocation(ctx, inv); err != nil {
+		return nil, err
+	}
+	reply, err := lattice.Request(ctx, nc, lattice.RPCSubject(latticePrefix, target), inv.AppendMsgpack(nil), timeout)
+	if err != nil {
+		return nil, err
+	}
+	return c.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
+}
+
+// LookupAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
+// the call command. Like a host, it trusts only claims entries whose signed token verifies, and among those
+// the first writer of the alias.
+func LookupAlias(ctx context.Context, nc *nats.Conn, latticePrefix, domain, alias string) (string, error) {
+	key, ok, err := lattice.FindAlias(ctx, nc, latticePrefix, domain, alias)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%w %q: %w", ErrUnknownActor, alias, err)
+	case !ok:
+		return "", fmt.Errorf("%w %q", ErrUnknownActor, alias)
+	}
+	return key, nil
+}

@@ -1,0 +1,40 @@
+package client
+
+import (
+	"errors"
+)
+
+// Errors of the control-interface client.
+var (
+	// ErrNoHostAnswered is matched when a request got no reply within the timeout, or NATS reported that
+	// nobody subscribes to its subject. The message names the subject.
+	ErrNoHostAnswered = errors.New("client: no host answered")
+
+	// ErrCtlBadReply is matched when a reply is not the JSON its subject calls for. The message names the
+	// subject.
+	ErrCtlBadReply = errors.New("client: malformed control reply")
+
+	// ErrCtlInvalid is matched when a CtlClient is asked for something it cannot send: a prefix, lattice or
+	// host id that is not a valid subject token, a missing field, or no connection.
+	ErrCtlInvalid = errors.New("client: invalid control request")
+)
+
+// ErrUnknownActor is matched when LookupAlias finds no actor that owns the call alias, or cannot read the
+// lattice bucket at all.
+var ErrUnknownActor = errors.New("client: unknown actor or call alias")
+
+// CtlRefusedError is a command a host answered with {"accepted":false,"error":…}.
+type CtlRefusedError struct {
+	// Subject is the subject the command was sent to.
+	Subject string
+	// Message is the host's reason, as it sent it (possibly empty).
+	Message string
+}
+
+// Error implements error.
+func (e *CtlRefusedError) Error() string {
+	if e.Message == "" {
+		return "client: " + e.Subject + " refused without a reason"
+	}
+	return "client: " + e.Subject + " refused: " + e.Message
+}
