@@ -1,8 +1,6 @@
 package client
 
-import (
-	"errors"
-)
+import "errors"
 
 // Errors of the control-interface client.
 var (

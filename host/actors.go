@@ -165,7 +165,7 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	}
 	h.actors[claims.Subject] = ra
 	h.mu.Unlock()
-	h.reconcileActor(claims.Subject, true)
+	h.reconcileActor(ctx, claims.Subject, true)
 	h.publishClaims(ctx, claims)
 	if filePath(ref) == "" {
 		if err := h.data.PublishRef(ctx, ref, claims.Subject); err != nil {
@@ -297,14 +297,14 @@ func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
 
 // restoreClaims rewrites the signed claims entry of an actor running here after someone replaced it with an
 // unsigned or edited one, so hosts that start later (and tools reading the bucket) see the real claims.
-func (h *Host) restoreClaims(subject string) {
+func (h *Host) restoreClaims(ctx context.Context, subject string) {
 	ra := h.running(subject)
 	if ra == nil {
 		return
 	}
 	claims, _ := ra.snapshot()
 	h.log.Warn("a lattice claims entry of a running actor was overwritten without a valid token; restoring the signed one", attrActor, subject)
-	go h.publishClaims(context.Background(), claims)
+	go h.publishClaims(ctx, claims)
 }
 
 // publishClaims writes the claims of an actor started here to the lattice bucket, with its token.
@@ -331,7 +331,7 @@ func (h *Host) StopActor(ctx context.Context, key string) error {
 	}
 	delete(h.actors, key)
 	h.mu.Unlock()
-	h.reconcileActor(key, false)
+	h.reconcileActor(ctx, key, false)
 	_, count := ra.snapshot()
 	err := errors.Join(drainSubscription(ctx, ra.sub), ra.close(ctx))
 	h.log.Info("actor stopped", attrActor, key)

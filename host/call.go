@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
@@ -16,7 +17,7 @@ import (
 // names another actor by module key or call alias.
 func (h *Host) hostCall(ctx context.Context, caller *actor.Claims, binding, namespace, operation string, payload []byte) ([]byte, error) {
 	if strings.Contains(namespace, ":") {
-		return h.capabilityCall(ctx, caller, binding, namespace, operation, payload)
+		return h.caps.Call(ctx, capability.Caller{Key: caller.Subject, Caps: caller.Caps}, binding, namespace, operation, payload)
 	}
 	target, err := h.resolveActor(namespace)
 	if err != nil {

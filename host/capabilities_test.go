@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 const (
@@ -82,8 +84,8 @@ func TestKVCounterOverHTTP(t *testing.T) {
 	a := startHost(t, s, seed)
 	addr := freeAddr(t)
 	startFixture(t, a, "kvcounter.wasm")
-	link(t, a, kvcounterKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: "counters", linkPrefix: "app1"})
-	link(t, a, kvcounterKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
+	link(t, a, kvcounterKey, capability.BuiltinKeyValue, contract.ContractKeyValue, map[string]string{keyvalue.LinkBucket: "counters", keyvalue.LinkPrefix: "app1"})
+	link(t, a, kvcounterKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 
 	for want := 1; want <= 3; want++ {
 		code, body := get(t, addr, "/")
@@ -111,8 +113,8 @@ func TestCapabilityRefusals(t *testing.T) {
 	t.Run("kvcounter_unpriv's key-value call is refused", func(t *testing.T) {
 		addr := freeAddr(t)
 		startFixture(t, h, "kvcounter_unpriv_s.wasm")
-		link(t, h, kvcounterUnprivKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: "counters"})
-		link(t, h, kvcounterUnprivKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
+		link(t, h, kvcounterUnprivKey, capability.BuiltinKeyValue, contract.ContractKeyValue, map[string]string{keyvalue.LinkBucket: "counters"})
+		link(t, h, kvcounterUnprivKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 		code, body := get(t, addr, "/")
 		if code != http.StatusInternalServerError || !strings.Contains(body, "do not list the capability wasmcloud:keyvalue") {
 			t.Fatalf("got %d %q", code, body)
@@ -124,7 +126,7 @@ func TestCapabilityRefusals(t *testing.T) {
 	t.Run("echo_unpriv gets no HTTP traffic", func(t *testing.T) {
 		addr := freeAddr(t)
 		startFixture(t, h, "echo_unpriv_s.wasm")
-		link(t, h, echoUnprivKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
+		link(t, h, echoUnprivKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 		if code, body := get(t, addr, "/"); code != http.StatusBadGateway || strings.Contains(body, "capability") {
 			t.Fatalf("got %d %q", code, body)
 		}
@@ -132,7 +134,7 @@ func TestCapabilityRefusals(t *testing.T) {
 	t.Run("echo serves HTTP", func(t *testing.T) {
 		addr := freeAddr(t)
 		startFixture(t, h, "echo.wasm")
-		link(t, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
+		link(t, h, echoKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 		code, body := get(t, addr, "/hello?x=1")
 		if code != http.StatusOK || !strings.Contains(body, `"path":"/hello"`) || !strings.Contains(body, `"query_string":"x=1"`) {
 			t.Fatalf("got %d %q", code, body)
@@ -161,7 +163,7 @@ func TestPolicyActorOverMessaging(t *testing.T) {
 	s := runNATS(t)
 	h := startHost(t, s, clusterSeed(t))
 	startFixture(t, h, "example_policy_s.wasm")
-	link(t, h, policyKey, BuiltinMessaging, contract.ContractMessaging, map[string]string{linkSubscription: "wasmcloud.policy.evaluator"})
+	link(t, h, policyKey, capability.BuiltinMessaging, contract.ContractMessaging, map[string]string{messaging.LinkSubscription: "wasmcloud.policy.evaluator"})
 	nc := connect(t, s)
 	var reply []byte
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -179,68 +181,6 @@ func TestPolicyActorOverMessaging(t *testing.T) {
 	}
 }
 
-func TestMessagingSubjects(t *testing.T) {
-	l := control.LinkDefinition{Values: map[string]string{}}
-	withPublish := control.LinkDefinition{Values: map[string]string{linkPublish: "orders.*, audit.>"}}
-	tests := []struct {
-		link    control.LinkDefinition
-		subject string
-		ok      bool
-	}{
-		{l, "_INBOX.abc.1", true},
-		{l, "orders.new", false},
-		{withPublish, "orders.new", true},
-		{withPublish, "orders.new.eu", false},
-		{withPublish, "audit.a.b.c", true},
-		{withPublish, "_INBOX.x", false},
-		{withPublish, "wasmbus.rpc.default.M", false},
-		{l, "wasmbus.ctl.default.cmd.N.stop", false},
-		{withPublish, "$JS.API.STREAM.DELETE.x", false},
-		{withPublish, "orders.*", false},
-		{withPublish, "orders..x", false},
-		{withPublish, "", false},
-	}
-	for _, tc := range tests {
-		if err := checkSubject(tc.link, tc.subject); (err == nil) != tc.ok {
-			t.Errorf("checkSubject(%v, %q) = %v, want ok=%v", tc.link.Values, tc.subject, err, tc.ok)
-		}
-	}
-}
-
-func TestNumberGen(t *testing.T) {
-	out, err := numberGen(contract.OpNumberGenRandomInRange, (&contract.RangeLimit{Min: 5, Max: 7}).AppendMsgpack(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := contract.UnmarshalU32(out)
-	if err != nil || v < 5 || v > 7 {
-		t.Fatalf("RandomInRange = %d, %v", v, err)
-	}
-	if _, err := numberGen(contract.OpNumberGenRandomInRange, (&contract.RangeLimit{Min: 7, Max: 5}).AppendMsgpack(nil)); err == nil {
-		t.Fatal("min above max accepted")
-	}
-	out, _ = numberGen(contract.OpNumberGenGenerateGuid, nil)
-	if g, err := contract.UnmarshalString(out); err != nil || len(g) != 36 {
-		t.Fatalf("GUID %q, %v", g, err)
-	}
-	if _, err := numberGen("NumberGen.Nope", nil); err == nil {
-		t.Fatal("unknown operation accepted")
-	}
-}
-
-// The built-in providers' keys are part of the user contract (README): they must never change.
-func TestBuiltinKeysAreStable(t *testing.T) {
-	for got, want := range map[string]string{
-		BuiltinHTTPServer: "VCF5SU6YJF4VOJX65JHPTP75IBN422J3YXXPCRHP3AVJ5QYBFODRSMLQ",
-		BuiltinKeyValue:   "VAMPSNGKTNNUY5FVT2JJHCLVTLVFHDOTFCIGM32VHIMTPY2YTCH6NESC",
-		BuiltinMessaging:  "VAVJ2JVMYS4N4QGOVWB7YALBHIP54B7AH3X5HDSTWGRQGOKZIDG4YLXS",
-	} {
-		if got != want {
-			t.Errorf("built-in provider key %s, want %s", got, want)
-		}
-	}
-}
-
 // A link that cannot be applied (its port is taken) is retried, and served once the port is free.
 func TestFailedLinkIsRetried(t *testing.T) {
 	s := runNATS(t)
@@ -251,12 +191,9 @@ func TestFailedLinkIsRetried(t *testing.T) {
 	}
 	addr := blocker.Addr().String()
 	startFixture(t, h, "echo.wasm")
-	link(t, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
+	link(t, h, echoKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		h.prov.mu.Lock()
-		_, failed := h.prov.failed[lattice.LinkKey(echoKey, contract.ContractHTTPServer, "default")]
-		h.prov.mu.Unlock()
-		if failed {
+		if failed := h.caps.FailedLinks(); len(failed) == 1 && failed[0].ActorID == echoKey && failed[0].ContractID == contract.ContractHTTPServer {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -264,7 +201,7 @@ func TestFailedLinkIsRetried(t *testing.T) {
 		}
 	}
 	blocker.Close()
-	h.retryLinks() // what the next heartbeat does
+	h.caps.RetryFailed(context.Background()) // what the next heartbeat does
 	if code, _ := get(t, addr, "/"); code != http.StatusOK {
 		t.Fatalf("after the retry: %d", code)
 	}

@@ -15,7 +15,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 )
 
@@ -36,7 +38,7 @@ func BenchmarkHTTPEcho(b *testing.B) {
 		b.Fatal(err)
 	}
 	addr := freeAddr(b)
-	link(b, h, echoKey, BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
+	link(b, h, echoKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
 	const target = "/echo?x=1"
 	actorURL := "http://" + addr + target
 	want := firstAnswer(b, actorURL)
@@ -155,8 +157,9 @@ func loopback(b *testing.B, url string, want []byte, parallel bool) float64 {
 	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 }
 
-// BenchmarkKVIncrement measures KeyValue.Increment through the built-in key-value provider (h.keyValueCall
-// with a stored link: payload decoding, the confined store, a read and a compare-and-swap write in JetStream,
+// BenchmarkKVIncrement measures KeyValue.Increment through the capability gate and the built-in key-value
+// provider (with a stored link: the claims and link checks, payload decoding, the confined store, a read and
+// a compare-and-swap write in JetStream,
 // the reply encoding) next to raw JetStream KV calls on the same server in the same run: a Put (one round
 // trip, the floor) and a Get followed by an Update (the two round trips an increment needs at least). The
 // provider side reports its cost as a multiple of the raw Put ("x-put") and of the raw Get+Update
@@ -166,16 +169,13 @@ func BenchmarkKVIncrement(b *testing.B) {
 	h := startHost(b, s, clusterSeed(b))
 	ctx := context.Background()
 	const bucket = "bench_kv"
-	link(b, h, kvcounterKey, BuiltinKeyValue, contract.ContractKeyValue, map[string]string{linkBucket: bucket, linkPrefix: "app"})
-	l, ok := h.data.Link(kvcounterKey, contract.ContractKeyValue, "default")
-	if !ok {
-		b.Fatal("key-value link not stored")
-	}
+	link(b, h, kvcounterKey, capability.BuiltinKeyValue, contract.ContractKeyValue, map[string]string{keyvalue.LinkBucket: bucket, keyvalue.LinkPrefix: "app"})
+	caller := capability.Caller{Key: kvcounterKey, Caps: []string{contract.ContractKeyValue}}
 	payload := (&contract.IncrementRequest{Key: "counter", Value: 1}).AppendMsgpack(nil)
 	// The first call creates the bucket, which the raw baselines then use too.
 	var count int32
 	increment := func(b *testing.B) {
-		out, err := h.keyValueCall(ctx, l, contract.OpKeyValueIncrement, payload)
+		out, err := h.caps.Call(ctx, caller, "default", contract.ContractKeyValue, contract.OpKeyValueIncrement, payload)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,11 +1,9 @@
 package host
 
-import (
-	"errors"
-)
+import "errors"
 
-// Errors returned by the host. Refusals of invocations come from package rpc and package actor; these are the
-// host's own.
+// Errors returned by the host. Refusals of invocations come from package rpc and package actor, refusals of
+// capability calls from package capability; these are the host's own.
 var (
 	// ErrFileLoadNotAllowed: a file reference was given while WASMCLOUD_ALLOW_FILE_LOAD is false.
 	ErrFileLoadNotAllowed = errors.New("host: file references are not allowed (set WASMCLOUD_ALLOW_FILE_LOAD=true)")
@@ -19,20 +17,12 @@ var (
 	ErrWrongTarget = errors.New("host: invocation target is not the actor it was sent to")
 	// ErrMissingCapability: a provider-originated invocation for a contract the actor does not claim.
 	ErrMissingCapability = errors.New("host: actor does not claim the capability")
-	// ErrNoProvider: an actor called a capability contract that no provider is linked for.
-	ErrNoProvider = errors.New("host: no provider linked")
 	// ErrUnknownActor: an actor-to-actor call names a key or call alias that no host runs.
 	ErrUnknownActor = errors.New("host: unknown actor or call alias")
 	// ErrUpdateMismatch: an update names another actor, or a revision that is not higher.
 	ErrUpdateMismatch = errors.New("host: update refused")
 	// ErrNoLink: no link matches the request.
 	ErrNoLink = errors.New("host: no such link")
-	// ErrCapabilityNotClaimed: an actor called a contract its signed claims do not list.
-	ErrCapabilityNotClaimed = errors.New("host: actor's claims do not list the capability")
-	// ErrUnknownOperation: a built-in provider does not implement the operation.
-	ErrUnknownOperation = errors.New("host: unknown operation")
-	// ErrSubjectNotAllowed: a messaging subject outside what the link allows, or one of the lattice's own.
-	ErrSubjectNotAllowed = errors.New("host: subject not allowed")
 	// ErrShuttingDown: the host is draining and takes no new work.
 	ErrShuttingDown = errors.New("host: shutting down")
 )

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
@@ -38,7 +39,7 @@ func (h *Host) heartbeatLoop(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			h.retryLinks()
+			h.caps.RetryFailed(context.Background())
 			h.heartbeat(context.Background())
 		}
 	}
@@ -128,7 +129,7 @@ func (h *Host) inventory() control.HostInventory {
 	inv := control.HostInventory{
 		HostID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
 		Version: Version, UptimeSeconds: secs, UptimeHuman: human,
-		Actors: []control.ActorDescription{}, Providers: builtinProviders(),
+		Actors: []control.ActorDescription{}, Providers: capability.BuiltinProviders(),
 	}
 	h.mu.RLock()
 	for _, a := range h.actors {

@@ -17,7 +17,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/guesttest"
@@ -173,19 +176,19 @@ func TestCapabilitiesExample(t *testing.T) {
 		before := h.RefusedCalls()
 		wantGuestError(t, h, keyB, "Caps.Get", strMap("key", "x"), `capabilities: Caps.Get "x": `+
 			hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet,
-				fmt.Sprintf(`host: no provider linked for wasmcloud:keyvalue (link name "default") to actor %s`, keyB)))
+				fmt.Sprintf(`capability: no provider linked for wasmcloud:keyvalue (link name "default") to actor %s`, keyB)))
 		wantRefusalsAdded(t, h, before, map[string]int64{"not_linked": 1})
 	})
 
 	kvLink := func(prefix string) map[string]string {
-		return map[string]string{linkBucket: "caps", linkPrefix: prefix}
+		return map[string]string{keyvalue.LinkBucket: "caps", keyvalue.LinkPrefix: prefix}
 	}
-	link(t, h, keyA, BuiltinKeyValue, contract.ContractKeyValue, kvLink("a"))
-	link(t, h, keyB, BuiltinKeyValue, contract.ContractKeyValue, kvLink("b"))
-	link(t, h, keyC, BuiltinKeyValue, contract.ContractKeyValue, kvLink("c"))
+	link(t, h, keyA, capability.BuiltinKeyValue, contract.ContractKeyValue, kvLink("a"))
+	link(t, h, keyB, capability.BuiltinKeyValue, contract.ContractKeyValue, kvLink("b"))
+	link(t, h, keyC, capability.BuiltinKeyValue, contract.ContractKeyValue, kvLink("c"))
 	// A request's answer goes to an _INBOX subject: a link that lists publish patterns must list that too.
-	link(t, h, keyA, BuiltinMessaging, contract.ContractMessaging,
-		map[string]string{linkSubscription: "demo.echo", linkPublish: "demo.>,_INBOX.>"})
+	link(t, h, keyA, capability.BuiltinMessaging, contract.ContractMessaging,
+		map[string]string{messaging.LinkSubscription: "demo.echo", messaging.LinkPublish: "demo.>,_INBOX.>"})
 
 	t.Run("Caps.Log", func(t *testing.T) {
 		tests := []struct {
@@ -268,7 +271,7 @@ func TestCapabilitiesExample(t *testing.T) {
 		}
 		t.Run("the host's error text reaches the caller", func(t *testing.T) {
 			wantGuestError(t, h, keyA, "Caps.Get", strMap("key", ""), `capabilities: Caps.Get "": `+
-				hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet, `kvstore: Get "": empty key`))
+				hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet, `keyvalue: Get "": empty key`))
 		})
 	})
 
@@ -294,7 +297,7 @@ func TestCapabilitiesExample(t *testing.T) {
 
 	t.Run("a key-value call without the claim is refused", func(t *testing.T) {
 		before := h.RefusedCalls()
-		notClaimed := "host: actor's claims do not list the capability wasmcloud:keyvalue"
+		notClaimed := "capability: actor's claims do not list the capability wasmcloud:keyvalue"
 		wantGuestError(t, h, keyC, "Caps.Get", strMap("key", "x"),
 			`capabilities: Caps.Get "x": `+hostCallError(contract.ContractKeyValue, contract.OpKeyValueGet, notClaimed))
 		wantGuestError(t, h, keyC, "Caps.KV", strMap("key", "x"),
@@ -345,7 +348,7 @@ func TestCapabilitiesExample(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				wantGuestError(t, h, keyA, "Caps.Publish", strMap("subject", tt.subject, "body", "sneaky"),
 					fmt.Sprintf("capabilities: Caps.Publish to %q: ", tt.subject)+
-						hostCallError(contract.ContractMessaging, contract.OpMessagingPublish, "host: subject not allowed: "+tt.reason))
+						hostCallError(contract.ContractMessaging, contract.OpMessagingPublish, "messaging: subject not allowed: "+tt.reason))
 			})
 		}
 		wantRefusalsAdded(t, h, before, map[string]int64{"other": int64(len(refusals))})
@@ -358,7 +361,7 @@ func TestCapabilitiesExample(t *testing.T) {
 		before := h.RefusedCalls()
 		wantGuestError(t, h, keyB, "Caps.Publish", strMap("subject", "demo.out", "body", "x"),
 			`capabilities: Caps.Publish to "demo.out": `+hostCallError(contract.ContractMessaging, contract.OpMessagingPublish,
-				fmt.Sprintf(`host: no provider linked for wasmcloud:messaging (link name "default") to actor %s`, keyB)))
+				fmt.Sprintf(`capability: no provider linked for wasmcloud:messaging (link name "default") to actor %s`, keyB)))
 		wantRefusalsAdded(t, h, before, map[string]int64{"not_linked": 1})
 	})
 
@@ -374,10 +377,10 @@ func TestCapabilitiesExample(t *testing.T) {
 		wantReply(t, h, keyA, "Caps.Request", strMap("subject", "demo.svc", "body", "ping"), `{"body":"pong: ping"}`)
 		wantGuestError(t, h, keyA, "Caps.Request", strMap("subject", "other.svc", "body", "ping"),
 			`capabilities: Caps.Request to "other.svc": `+hostCallError(contract.ContractMessaging, contract.OpMessagingRequest,
-				`host: subject not allowed: "other.svc" is outside the link's publish values [demo.> _INBOX.>]`))
+				`messaging: subject not allowed: "other.svc" is outside the link's publish values [demo.> _INBOX.>]`))
 		wantGuestError(t, h, keyA, "Caps.Request", strMap("subject", "demo.nobody", "body", "ping"),
 			`capabilities: Caps.Request to "demo.nobody": `+hostCallError(contract.ContractMessaging, contract.OpMessagingRequest,
-				`host: messaging request to demo.nobody: nats: no responders available for request`))
+				`messaging: request to demo.nobody: nats: no responders available for request`))
 	})
 
 	t.Run("a NATS request to the subscription is answered", func(t *testing.T) {
@@ -419,8 +422,8 @@ func BenchmarkCapabilitiesExample(b *testing.B) {
 	if _, err := h.StartActorBytes(ctx, "caps.wasm", signed); err != nil {
 		b.Fatal(err)
 	}
-	l := control.LinkDefinition{ActorID: key, ProviderID: BuiltinKeyValue, ContractID: contract.ContractKeyValue,
-		LinkName: "default", Values: map[string]string{linkBucket: "bench", linkPrefix: "p"}}
+	l := control.LinkDefinition{ActorID: key, ProviderID: capability.BuiltinKeyValue, ContractID: contract.ContractKeyValue,
+		LinkName: "default", Values: map[string]string{keyvalue.LinkBucket: "bench", keyvalue.LinkPrefix: "p"}}
 	if _, err := h.data.PutLink(ctx, l); err != nil {
 		b.Fatal(err)
 	}

@@ -19,10 +19,11 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
-	"github.com/wasmcloud-host/wasmcloud-host/internal/httpprov"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
@@ -55,9 +56,7 @@ type Host struct {
 	data     *lattice.Data
 	oci      ociSource // nil: only file references (tests)
 	ctlSubs  []*nats.Subscription
-	prov     providers
-	kv       kvStores
-	refused  refusalCounter
+	caps     *capability.Gate // nil until Start
 
 	stopRequested chan struct{} // closed by cmd.{host}.stop
 	stopOnce      sync.Once
@@ -118,7 +117,6 @@ func New(cfg config.Config, log *slog.Logger) (*Host, error) {
 		return nil, fmt.Errorf("host: WASMCLOUD_CLUSTER_SEED: %w", err)
 	}
 	h.oci = newRegistry(cfg.OCI)
-	h.prov.http = httpprov.New(httpprov.Config{HandlerTimeout: cfg.RPCTimeout}, log)
 	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
 	return h, nil
 }
@@ -181,6 +179,12 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 	h.data = lattice.NewData(h.cfg.LatticePrefix, h.cfg.JSDomain, dataObserver{h}, h.log)
+	js, err := lattice.JetStream(h.ctlConn, h.cfg.JSDomain) // key-value data lives where the control user reaches
+	if err != nil {
+		return err
+	}
+	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn, JetStream: js,
+		Timeout: h.cfg.RPCTimeout, Log: h.log})
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
@@ -218,8 +222,10 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.draining = true
 	h.mu.Unlock()
 	h.tasks.Wait()
-	if err := h.stopProviders(ctx); err != nil {
-		errs = append(errs, err)
+	if h.caps != nil {
+		if err := h.caps.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	h.mu.Lock()
 	running := make([]*runningActor, 0, len(h.actors))
@@ -278,8 +284,48 @@ func (h *Host) shutdown(ctx context.Context) error {
 // dataObserver applies the changes of the lattice bucket that concern this host.
 type dataObserver struct{ h *Host }
 
-func (o dataObserver) LinkChanged(l control.LinkDefinition, set bool) { o.h.reconcile(l, set) }
-func (o dataObserver) ClaimsForged(subject string)                    { o.h.restoreClaims(subject) }
+func (o dataObserver) LinkChanged(ctx context.Context, l control.LinkDefinition, set bool) {
+	o.h.caps.Apply(ctx, l, set)
+}
+func (o dataObserver) ClaimsForged(ctx context.Context, subject string) {
+	o.h.restoreClaims(ctx, subject)
+}
+
+// capHost is the host as the capability gate sees it.
+type capHost struct{ h *Host }
+
+var _ capability.Host = capHost{}
+
+// Deliver sends an invocation from a built-in provider to an actor: signed, verified and checked like any
+// invocation (the actor's claims must list the provider's contract).
+func (c capHost) Deliver(ctx context.Context, from wire.Entity, actorKey, op string, payload []byte) ([]byte, error) {
+	return c.h.invoke(ctx, &wire.Invocation{Origin: from, Target: wire.Entity{PublicKey: actorKey}, Operation: op, Msg: payload})
+}
+
+func (c capHost) Link(actorKey, contractID, linkName string) (control.LinkDefinition, bool) {
+	return c.h.data.Link(actorKey, contractID, linkName)
+}
+
+func (c capHost) Running(actorKey string) bool { return c.h.running(actorKey) != nil }
+
+func (c capHost) PublishEvent(name string, data any) { c.h.publishEvent(name, data) }
+
+// reconcileActor applies every link of an actor (after it started or stopped here).
+func (h *Host) reconcileActor(ctx context.Context, actorKey string, running bool) {
+	for _, l := range h.data.Links() {
+		if l.ActorID == actorKey {
+			h.caps.Apply(ctx, l, running)
+		}
+	}
+}
+
+// RefusedCalls returns how many capability calls were refused, by reason.
+func (h *Host) RefusedCalls() map[string]int64 {
+	if h.caps == nil {
+		return map[string]int64{}
+	}
+	return h.caps.RefusedCalls()
+}
 
 // drainSubscription stops a subscription's interest and waits until every message it had received has been
 // handed to its handler.

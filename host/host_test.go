@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/logging"
 	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
@@ -216,10 +218,10 @@ func TestHostCallRouting(t *testing.T) {
 		name, binding, namespace string
 		want                     error
 	}{
-		{"claimed capability without a link", "default", "wasmcloud:keyvalue", ErrNoProvider},
-		{"capability not claimed", "default", "wasmcloud:messaging", ErrCapabilityNotClaimed},
-		{"builtin not claimed", "", "wasmcloud:builtin:numbergen", ErrCapabilityNotClaimed},
-		{"builtin, claimed: unknown operation", "", "wasmcloud:builtin:logging", ErrUnknownOperation},
+		{"claimed capability without a link", "default", "wasmcloud:keyvalue", capability.ErrNoProvider},
+		{"capability not claimed", "default", "wasmcloud:messaging", capability.ErrCapabilityNotClaimed},
+		{"builtin not claimed", "", "wasmcloud:builtin:numbergen", capability.ErrCapabilityNotClaimed},
+		{"builtin, claimed: unknown operation", "", "wasmcloud:builtin:logging", logging.ErrUnknownOperation},
 		{"unknown alias", "", "nobody", ErrUnknownActor},
 		{"actor key nobody runs", "", "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E", lattice.ErrNoResponders},
 	}

@@ -55,13 +55,14 @@ type refMap struct {
 
 // Observer is told about the changes of the lattice bucket that a host acts on. Its methods are called from
 // the goroutine that watches the bucket, one change at a time, in the bucket's order, and never with a lock
-// of the Data held, so they may call back into it.
+// of the Data held, so they may call back into it. ctx is the watch's: it derives from the context given
+// to Start and ends when Stop is called.
 type Observer interface {
 	// LinkChanged reports a link that was set (set is true) or deleted.
-	LinkChanged(l control.LinkDefinition, set bool)
+	LinkChanged(ctx context.Context, l control.LinkDefinition, set bool)
 	// ClaimsForged reports that an unsigned or edited entry tried to replace the verified claims of the
 	// actor subject.
-	ClaimsForged(subject string)
+	ClaimsForged(ctx context.Context, subject string)
 }
 
 // Claims is what a host publishes about an actor it started: the fields of its signed claims that 0.x hosts
@@ -161,7 +162,7 @@ func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
 				}
 				continue
 			}
-			d.apply(e)
+			d.apply(wctx, e)
 		}
 		if !caughtUp {
 			close(initial)
@@ -186,7 +187,7 @@ func (d *Data) Stop() {
 }
 
 // apply records one change of the bucket. A malformed or forged entry is ignored with a warning.
-func (d *Data) apply(e jetstream.KeyValueEntry) {
+func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	key := e.Key()
 	deleted := e.Operation() != jetstream.KeyValuePut
 	var err error
@@ -198,9 +199,9 @@ func (d *Data) apply(e jetstream.KeyValueEntry) {
 			d.mu.Unlock()
 			return
 		}
-		err = d.applyClaims(key, e.Value())
+		err = d.applyClaims(ctx, key, e.Value())
 	case strings.HasPrefix(key, prefixLinkdef):
-		err = d.applyLink(key, e.Value(), deleted)
+		err = d.applyLink(ctx, key, e.Value(), deleted)
 	case strings.HasPrefix(key, prefixRefmap):
 		if !deleted {
 			err = d.applyRef(key, e.Value())
@@ -250,11 +251,11 @@ func checkClaims(key string, value []byte) (storedClaims, bool, error) {
 	return c, true, nil
 }
 
-func (d *Data) applyClaims(key string, value []byte) error {
+func (d *Data) applyClaims(ctx context.Context, key string, value []byte) error {
 	c, verified, err := checkClaims(key, value)
 	if err != nil {
 		if subject := strings.TrimPrefix(key, prefixClaims); d.isVerified(subject) && d.obs != nil {
-			d.obs.ClaimsForged(subject)
+			d.obs.ClaimsForged(ctx, subject)
 		}
 		return err
 	}
@@ -262,7 +263,7 @@ func (d *Data) applyClaims(key string, value []byte) error {
 	if d.verified[c.Subject] && !verified {
 		d.mu.Unlock()
 		if d.obs != nil {
-			d.obs.ClaimsForged(c.Subject)
+			d.obs.ClaimsForged(ctx, c.Subject)
 		}
 		return fmt.Errorf("an entry without a valid token tried to replace the signed claims of %s", c.Subject)
 	}
@@ -305,7 +306,7 @@ func checkLink(l *control.LinkDefinition) error {
 	return nil
 }
 
-func (d *Data) applyLink(key string, value []byte, deleted bool) error {
+func (d *Data) applyLink(ctx context.Context, key string, value []byte, deleted bool) error {
 	var l control.LinkDefinition
 	if deleted {
 		d.mu.Lock()
@@ -313,7 +314,7 @@ func (d *Data) applyLink(key string, value []byte, deleted bool) error {
 		delete(d.links, key)
 		d.mu.Unlock()
 		if ok && d.obs != nil {
-			d.obs.LinkChanged(l, false)
+			d.obs.LinkChanged(ctx, l, false)
 		}
 		return nil
 	}
@@ -330,7 +331,7 @@ func (d *Data) applyLink(key string, value []byte, deleted bool) error {
 	d.links[key] = l
 	d.mu.Unlock()
 	if d.obs != nil {
-		d.obs.LinkChanged(l, true)
+		d.obs.LinkChanged(ctx, l, true)
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ type recorder struct {
 	forged []string
 }
 
-func (r *recorder) LinkChanged(l control.LinkDefinition, set bool) {
+func (r *recorder) LinkChanged(_ context.Context, l control.LinkDefinition, set bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if set {
@@ -34,7 +34,7 @@ func (r *recorder) LinkChanged(l control.LinkDefinition, set bool) {
 	}
 }
 
-func (r *recorder) ClaimsForged(subject string) {
+func (r *recorder) ClaimsForged(_ context.Context, subject string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.forged = append(r.forged, subject)

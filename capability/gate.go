@@ -1,0 +1,224 @@
+package capability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/httpserver"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/logging"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/numbergen"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+// Log attribute keys.
+const (
+	attrActor    = "actor"
+	attrContract = "contract"
+	attrLinkName = "link_name"
+	attrReason   = "reason"
+	attrError    = "error"
+)
+
+// Host is what the gate and the built-in providers need from the daemon that runs the actors.
+type Host interface {
+	// Deliver signs an invocation from a built-in provider (from) to the actor actorKey and delivers it
+	// through the same verification as any invocation (so the actor's claims must list from's contract),
+	// returning the actor's reply.
+	Deliver(ctx context.Context, from wire.Entity, actorKey, operation string, payload []byte) ([]byte, error)
+	// Link returns the link of an actor for a contract and link name, as the lattice has it now.
+	Link(actorKey, contractID, linkName string) (control.LinkDefinition, bool)
+	// Running reports whether the actor runs on this host.
+	Running(actorKey string) bool
+	// PublishEvent publishes a lattice event from this host.
+	PublishEvent(name string, data any)
+}
+
+// Caller is the actor that makes a capability call, as its signed claims describe it.
+type Caller struct {
+	// Key is the actor's module key (M…).
+	Key string
+	// Caps are the contracts its signed claims list.
+	Caps []string
+}
+
+// Request is one capability call as the gate, the policy hook and the providers see it.
+type Request struct {
+	Caller    Caller
+	Contract  string
+	LinkName  string
+	Operation string
+	// Link is the actor's link for (Contract, LinkName); nil for a host-local contract.
+	Link *control.LinkDefinition
+}
+
+// Policy decides whether a call that passed the claims and link checks may proceed; an error refuses it and
+// is what the guest sees. A nil Policy allows every such call.
+type Policy func(ctx context.Context, r Request) error
+
+// Config is what the gate needs besides Host.
+type Config struct {
+	// HostID is the host's server key, reported in the events the gate publishes.
+	HostID string
+	// RPCConn is the connection actors publish, request and subscribe on through the messaging provider.
+	RPCConn *nats.Conn
+	// JetStream holds the key-value provider's buckets.
+	JetStream jetstream.JetStream
+	// Timeout bounds what a provider waits for an actor or for a peer: an HTTP request's handling, a messaging
+	// request, the delivery of a subscribed message (WASMCLOUD_RPC_TIMEOUT_MS).
+	Timeout time.Duration
+	// Policy is the policy hook (nil: allow).
+	Policy Policy
+	// Log receives refused calls, links that could not be applied, and the actors' own log entries.
+	Log *slog.Logger
+}
+
+// handler serves the calls of one (provider key, contract) pair.
+type handler func(ctx context.Context, r *Request, payload []byte) ([]byte, error)
+
+// route names the provider that serves a contract; provider is empty for the host-local contracts.
+type route struct{ provider, contract string }
+
+// Gate is the one enforcement point of capability calls, and the owner of the built-in providers and of what
+// they set up for links. It is safe for concurrent use.
+type Gate struct {
+	host   Host
+	cfg    Config
+	log    *slog.Logger
+	routes map[route]handler
+
+	http *httpserver.Server
+	kv   *keyvalue.Provider
+	msg  *messaging.Provider
+
+	// mu guards bound and failed; Apply holds it while it changes listeners and subscriptions, so link
+	// changes and actor starts and stops are applied one at a time.
+	mu     sync.Mutex
+	bound  map[string]*binding               // by linkID
+	failed map[string]control.LinkDefinition // links that could not be applied, retried by RetryFailed
+
+	refused refusalCounter
+}
+
+// New returns a gate for host. It does no I/O: listeners and subscriptions are made by Apply.
+func New(host Host, cfg Config) *Gate {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gate{host: host, cfg: cfg, log: cfg.Log,
+		http: httpserver.New(httpserver.Config{HandlerTimeout: cfg.Timeout}, cfg.Log),
+		kv:   keyvalue.NewProvider(cfg.JetStream),
+		msg:  messaging.New(messaging.Config{Conn: cfg.RPCConn, Timeout: cfg.Timeout, Log: cfg.Log}),
+	}
+	g.routes = map[route]handler{
+		{"", contract.ContractLogging}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
+			return logging.Write(ctx, g.log, r.Caller.Key, r.Operation, payload)
+		},
+		{"", contract.ContractNumberGen}: func(_ context.Context, r *Request, payload []byte) ([]byte, error) {
+			return numbergen.Call(r.Operation, payload)
+		},
+		{BuiltinKeyValue, contract.ContractKeyValue}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
+			l, err := g.parsed(*r.Link).keyValue()
+			if err != nil {
+				return nil, err
+			}
+			return g.kv.Call(ctx, l, r.Operation, payload)
+		},
+		{BuiltinMessaging, contract.ContractMessaging}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
+			return g.msg.Call(ctx, g.parsed(*r.Link).messaging(), r.Operation, payload)
+		},
+	}
+	return g
+}
+
+// Call is the one place every capability call from an actor passes: the actor's signed claims must list the
+// contract (built-ins included, stricter than wasmCloud, which skips them), every contract but the host-local
+// built-ins also needs a link for (actor, contract, link name), and the policy hook is asked. Only then is
+// the call dispatched to the provider that serves the link's provider key and the contract.
+func (g *Gate) Call(ctx context.Context, caller Caller, linkName, contractID, op string, payload []byte) ([]byte, error) {
+	if linkName == "" {
+		linkName = control.DefaultLinkName
+	}
+	r := Request{Caller: caller, Contract: contractID, LinkName: linkName, Operation: op}
+	if !caller.claims(contractID) {
+		return nil, g.refuse(&r, fmt.Errorf("%w %s", ErrCapabilityNotClaimed, contractID))
+	}
+	rt := route{contract: contractID}
+	if !HostLocal(contractID) {
+		link, ok := g.host.Link(caller.Key, contractID, linkName)
+		if !ok {
+			return nil, g.refuse(&r, fmt.Errorf("%w for %s (link name %q) to actor %s", ErrNoProvider, contractID, linkName, caller.Key))
+		}
+		r.Link, rt.provider = &link, link.ProviderID
+	}
+	if g.cfg.Policy != nil {
+		if err := g.cfg.Policy(ctx, r); err != nil {
+			return nil, g.refuse(&r, err)
+		}
+	}
+	h := g.routes[rt]
+	if h == nil {
+		return nil, g.refuse(&r, fmt.Errorf("%w: provider %s is not one of this host's built-in providers for %s", ErrNoProvider, rt.provider, contractID))
+	}
+	out, err := h(ctx, &r, payload)
+	if errors.Is(err, messaging.ErrSubjectNotAllowed) {
+		return nil, g.refuse(&r, err)
+	}
+	return out, err
+}
+
+func (c Caller) claims(contractID string) bool { return slices.Contains(c.Caps, contractID) }
+
+// refusalCounter counts refused capability calls by reason.
+type refusalCounter struct {
+	mu sync.Mutex
+	n  map[string]int64 // guarded by mu
+}
+
+// The reasons RefusedCalls counts.
+const (
+	ReasonNotClaimed = "not_claimed"
+	ReasonNotLinked  = "not_linked"
+	ReasonOther      = "other"
+)
+
+// refuse logs and counts a refused capability call and returns the error the guest sees.
+func (g *Gate) refuse(r *Request, err error) error {
+	reason := ReasonOther
+	switch {
+	case errors.Is(err, ErrCapabilityNotClaimed):
+		reason = ReasonNotClaimed
+	case errors.Is(err, ErrNoProvider):
+		reason = ReasonNotLinked
+	}
+	g.refused.mu.Lock()
+	if g.refused.n == nil {
+		g.refused.n = map[string]int64{}
+	}
+	g.refused.n[reason]++
+	g.refused.mu.Unlock()
+	g.log.Warn("refused capability call", attrActor, r.Caller.Key, attrContract, r.Contract, attrLinkName, r.LinkName, attrReason, err)
+	return err
+}
+
+// RefusedCalls returns how many capability calls were refused, by reason (ReasonNotClaimed, ReasonNotLinked,
+// ReasonOther).
+func (g *Gate) RefusedCalls() map[string]int64 {
+	g.refused.mu.Lock()
+	defer g.refused.mu.Unlock()
+	out := make(map[string]int64, len(g.refused.n))
+	maps.Copy(out, g.refused.n)
+	return out
+}

@@ -1,0 +1,38 @@
+package httpserver
+
+import (
+	"context"
+
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+)
+
+// Deliver sends an invocation from the provider (from) to the actor actorKey and returns its reply. It
+// returns an error matching ErrActorGone when the actor no longer runs on this host.
+type Deliver func(ctx context.Context, from wire.Entity, actorKey, operation string, payload []byte) ([]byte, error)
+
+// BindActor serves the address a link's values name (see ParseAddress) for the actor actorKey: each request
+// becomes HttpServer.HandleRequest, delivered through deliver as an invocation from the provider key from
+// (so the actor's claims must list wasmcloud:httpserver). It returns the address as the Server keys it, for
+// Unbind.
+func (s *Server) BindActor(values map[string]string, from wire.Entity, actorKey string, deliver Deliver) (string, error) {
+	addr, err := ParseAddress(values)
+	if err != nil {
+		return "", err
+	}
+	err = s.Bind(addr, actorKey, func(ctx context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+		out, err := deliver(ctx, from, actorKey, contract.OpHTTPServerHandleRequest, req.AppendMsgpack(nil))
+		if err != nil {
+			return nil, err
+		}
+		var resp contract.HTTPResponse
+		if err := resp.UnmarshalMsgpack(out); err != nil {
+			return nil, err
+		}
+		return &resp, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return addr, nil
+}

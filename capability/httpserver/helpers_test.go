@@ -1,0 +1,164 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+)
+
+func assertNoError(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func assertErrorIs(tb testing.TB, err, want error) {
+	tb.Helper()
+	if !errors.Is(err, want) {
+		tb.Fatalf("error = %v, want errors.Is %v", err, want)
+	}
+}
+
+func assertEqual[T comparable](tb testing.TB, name string, got, want T) {
+	tb.Helper()
+	if got != want {
+		tb.Errorf("%s = %#v, want %#v", name, got, want)
+	}
+}
+
+func assertDeepEqual(tb testing.TB, name string, got, want any) {
+	tb.Helper()
+	if !reflect.DeepEqual(got, want) {
+		tb.Errorf("%s =\n\t%#v\nwant\n\t%#v", name, got, want)
+	}
+}
+
+func assertContains(tb testing.TB, name, s, sub string) {
+	tb.Helper()
+	if !strings.Contains(s, sub) {
+		tb.Errorf("%s = %q, want it to contain %q", name, s, sub)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous deadline.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// logBuffer is a log destination that tests can read while the server writes to it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newTestServer returns a Server that logs every level to the returned buffer and is shut down
+// when the test ends.
+func newTestServer(tb testing.TB, cfg Config) (*Server, *logBuffer) {
+	tb.Helper()
+	logs := &logBuffer{}
+	s := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			tb.Errorf("Shutdown: %v", err)
+		}
+	})
+	return s, logs
+}
+
+// bindLoopback binds a free loopback port for owner and returns the base URL to reach it.
+func bindLoopback(tb testing.TB, s *Server, owner string, h Handler) string {
+	tb.Helper()
+	assertNoError(tb, s.Bind("127.0.0.1:0", owner, h))
+	addr := s.Addr("127.0.0.1:0")
+	if addr == "" {
+		tb.Fatal("Addr is empty after Bind")
+	}
+	return "http://" + addr
+}
+
+// newClient returns a client with its own connection pool, which asks for no compression so that
+// the request headers are exactly the ones a test sets.
+func newClient(tb testing.TB) *http.Client {
+	tb.Helper()
+	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// reply is what a client received.
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// send makes a request and reads the whole reply.
+func send(tb testing.TB, c *http.Client, method, url string, body io.Reader, header http.Header) reply {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, body)
+	assertNoError(tb, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "httpserver-test")
+	}
+	resp, err := c.Do(req)
+	assertNoError(tb, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	assertNoError(tb, err)
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// copyRequest returns a deep copy of req, which is only valid while the Handler runs.
+func copyRequest(req *contract.HTTPRequest) contract.HTTPRequest {
+	c := *req
+	c.Header = make(map[string][]string, len(req.Header))
+	for k, v := range req.Header {
+		c.Header[k] = append([]string(nil), v...)
+	}
+	if req.Body != nil {
+		c.Body = bytes.Clone(req.Body)
+	}
+	return c
+}
+
+// okHandler answers every request with 200 and body.
+func okHandler(body string) Handler {
+	return func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+		return &contract.HTTPResponse{StatusCode: 200, Body: []byte(body)}, nil
+	}
+}
