@@ -337,9 +337,9 @@ func TestCtlCommandRequests(t *testing.T) {
 		}, "linkdefs.put", `{"id":"","actor_id":"` + actor + `","provider_id":"` + provider +
 			`","link_name":"default","contract_id":"wasmcloud:httpserver","values":{"ADDR":"0.0.0.0","PORT":"8080"}}`},
 		{"put link without values", func(ctx context.Context) error {
-			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: provider, ContractID: "c", LinkName: "x"})
+			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: provider, ContractID: "wasmcloud:keyvalue", LinkName: "x"})
 		}, "linkdefs.put", `{"id":"","actor_id":"` + actor + `","provider_id":"` + provider +
-			`","link_name":"x","contract_id":"c","values":{}}`},
+			`","link_name":"x","contract_id":"wasmcloud:keyvalue","values":{}}`},
 		{"delete link", func(ctx context.Context) error { return client.DelLink(ctx, actor, "wasmcloud:keyvalue", "") },
 			"linkdefs.del", `{"actor_id":"` + actor + `","contract_id":"wasmcloud:keyvalue","link_name":"default"}`},
 		{"registries", func(ctx context.Context) error {
@@ -377,7 +377,7 @@ func TestCtlCommandRefused(t *testing.T) {
 		{"update", "cmd." + id + ".upd", h.refuse, func(ctx context.Context) error { return client.UpdateActor(ctx, id, actor, "r") }},
 		{"stop host", "cmd." + id + ".stop", h.refuse, func(ctx context.Context) error { return client.StopHost(ctx, id, 0) }},
 		{"put link", "linkdefs.put", "link definition refused by policy", func(ctx context.Context) error {
-			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: "V", ContractID: "c"})
+			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: testKey(t, nkey.Service, 51), ContractID: "wasmcloud:keyvalue"})
 		}},
 		{"delete link", "linkdefs.del", "link definition refused by policy", func(ctx context.Context) error {
 			return client.DelLink(ctx, actor, "c", "x")
@@ -625,6 +625,13 @@ func TestCtlInvalidRequests(t *testing.T) {
 		{"link without provider", func(ctx context.Context) error {
 			return good.PutLink(ctx, control.LinkDefinition{ActorID: actor, ContractID: "c"})
 		}, "provider_id is required"},
+		{"link to a key that is not a provider's", func(ctx context.Context) error {
+			return good.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: actor, ContractID: "wasmcloud:keyvalue"})
+		}, "provider_id: nkey"},
+		{"link with a dotted link name", func(ctx context.Context) error {
+			return good.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: testKey(t, nkey.Service, 51),
+				ContractID: "wasmcloud:keyvalue", LinkName: "a.b"})
+		}, `link_name "a.b"`},
 		{"link deletion without contract", func(ctx context.Context) error { return good.DelLink(ctx, actor, "", "") },
 			"actor_id, contract_id and link_name are required"},
 		{"bad registry type", func(ctx context.Context) error {

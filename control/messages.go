@@ -117,21 +117,6 @@ type LinkDefinition struct {
 	Values     map[string]string `json:"values"`
 }
 
-// Validate checks the fields linkdefs.put requires.
-func (l *LinkDefinition) Validate() error {
-	switch {
-	case l.ActorID == "":
-		return errors.New("actor_id is required")
-	case l.ProviderID == "":
-		return errors.New("provider_id is required")
-	case l.ContractID == "":
-		return errors.New("contract_id is required")
-	case l.LinkName == "":
-		return errors.New("link_name is required")
-	}
-	return nil
-}
-
 // LinkDefinitionList is the answer to get.links.
 type LinkDefinitionList struct {
 	Links []LinkDefinition `json:"links"`

@@ -324,6 +324,33 @@ func FuzzParsePublic(f *testing.F) {
 	})
 }
 
+// FuzzCheckID: CheckID, the validator of keys that only identify (actor, provider and host ids), accepts
+// every key ParsePublic accepts, and only canonical 56-character keys of the type asked for.
+func FuzzCheckID(f *testing.F) {
+	for _, s := range []string{
+		"ACOJJN6WUP4ODD75XEBKKTCCUJJCY5ZKQ56XVKYK4BEJWGVAOOQHZMCW",
+		"MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5",
+		"VAMPSNGKTNNUY5FVT2JJHCLVTLVFHDOTFCIGM32VHIMTPY2YTCH6NESC",
+		"", "M", strings.Repeat("M", 56), strings.Repeat("S", 58),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := CheckID(s, Module)
+		if p, perr := ParsePublic(s); perr == nil {
+			if p.Type() == Module && err != nil {
+				t.Fatalf("ParsePublic accepts the module key %q, CheckID refuses it: %v", s, err)
+			}
+			if p.Type() != Module && err == nil {
+				t.Fatalf("CheckID accepts the %v key %q as a module key", p.Type(), s)
+			}
+		}
+		if err == nil && (len(s) != 56 || s[0] != 'M' || strings.ToUpper(s) != s) {
+			t.Fatalf("CheckID accepts %q", s)
+		}
+	})
+}
+
 func FuzzParseSeed(f *testing.F) {
 	for _, name := range []string{"echo_unpriv_account.nk", "echo_unpriv_module.nk"} {
 		f.Add(bytes.TrimSpace(testutil.ReadFile(f, "keys/"+name)))
