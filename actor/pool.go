@@ -80,7 +80,7 @@ func (p *pool) acquire(ctx context.Context, create func(context.Context) (*insta
 	}
 	p.mu.Unlock()
 	if closed {
-		inst.close()
+		inst.close(ctx)
 		p.finish()
 		return nil, ErrClosed
 	}
@@ -89,7 +89,7 @@ func (p *pool) acquire(ctx context.Context, create func(context.Context) (*insta
 
 // release hands inst back after a call. A healthy instance (keep) goes back to the idle list; any
 // other, or any instance returned after the pool closed, is closed and forgotten.
-func (p *pool) release(inst *instance, keep bool) {
+func (p *pool) release(ctx context.Context, inst *instance, keep bool) {
 	p.mu.Lock()
 	delete(p.busy, inst)
 	keep = keep && !p.closed && !inst.mod.IsClosed()
@@ -101,7 +101,7 @@ func (p *pool) release(inst *instance, keep bool) {
 		return
 	}
 	p.mu.Unlock()
-	inst.close() // before finish, so a drained pool has no live instance left
+	inst.close(ctx) // before finish, so a drained pool has no live instance left
 	p.finish()
 }
 
@@ -152,7 +152,7 @@ func (p *pool) close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	for _, inst := range idle {
-		inst.close()
+		inst.close(ctx)
 	}
 
 	select {

@@ -324,7 +324,7 @@ func (r *Runtime) NewActor(ctx context.Context, m *Module, cfg ActorConfig) (*Ac
 	if err != nil {
 		return nil, err
 	}
-	a.pool.release(inst, true)
+	a.pool.release(ctx, inst, true)
 	return a, nil
 }
 
@@ -391,7 +391,9 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 // module can be closed from another goroutine (Runtime.Close) while its call is still unwinding.
 func (m *limitedMemory) Free() {}
 
-func (i *instance) close() { _ = i.mod.Close(context.Background()) }
+// close closes the instance's module. The call or creation that ends with it may have ended because its
+// context did, so the close keeps only ctx's values.
+func (i *instance) close(ctx context.Context) { _ = i.mod.Close(context.WithoutCancel(ctx)) }
 
 // newInstance instantiates the module and runs its `_initialize` (which a WASI reactor such as a Go
 // -buildmode=c-shared module needs before any other export is called), `_start` and `wapc_init`, in
@@ -420,7 +422,7 @@ func (a *Actor) newInstance(ctx context.Context) (*instance, error) {
 			continue
 		}
 		if err := a.runInit(ctx, inst, init.name); err != nil {
-			inst.close()
+			inst.close(ctx)
 			return nil, fmt.Errorf("%w %s: %w", ErrInstantiate, a.mod.name, err)
 		}
 	}
@@ -470,7 +472,7 @@ func (a *Actor) Call(ctx context.Context, operation string, payload []byte) ([]b
 		return nil, err
 	}
 	resp, keep, err := a.invoke(ctx, inst, operation, payload)
-	a.pool.release(inst, keep)
+	a.pool.release(ctx, inst, keep)
 	return resp, err
 }
 

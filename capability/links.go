@@ -68,12 +68,12 @@ func linkID(l control.LinkDefinition) string {
 	return l.ActorID + "\x00" + l.ContractID + "\x00" + l.LinkName
 }
 
-func (g *Gate) teardown(b *binding) {
+func (g *Gate) teardown(ctx context.Context, b *binding) {
 	for _, s := range b.subs {
 		_ = s.Drain()
 	}
 	if b.addr != "" {
-		_ = g.http.Unbind(b.addr, b.link.ActorID)
+		_ = g.http.Unbind(ctx, b.addr, b.link.ActorID)
 	}
 	if b.cancel != nil {
 		b.cancel()
@@ -90,7 +90,7 @@ func (g *Gate) Apply(ctx context.Context, l control.LinkDefinition, set bool) {
 	defer g.mu.Unlock()
 	id := linkID(l)
 	if old := g.bound[id]; old != nil {
-		g.teardown(old)
+		g.teardown(ctx, old)
 		delete(g.bound, id)
 	}
 	delete(g.failed, id)
@@ -109,7 +109,7 @@ func (g *Gate) Apply(ctx context.Context, l control.LinkDefinition, set bool) {
 		b.addr, err = g.http.BindActor(l.Values, from, l.ActorID, g.deliverHTTP)
 	}
 	if err != nil {
-		g.teardown(b)
+		g.teardown(ctx, b)
 		if g.failed == nil {
 			g.failed = map[string]control.LinkDefinition{}
 		}
@@ -151,7 +151,7 @@ func (g *Gate) FailedLinks() []control.LinkDefinition {
 func (g *Gate) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	for id, b := range g.bound {
-		g.teardown(b)
+		g.teardown(ctx, b)
 		delete(g.bound, id)
 	}
 	g.mu.Unlock()

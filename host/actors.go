@@ -207,7 +207,10 @@ func (h *Host) instantiate(ctx context.Context, ref string, wasm []byte, claims 
 		instanceIDs: newInstanceIDs(count), slots: make(chan struct{}, maxConcurrentPerActor)}
 	ra.act.Store(act)
 	subject := lattice.RPCSubject(h.cfg.LatticePrefix, claims.Subject)
-	ra.sub, err = h.rpcConn.QueueSubscribe(subject, subject, func(m *nats.Msg) { h.dispatch(ra, m) })
+	// Invocations run in a context derived from the start's, without its deadline: the actor outlives the
+	// request that started it. Each invocation has its own deadline (WASMCLOUD_RPC_TIMEOUT_MS).
+	sctx := context.WithoutCancel(ctx)
+	ra.sub, err = h.rpcConn.QueueSubscribe(subject, subject, func(m *nats.Msg) { h.dispatch(sctx, ra, m) })
 	if err == nil {
 		// Subscribed once the server has it: a call right after StartActor returns must find the actor.
 		err = h.rpcConn.FlushTimeout(5 * time.Second)
@@ -304,7 +307,8 @@ func (h *Host) restoreClaims(ctx context.Context, subject string) {
 	}
 	claims, _ := ra.snapshot()
 	h.log.Warn("a lattice claims entry of a running actor was overwritten without a valid token; restoring the signed one", attrActor, subject)
-	go h.publishClaims(ctx, claims)
+	// Not on the watch's goroutine, which must go on applying the bucket's changes; Shutdown waits for it.
+	h.tasks.Go(func() { h.publishClaims(ctx, claims) })
 }
 
 // publishClaims writes the claims of an actor started here to the lattice bucket, with its token.
@@ -361,12 +365,11 @@ func (h *Host) running(key string) *runningActor {
 }
 
 // dispatch hands one NATS message to a goroutine, at most maxConcurrentPerActor at a time per actor.
-func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
+func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
 	ra.slots <- struct{}{}
-	h.inflight.Add(1)
-	go func() {
-		defer func() { <-ra.slots; h.inflight.Done() }()
-		resp := h.handle(context.Background(), ra, m.Data)
+	started := h.inflight.Go(func() {
+		defer func() { <-ra.slots }()
+		resp := h.handle(ctx, ra, m.Data)
 		if m.Reply == "" {
 			return
 		}
@@ -374,13 +377,17 @@ func (h *Host) dispatch(ra *runningActor, m *nats.Msg) {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
 		// Signed over the complete payload; a payload above the threshold then travels in the object store.
-		if err := h.chunks().ChunkResponse(context.Background(), resp); err != nil {
+		if err := h.chunks().ChunkResponse(ctx, resp); err != nil {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
 		if err := m.Respond(resp.AppendMsgpack(nil)); err != nil {
 			h.log.Warn("could not send a response", attrActor, resp.InvocationID, attrError, err)
 		}
-	}()
+	})
+	if !started {
+		// Only after Shutdown drained every actor subscription: nothing is delivered any more.
+		<-ra.slots
+	}
 }
 
 // handle verifies one inbound invocation and runs it. Nothing reaches the actor unless every check passed.

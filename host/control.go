@@ -16,17 +16,17 @@ import (
 // startControl subscribes the control interface on the control connection. Queries that one host answers for
 // the whole lattice (claims, links, link changes) use a queue group, as the OTP host does; the rest reach
 // every host or one host by its id.
-func (h *Host) startControl() error {
+func (h *Host) startControl(ctx context.Context) error {
 	c, id := lattice.NewCtlSubjects(h.cfg.CtlTopicPrefix, h.cfg.LatticePrefix), h.HostID()
 	q := c.Base() // the queue group of questions one host answers for the lattice
 	subs := []struct {
 		subject, queue string
-		handle         func(*nats.Msg) any
+		handle         func(context.Context, *nats.Msg) any
 	}{
 		{c.PingHosts(), "", h.ctlPing},
-		{c.Inventory(id), "", func(*nats.Msg) any { return h.inventory() }},
-		{c.Claims(), q, func(*nats.Msg) any { return h.data.ClaimsList() }},
-		{c.Links(), q, func(*nats.Msg) any { return control.LinkDefinitionList{Links: h.data.Links()} }},
+		{c.Inventory(id), "", func(context.Context, *nats.Msg) any { return h.inventory() }},
+		{c.Claims(), q, func(context.Context, *nats.Msg) any { return h.data.ClaimsList() }},
+		{c.Links(), q, func(context.Context, *nats.Msg) any { return control.LinkDefinitionList{Links: h.data.Links()} }},
 		{c.LinkPut(), q, h.ctlLinkPut},
 		{c.LinkDel(), q, h.ctlLinkDel},
 		{c.Auction(), "", h.ctlAuction},
@@ -39,7 +39,7 @@ func (h *Host) startControl() error {
 	}
 	for _, s := range subs {
 		handle := s.handle
-		sub, err := h.ctlConn.QueueSubscribe(s.subject, s.queue, func(m *nats.Msg) { h.ctlReply(m, handle) })
+		sub, err := h.ctlConn.QueueSubscribe(s.subject, s.queue, func(m *nats.Msg) { h.ctlReply(ctx, m, handle) })
 		if err != nil {
 			return fmt.Errorf("host: subscribe %s: %w", s.subject, err)
 		}
@@ -50,8 +50,8 @@ func (h *Host) startControl() error {
 
 // ctlReply runs a handler and sends its answer; a nil answer sends nothing (an auction the host does not bid
 // in). A handler never panics the host: a bad request gets a refusal that says why.
-func (h *Host) ctlReply(m *nats.Msg, handle func(*nats.Msg) any) {
-	answer := handle(m)
+func (h *Host) ctlReply(ctx context.Context, m *nats.Msg, handle func(context.Context, *nats.Msg) any) {
+	answer := handle(ctx, m)
 	if answer == nil || m.Reply == "" {
 		return
 	}
@@ -73,31 +73,31 @@ func (h *Host) ack(m *nats.Msg, err error) control.CtlAck {
 	return control.CtlAck{Accepted: true}
 }
 
-func (h *Host) ctlPing(*nats.Msg) any {
+func (h *Host) ctlPing(context.Context, *nats.Msg) any {
 	// 0.x hosts also publish a heartbeat on every ping. Only the event: health checks run the actors, and
 	// anyone who can publish a ping must not be able to make them run.
 	h.publishEvent("host_heartbeat", h.inventory())
 	return h.hostInfo()
 }
 
-func (h *Host) ctlLinkPut(m *nats.Msg) any {
+func (h *Host) ctlLinkPut(ctx context.Context, m *nats.Msg) any {
 	var l control.LinkDefinition
 	if err := control.DecodeCtl(m.Data, &l); err != nil {
 		return h.ack(m, err)
 	}
-	l, err := h.data.PutLink(context.Background(), l)
+	l, err := h.data.PutLink(ctx, l)
 	if err == nil {
 		h.publishEvent("linkdef_set", l)
 	}
 	return h.ack(m, err)
 }
 
-func (h *Host) ctlLinkDel(m *nats.Msg) any {
+func (h *Host) ctlLinkDel(ctx context.Context, m *nats.Msg) any {
 	var r control.RemoveLinkDefinition
 	if err := control.DecodeCtl(m.Data, &r); err != nil {
 		return h.ack(m, err)
 	}
-	l, ok, err := h.data.DelLink(context.Background(), r)
+	l, ok, err := h.data.DelLink(ctx, r)
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: no link for actor %s, contract %s, link name %s", ErrNoLink, r.ActorID, r.ContractID, r.LinkName)
 	}
@@ -108,7 +108,7 @@ func (h *Host) ctlLinkDel(m *nats.Msg) any {
 }
 
 // ctlAuction bids for an actor when this host's labels satisfy the constraints and it can load the reference.
-func (h *Host) ctlAuction(m *nats.Msg) any {
+func (h *Host) ctlAuction(ctx context.Context, m *nats.Msg) any {
 	var r control.ActorAuctionRequest
 	if err := control.DecodeCtl(m.Data, &r); err != nil {
 		h.log.Warn("ignoring a malformed auction", attrReason, err)
@@ -126,7 +126,7 @@ func (h *Host) ctlAuction(m *nats.Msg) any {
 	return control.ActorAuctionAck{ActorRef: r.ActorRef, Constraints: r.Constraints, HostID: h.HostID()}
 }
 
-func (h *Host) ctlRegistries(m *nats.Msg) any {
+func (h *Host) ctlRegistries(ctx context.Context, m *nats.Msg) any {
 	var creds control.RegistryCredentialMap
 	if err := control.DecodeCtl(m.Data, &creds); err != nil {
 		return h.ack(m, err)
@@ -142,7 +142,7 @@ func (h *Host) ctlRegistries(m *nats.Msg) any {
 
 // ctlStartActor acknowledges once the request is known to be loadable, and starts the actor in the
 // background: success and failure are reported as actors_started and actors_start_failed events.
-func (h *Host) ctlStartActor(m *nats.Msg) any {
+func (h *Host) ctlStartActor(ctx context.Context, m *nats.Msg) any {
 	var c control.StartActorCommand
 	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
@@ -150,7 +150,7 @@ func (h *Host) ctlStartActor(m *nats.Msg) any {
 	if err := h.checkRef(c.ActorRef); err != nil {
 		return h.ack(m, err)
 	}
-	if !h.background(func(ctx context.Context) {
+	if !h.background(ctx, func(ctx context.Context) {
 		_, _ = h.startActor(ctx, c.ActorRef, int(c.Count), c.Annotations)
 	}) {
 		return h.ack(m, ErrShuttingDown)
@@ -158,7 +158,7 @@ func (h *Host) ctlStartActor(m *nats.Msg) any {
 	return h.ack(m, nil)
 }
 
-func (h *Host) ctlStopActor(m *nats.Msg) any {
+func (h *Host) ctlStopActor(ctx context.Context, m *nats.Msg) any {
 	var c control.StopActorCommand
 	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
@@ -169,7 +169,7 @@ func (h *Host) ctlStopActor(m *nats.Msg) any {
 		return h.ack(m, fmt.Errorf("%w: %s", ErrNotRunning, c.ActorRef))
 	}
 	_, current := ra.snapshot()
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RPCTimeout+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.RPCTimeout+5*time.Second)
 	defer cancel()
 	if c.Count == 0 || int(c.Count) >= current {
 		return h.ack(m, h.StopActor(ctx, key))
@@ -177,7 +177,7 @@ func (h *Host) ctlStopActor(m *nats.Msg) any {
 	return h.ack(m, h.ScaleActor(ctx, key, current-int(c.Count)))
 }
 
-func (h *Host) ctlScaleActor(m *nats.Msg) any {
+func (h *Host) ctlScaleActor(ctx context.Context, m *nats.Msg) any {
 	var c control.ScaleActorCommand
 	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
@@ -189,12 +189,12 @@ func (h *Host) ctlScaleActor(m *nats.Msg) any {
 	if h.running(key) == nil {
 		return h.ack(m, fmt.Errorf("%w: %s", ErrNotRunning, key))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RPCTimeout+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.RPCTimeout+5*time.Second)
 	defer cancel()
 	return h.ack(m, h.ScaleActor(ctx, key, int(c.Instances())))
 }
 
-func (h *Host) ctlUpdateActor(m *nats.Msg) any {
+func (h *Host) ctlUpdateActor(ctx context.Context, m *nats.Msg) any {
 	var c control.UpdateActorCommand
 	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
@@ -206,13 +206,13 @@ func (h *Host) ctlUpdateActor(m *nats.Msg) any {
 	if h.running(key) == nil {
 		return h.ack(m, fmt.Errorf("%w: %s", ErrNotRunning, key))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return h.ack(m, h.UpdateActor(ctx, key, c.NewActorRef))
 }
 
 // ctlStopHost acknowledges, then asks the daemon to drain and exit.
-func (h *Host) ctlStopHost(m *nats.Msg) any {
+func (h *Host) ctlStopHost(ctx context.Context, m *nats.Msg) any {
 	var c control.StopHostCommand
 	if err := control.DecodeCtl(m.Data, &c); err != nil {
 		return h.ack(m, err)
@@ -240,21 +240,20 @@ func (h *Host) resolveRunning(ref string) string {
 	return ref
 }
 
-// background runs f in a goroutine that Shutdown waits for; it reports false when the host is shutting down.
-func (h *Host) background(f func(ctx context.Context)) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.draining {
+// background runs f in a goroutine that Shutdown waits for, with ctx bounded to two minutes; it reports
+// false when the host is shutting down.
+func (h *Host) background(ctx context.Context, f func(ctx context.Context)) bool {
+	h.mu.RLock()
+	draining := h.draining
+	h.mu.RUnlock()
+	if draining {
 		return false
 	}
-	h.tasks.Add(1)
-	go func() {
-		defer h.tasks.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return h.tasks.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		f(ctx)
-	}()
-	return true
+	})
 }
 
 // StopRequested is closed when a control client asked this host to stop (cmd.{host}.stop).

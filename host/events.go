@@ -16,9 +16,6 @@ import (
 // heartbeatInterval is how often a host publishes host_heartbeat (and checks its actors' health), as 0.x does.
 const heartbeatInterval = 30 * time.Second
 
-// Version is this host's version, reported in ping replies, inventories and events.
-var Version = "dev"
-
 // publishEvent publishes a lattice event from this host over the control connection. Events never carry a
 // seed: their data is built from public claims and ids.
 func (h *Host) publishEvent(name string, data any) {
@@ -30,8 +27,9 @@ func (h *Host) publishEvent(name string, data any) {
 	}
 }
 
-// heartbeatLoop publishes host_heartbeat and health checks every heartbeatInterval until stop is closed.
-func (h *Host) heartbeatLoop(stop <-chan struct{}) {
+// heartbeatLoop publishes host_heartbeat and health checks, and retries the links that could not be applied,
+// every heartbeatInterval until stop is closed. A heartbeat in progress runs to its end in ctx.
+func (h *Host) heartbeatLoop(ctx context.Context, stop <-chan struct{}) {
 	t := time.NewTicker(heartbeatInterval)
 	defer t.Stop()
 	for {
@@ -39,8 +37,8 @@ func (h *Host) heartbeatLoop(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			h.caps.RetryFailed(context.Background())
-			h.heartbeat(context.Background())
+			h.caps.RetryFailed(ctx)
+			h.heartbeat(ctx)
 		}
 	}
 }
@@ -116,7 +114,7 @@ func (h *Host) hostInfo() control.HostInfo {
 	}
 	return control.HostInfo{
 		ID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
-		UptimeSeconds: secs, UptimeHuman: human, Version: Version,
+		UptimeSeconds: secs, UptimeHuman: human, Version: h.version,
 		ClusterIssuers: strings.Join(h.cluster.Issuers(), ","), JSDomain: domain,
 		CtlHost: h.cfg.CTL.Host, RPCHost: h.cfg.RPC.Host,
 		LatticePrefix: h.cfg.LatticePrefix, Lattice: h.cfg.LatticePrefix,
@@ -128,7 +126,7 @@ func (h *Host) inventory() control.HostInventory {
 	secs, human := h.uptime()
 	inv := control.HostInventory{
 		HostID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
-		Version: Version, UptimeSeconds: secs, UptimeHuman: human,
+		Version: h.version, UptimeSeconds: secs, UptimeHuman: human,
 		Actors: []control.ActorDescription{}, Providers: capability.BuiltinProviders(),
 	}
 	h.mu.RLock()

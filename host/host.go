@@ -22,6 +22,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/lifecycle"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
@@ -58,19 +59,37 @@ type Host struct {
 	ctlSubs  []*nats.Subscription
 	caps     *capability.Gate // nil until Start
 
+	version string
+
 	stopRequested chan struct{} // closed by cmd.{host}.stop
 	stopOnce      sync.Once
-	heartbeatStop chan struct{}
-	tasks         sync.WaitGroup // background work started by control commands
+	// cancelRun ends the context that Start derives from its caller's for the host's own work (the control
+	// server, the heartbeat, background commands); stopHeartbeat ends the heartbeat's. Both are set by Start.
+	cancelRun     context.CancelFunc
+	stopHeartbeat context.CancelFunc
+	// tasks tracks the goroutines the host starts besides invocations: the heartbeat, commands that run in
+	// the background, and restoring forged claims. Shutdown closes it first.
+	tasks lifecycle.Group
+	// inflight tracks the invocations being handled. It is a group of its own because it closes later: a
+	// subscription that Shutdown drains still hands the messages it had received to dispatch, which must
+	// run them, not refuse them.
+	inflight lifecycle.Group
 
 	// mu guards actors and draining.
 	mu       sync.RWMutex
 	actors   map[string]*runningActor // by module key
 	draining bool
 
-	inflight     sync.WaitGroup // invocations being handled
 	shutdownOnce sync.Once
 	shutdownErr  error
+}
+
+// Options are what the daemon's main gives a host besides its configuration.
+type Options struct {
+	// Log is the logger the host and everything it runs log to (nil: discard).
+	Log *slog.Logger
+	// Version is the host's version, reported in ping replies, inventories and events ("dev" when empty).
+	Version string
 }
 
 // Info describes a started host, for the readiness line.
@@ -85,11 +104,15 @@ type Info struct {
 
 // New checks the keys in cfg and prepares a host. It does no I/O. The host takes ownership of cfg's secrets
 // and wipes them on Shutdown.
-func New(cfg config.Config, log *slog.Logger) (*Host, error) {
+func New(cfg config.Config, opts Options) (*Host, error) {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{cfg: cfg, actors: make(map[string]*runningActor), stopRequested: make(chan struct{}), heartbeatStop: make(chan struct{})}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	h := &Host{cfg: cfg, version: opts.Version, actors: make(map[string]*runningActor), stopRequested: make(chan struct{})}
 	var err error
 	if cfg.HostSeed.IsSet() {
 		h.hostKey, err = nkey.ParseSeedOf(cfg.HostSeed.Reveal(), nkey.Server)
@@ -140,9 +163,12 @@ func (h *Host) Info() Info {
 }
 
 // Start connects the host to the lattice and starts the actors of WASMCLOUD_START_ACTORS. On error, whatever
-// was started is shut down again.
+// was started is shut down again. ctx bounds the start; the host's own work (the control server, the
+// heartbeat) runs in a context derived from it without its deadline, which Shutdown ends.
 func (h *Host) Start(ctx context.Context) (err error) {
 	h.started = time.Now()
+	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancelRun = cancel
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -194,13 +220,15 @@ func (h *Host) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("host: start actor %s: %w", ref, err)
 		}
 	}
-	if err := h.startControl(); err != nil {
+	if err := h.startControl(run); err != nil {
 		return err
 	}
-	go h.heartbeatLoop(h.heartbeatStop)
+	heartbeat, stop := context.WithCancel(run)
+	h.stopHeartbeat = stop
+	h.tasks.Go(func() { h.heartbeatLoop(run, heartbeat.Done()) })
 	secs, _ := h.uptime()
 	h.publishEvent("host_started", map[string]any{"labels": h.cfg.Labels, "friendly_name": h.friendlyName(),
-		"uptime_seconds": secs, "version": Version})
+		"uptime_seconds": secs, "version": h.version})
 	return nil
 }
 
@@ -217,11 +245,15 @@ func (h *Host) shutdown(ctx context.Context) error {
 	for _, sub := range h.ctlSubs {
 		_ = sub.Unsubscribe()
 	}
-	close(h.heartbeatStop)
+	if h.stopHeartbeat != nil {
+		h.stopHeartbeat()
+	}
 	h.mu.Lock()
 	h.draining = true
 	h.mu.Unlock()
-	h.tasks.Wait()
+	if err := h.tasks.Wait(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("host: background work still running at shutdown: %w", err))
+	}
 	if h.caps != nil {
 		if err := h.caps.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -240,16 +272,14 @@ func (h *Host) shutdown(ctx context.Context) error {
 		}
 	}
 	// 2. Let invocations in flight finish, as long as ctx allows.
-	done := make(chan struct{})
-	go func() { h.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("host: invocations still in flight at shutdown: %w", ctx.Err()))
+	if err := h.inflight.Wait(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("host: invocations still in flight at shutdown: %w", err))
 	}
 	// 3. Drain both connections.
 	h.publishEvent("host_stopped", map[string]any{"labels": h.cfg.Labels})
-	h.data.Stop()
+	if err := h.data.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
 		if nc != nil {
 			if err := lattice.Drain(ctx, nc); err != nil {
@@ -273,6 +303,9 @@ func (h *Host) shutdown(ctx context.Context) error {
 		if err := h.embedded.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if h.cancelRun != nil {
+		h.cancelRun()
 	}
 	// 6. Wipe the keys.
 	h.cluster.Wipe()

@@ -93,7 +93,7 @@ func startHostWithLog(t testing.TB, s *server.Server, seed string, log *slog.Log
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(cfg, log)
+	h, err := New(cfg, Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestNewRefusesBadKeys(t *testing.T) {
 	for _, env := range [][]string{{"WASMCLOUD_HOST_SEED=" + string(seed)}, {"WASMCLOUD_CLUSTER_SEED=" + string(seed)}} {
 		cfg, err := config.LoadFrom(append(env, "WASMCLOUD_NATS_EMBEDDED=false"))
 		if err == nil {
-			_, err = New(cfg, nil)
+			_, err = New(cfg, Options{})
 		}
 		if err == nil || strings.Contains(err.Error(), string(seed[2:20])) {
 			t.Fatalf("%v: error %v", env, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/lifecycle"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -91,7 +92,7 @@ type Data struct {
 
 	kv        jetstream.KeyValue // nil when JetStream is unavailable
 	stopWatch func()
-	watching  sync.WaitGroup
+	watching  lifecycle.Group
 
 	// mu guards the maps below.
 	mu       sync.RWMutex
@@ -150,9 +151,7 @@ func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
 	d.kv = kv
 	d.stopWatch = func() { _ = w.Stop(); cancel() }
 	initial := make(chan struct{})
-	d.watching.Add(1)
-	go func() {
-		defer d.watching.Done()
+	d.watching.Go(func() {
 		caughtUp := false
 		for e := range w.Updates() {
 			if e == nil { // the marker after the existing entries
@@ -167,7 +166,7 @@ func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
 		if !caughtUp {
 			close(initial)
 		}
-	}()
+	})
 	select {
 	case <-initial:
 	case <-ctx.Done():
@@ -176,14 +175,17 @@ func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
 	return nil
 }
 
-// Stop ends the watch and waits for the goroutine that ran it. It may be called on a nil Data, and on one
-// that never started.
-func (d *Data) Stop() {
+// Stop ends the watch and waits for the goroutine that ran it, as long as ctx allows. It may be called on a
+// nil Data, and on one that never started.
+func (d *Data) Stop(ctx context.Context) error {
 	if d == nil || d.stopWatch == nil {
-		return
+		return nil
 	}
 	d.stopWatch()
-	d.watching.Wait()
+	if err := d.watching.Wait(ctx); err != nil {
+		return fmt.Errorf("lattice: stop the watch of %s: %w", d.bucket, err)
+	}
+	return nil
 }
 
 // apply records one change of the bucket. A malformed or forged entry is ignored with a warning.

@@ -61,7 +61,11 @@ func startData(t *testing.T, obs Observer) (*Data, *nats.Conn) {
 	if err := d.Start(ctx, nc); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.Stop)
+	t.Cleanup(func() {
+		if err := d.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return d, nc
 }
 

@@ -139,10 +139,11 @@ func (s *Server) Bind(addr, owner string, h Handler) error {
 }
 
 // Unbind stops serving addr for owner. New connections are refused from the moment it returns;
-// requests already in an actor finish in the background (Shutdown waits for them), and requests
+// requests already in an actor finish in the background, within WriteTimeout of their headers and
+// with ctx's values but not its cancellation (Shutdown waits for them), and requests
 // that race the unbind get 503. It returns an error wrapping ErrNotBound when addr is not bound,
 // or an *AddressTakenError when another owner holds it.
-func (s *Server) Unbind(addr, owner string) error {
+func (s *Server) Unbind(ctx context.Context, addr, owner string) error {
 	key := addrKey(addr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,7 +161,7 @@ func (s *Server) Unbind(addr, owner string) error {
 	s.draining[b] = struct{}{}
 	s.wg.Go(func() {
 		// A request started before the unbind ends within WriteTimeout of its headers.
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ReadHeaderTimeout+s.cfg.WriteTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ReadHeaderTimeout+s.cfg.WriteTimeout)
 		defer cancel()
 		if err := b.http.Shutdown(ctx); err != nil {
 			_ = b.http.Close()

@@ -115,9 +115,9 @@ func TestUnbind(t *testing.T) {
 	go func() { inflight <- send(t, c, "GET", base+"/slow", nil, nil) }()
 	<-entered
 
-	assertErrorIs(t, s.Unbind("127.0.0.1:0", "MOTHER"), ErrAddressTaken)
-	assertNoError(t, s.Unbind("127.0.0.1:0", "MOWNER"))
-	assertErrorIs(t, s.Unbind("127.0.0.1:0", "MOWNER"), ErrNotBound)
+	assertErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOTHER"), ErrAddressTaken)
+	assertNoError(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"))
+	assertErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"), ErrNotBound)
 	assertEqual(t, "Addr after Unbind", s.Addr("127.0.0.1:0"), "")
 
 	if conn, err := net.Dial("tcp", addr); err == nil {
@@ -147,7 +147,7 @@ func TestUnboundGets503(t *testing.T) {
 	s.mu.Lock()
 	b := s.bindings["127.0.0.1:0"]
 	s.mu.Unlock()
-	assertNoError(t, s.Unbind("127.0.0.1:0", "MOWNER"))
+	assertNoError(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"))
 
 	rec := httptest.NewRecorder()
 	b.ServeHTTP(rec, httptest.NewRequest("GET", "/late", nil))
@@ -171,7 +171,7 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	})
 	// A second, unbound address that is still draining is waited for too.
 	assertNoError(t, s.Bind("127.0.0.2:0", "MOTHER", okHandler("")))
-	assertNoError(t, s.Unbind("127.0.0.2:0", "MOTHER"))
+	assertNoError(t, s.Unbind(t.Context(), "127.0.0.2:0", "MOTHER"))
 
 	c := newClient(t)
 	inflight := make(chan reply, 1)
@@ -253,5 +253,5 @@ func TestShutdownWithoutBindings(t *testing.T) {
 	defer cancel()
 	assertNoError(t, s.Shutdown(ctx))
 	assertNoError(t, s.Shutdown(ctx))
-	assertErrorIs(t, s.Unbind("127.0.0.1:0", "MOWNER"), ErrNotBound)
+	assertErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"), ErrNotBound)
 }

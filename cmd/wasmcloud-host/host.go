@@ -34,8 +34,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	log := newLogger(stderr, cfg)
-	host.Version = version
-	h, err := host.New(cfg, log)
+	h, err := host.New(cfg, host.Options{Log: log, Version: version})
 	if err != nil {
 		cfg.Wipe()
 		fmt.Fprintln(stderr, errorLine(err))
