@@ -14,6 +14,9 @@ import (
 // shutdownTimeout bounds the drain on SIGINT/SIGTERM: invocations in flight, both NATS connections, actors.
 const shutdownTimeout = 30 * time.Second
 
+// This is the one file of the command that imports package host: every other command talks to a lattice
+// through package client, so it does not link the daemon's own code (TestOnlyUpImportsHost).
+
 // runHost runs the daemon in the foreground until ctx is cancelled (main cancels it on SIGINT or SIGTERM).
 func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
@@ -51,7 +54,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "wasmcloud-host ready: host_id=%s cluster_key=%s lattice=%s nats_url=%s\n",
 			info.HostID, info.ClusterKey, info.Lattice, info.NATSURL)
 	}
-	notifyReady(log, info)
+	notifyReady(log, info.Lattice, info.HostID)
 
 	select {
 	case <-ctx.Done():

@@ -3,14 +3,13 @@ package main
 import (
 	"log/slog"
 
-	"github.com/wasmcloud-host/wasmcloud-host/host"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/sdnotify"
 )
 
 // notifyReady and notifyStopping tell systemd (Type=notify) about the lifecycle. They do nothing when the
 // service manager did not ask for notifications; a failure to notify is logged, never fatal.
-func notifyReady(log *slog.Logger, info host.Info) {
-	if err := sdnotify.Ready("serving lattice " + info.Lattice + " as " + info.HostID); err != nil {
+func notifyReady(log *slog.Logger, lattice, hostID string) {
+	if err := sdnotify.Ready("serving lattice " + lattice + " as " + hostID); err != nil {
 		log.Warn("could not notify systemd", "error", err)
 	}
 }
