@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // assertInstances checks the actor's idle and busy instance counts.
@@ -22,7 +24,7 @@ func assertInstances(tb testing.TB, a *Actor, wantIdle, wantBusy int) {
 func assertEcho(tb testing.TB, a *Actor) {
 	tb.Helper()
 	resp, err := a.Call(context.Background(), opEcho, []byte("still alive"))
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	assertBytes(tb, "echo", resp, []byte("still alive"))
 }
 
@@ -139,7 +141,7 @@ func TestGuestHostCall(t *testing.T) {
 			case tt.want != nil:
 				assertErrorIs(t, err, tt.want, tt.wantMsg)
 			default:
-				assertNoError(t, err)
+				require.NoError(t, err)
 				if resp == nil {
 					t.Errorf("nil response")
 				}
@@ -163,7 +165,7 @@ func TestConsoleLog(t *testing.T) {
 	long := bytes.Repeat([]byte("x"), maxLogBytes+1000)
 	for _, msg := range [][]byte{[]byte("hello from the guest"), {}, long} {
 		resp, err := a.Call(context.Background(), opLog, msg)
-		assertNoError(t, err)
+		require.NoError(t, err)
 		assertBytes(t, "response", resp, []byte{})
 	}
 	want := []string{"hello from the guest", "", string(long[:maxLogBytes])}
@@ -179,7 +181,7 @@ func TestConsoleLog(t *testing.T) {
 	// Without a ConsoleLog the message is dropped and the call still succeeds.
 	quiet := newTestActor(t, r, "guest", testGuest(moduleWasmbus, nil), ActorConfig{})
 	_, err := quiet.Call(context.Background(), opLog, []byte("dropped"))
-	assertNoError(t, err)
+	require.NoError(t, err)
 }
 
 // TestWapcImports checks that a guest importing the ABI from "wapc" runs like a wasmbus one.
@@ -213,14 +215,14 @@ func TestStartFunction(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newTestRuntime(t, RuntimeConfig{})
 			m, err := r.Compile(context.Background(), "guest", testGuest(moduleWasmbus, tt.start))
-			assertNoError(t, err)
+			require.NoError(t, err)
 			timeout := time.Minute // not to be hit, even on a loaded machine
 			if tt.loops {
 				timeout = 100 * time.Millisecond
 			}
 			a, err := r.NewActor(context.Background(), m, ActorConfig{CallTimeout: timeout})
 			if tt.want == nil {
-				assertNoError(t, err)
+				require.NoError(t, err)
 				defer a.Close(context.Background())
 				assertEcho(t, a)
 				assertEcho(t, a)

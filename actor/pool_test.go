@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestConcurrentCalls runs 8 goroutines × 50 calls of kvcounter (which makes a host call per request)
@@ -160,10 +161,10 @@ func TestPoolWait(t *testing.T) {
 	waiting := goCall(context.Background(), a, opEcho)
 	close(release)
 	res := await(t, first)
-	assertNoError(t, res.err)
+	require.NoError(t, res.err)
 	assertBytes(t, "first", res.resp, []byte("released"))
 	res = await(t, waiting)
-	assertNoError(t, res.err)
+	require.NoError(t, res.err)
 	assertBytes(t, "waiting", res.resp, []byte("request"))
 	assertInstances(t, a, 1, 0)
 }
@@ -174,9 +175,9 @@ func TestActorClose(t *testing.T) {
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	r := newTestRuntime(t, RuntimeConfig{})
 	m, err := r.Compile(context.Background(), "guest", testGuest(moduleWasmbus, nil))
-	assertNoError(t, err)
+	require.NoError(t, err)
 	a, err := r.NewActor(context.Background(), m, ActorConfig{MaxInstances: 1, HostCall: blockingHost(entered, release)})
-	assertNoError(t, err)
+	require.NoError(t, err)
 
 	inFlight := goCall(context.Background(), a, opHostCall)
 	<-entered
@@ -195,11 +196,11 @@ func TestActorClose(t *testing.T) {
 
 	close(release)
 	res = await(t, inFlight)
-	assertNoError(t, res.err)
+	require.NoError(t, res.err)
 	assertBytes(t, "in-flight response", res.resp, []byte("released"))
 	select {
 	case err := <-closed:
-		assertNoError(t, err)
+		require.NoError(t, err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
 	}
@@ -207,16 +208,16 @@ func TestActorClose(t *testing.T) {
 
 	_, err = a.Call(context.Background(), opEcho, nil)
 	assertErrorIs(t, err, []error{ErrClosed})
-	assertNoError(t, a.Close(context.Background()))
+	require.NoError(t, a.Close(context.Background()))
 }
 
 // TestActorCloseAborts checks that Close stops waiting when its context ends and aborts the guest.
 func TestActorCloseAborts(t *testing.T) {
 	r := newTestRuntime(t, RuntimeConfig{})
 	m, err := r.Compile(context.Background(), "guest", testGuest(moduleWasmbus, nil))
-	assertNoError(t, err)
+	require.NoError(t, err)
 	a, err := r.NewActor(context.Background(), m, ActorConfig{MaxInstances: 2, CallTimeout: time.Hour})
-	assertNoError(t, err)
+	require.NoError(t, err)
 
 	looping := goCall(context.Background(), a, opLoopForever)
 	waitFor(t, func() bool { _, busy := a.Instances(); return busy == 1 })
@@ -228,7 +229,7 @@ func TestActorCloseAborts(t *testing.T) {
 	res := await(t, looping)
 	assertErrorIs(t, res.err, []error{ErrClosed}, `operation "b.loop"`)
 	assertInstances(t, a, 0, 0)
-	assertNoError(t, a.Close(context.Background()))
+	require.NoError(t, a.Close(context.Background()))
 }
 
 // TestActorsIsolated checks that a trapping actor does not disturb another one on the same runtime.
@@ -242,7 +243,7 @@ func TestActorsIsolated(t *testing.T) {
 			t.Fatalf("%s succeeded", op)
 		}
 		resp, err := good.Call(context.Background(), "Actor.HealthRequest", []byte{0x80})
-		assertNoError(t, err)
+		require.NoError(t, err)
 		assertBytes(t, "health", resp, mustHex(t, "81a76865616c746879c3"))
 	}
 }

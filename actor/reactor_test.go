@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestGoReactor runs a guest built by the Go toolchain with -buildmode=c-shared. Such a module
@@ -17,7 +18,7 @@ func TestGoReactor(t *testing.T) {
 	wasm := testutil.BuildGuest(t, "examples/hello")
 	r := newTestRuntime(t, RuntimeConfig{})
 	m, err := r.Compile(context.Background(), "hello", wasm)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close(context.Background()) })
 	if !m.hasInit || m.hasStart || m.hasWapcInit {
 		t.Errorf("exports: _initialize %v, _start %v, wapc_init %v; want only _initialize", m.hasInit, m.hasStart, m.hasWapcInit)
@@ -25,18 +26,18 @@ func TestGoReactor(t *testing.T) {
 	ctx := context.Background()
 	for range 2 { // each Actor's instance is initialised on its own
 		a, err := r.NewActor(ctx, m, ActorConfig{})
-		assertNoError(t, err)
+		require.NoError(t, err)
 		t.Cleanup(func() { _ = a.Close(ctx) })
 
 		// {"name": "Ada"} -> {"message": "Hello, Ada!"}
 		resp, err := a.Call(ctx, "Hello.SayHello", mustHex(t, "81a46e616d65a3416461"))
-		assertNoError(t, err)
+		require.NoError(t, err)
 		assertBytes(t, "SayHello", resp, mustHex(t, "81a76d657373616765ab48656c6c6f2c2041646121"))
 		_, err = a.Call(ctx, "Hello.Nope", nil)
 		assertGuestError(t, err, "Hello.Nope", "guest: method not handled: Hello.Nope")
 		// {"calls": 2}: the unknown operation is not counted, and state starts afresh per instance.
 		resp, err = a.Call(ctx, "Hello.Calls", nil)
-		assertNoError(t, err)
+		require.NoError(t, err)
 		assertBytes(t, "Calls", resp, mustHex(t, "81a563616c6c7302"))
 		assertInstances(t, a, 1, 0)
 	}
@@ -157,7 +158,7 @@ func TestInitializeFails(t *testing.T) {
 				assertErrorIs(t, err, tt.want, tt.wantMsg)
 				return
 			}
-			assertNoError(t, err)
+			require.NoError(t, err)
 			timeout := time.Minute // not to be hit, even on a loaded machine
 			if tt.loops {
 				timeout = 100 * time.Millisecond
@@ -173,7 +174,7 @@ func TestInitializeFails(t *testing.T) {
 			got := slices.Clone(logged)
 			mu.Unlock()
 			if tt.want == nil {
-				assertNoError(t, err)
+				require.NoError(t, err)
 				defer a.Close(context.Background())
 				assertEcho(t, a)
 				assertInstances(t, a, 1, 0)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // newTestRuntime returns a Runtime closed when the test ends.
@@ -57,13 +58,6 @@ func assertBytes(tb testing.TB, what string, got, want []byte) {
 	tb.Helper()
 	if !bytes.Equal(got, want) {
 		tb.Errorf("%s:\n got %x\nwant %x", what, got, want)
-	}
-}
-
-func assertNoError(tb testing.TB, err error) {
-	tb.Helper()
-	if err != nil {
-		tb.Fatalf("unexpected error: %v", err)
 	}
 }
 
@@ -190,7 +184,7 @@ func TestTranscripts(t *testing.T) {
 					case tr.GuestError != "":
 						assertGuestError(t, err, tr.Operation, tr.GuestError)
 					default:
-						assertNoError(t, err)
+						require.NoError(t, err)
 						assertBytes(t, "response", resp, mustHex(t, *tr.Response))
 					}
 				})
@@ -210,7 +204,7 @@ func TestHostCallErrorReachesGuest(t *testing.T) {
 	})
 	req := mustHex(t, "85a4626f6479a568656c6c6fa668656164657280a66d6574686f64a3474554a470617468a12fab7175657279537472696e67a0")
 	resp, err := a.Call(context.Background(), "HttpServer.HandleRequest", req)
-	assertNoError(t, err)
+	require.NoError(t, err)
 
 	want := msgp.AppendMapHeader(nil, 3)
 	want = msgp.AppendString(want, "body")
@@ -260,7 +254,7 @@ func TestWapcActor(t *testing.T) {
 
 	req := mustHex(t, "85a4626f6479a568656c6c6fa668656164657280a66d6574686f64a3474554a470617468a12fab7175657279537472696e67a0")
 	resp, err := a.Call(context.Background(), "HandleRequest", req)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	want := msgp.AppendMapHeader(nil, 4)
 	want = msgp.AppendString(want, "statusCode")
 	want = msgp.AppendUint8(want, 200)
@@ -281,7 +275,7 @@ func TestWapcActor(t *testing.T) {
 	}
 
 	resp, err = a.Call(context.Background(), "HealthRequest", mustHex(t, "81ab706c616365686f6c646572c3"))
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertBytes(t, "HealthRequest response", resp, mustHex(t, "82a76865616c746879c3a76d657373616765a0"))
 
 	_, err = a.Call(context.Background(), "Nope.Unknown", []byte{0x80})
@@ -384,7 +378,7 @@ func TestNewRuntimeRefusesBadLimit(t *testing.T) {
 func TestNewActorRefusesBadConfig(t *testing.T) {
 	r := newTestRuntime(t, RuntimeConfig{})
 	m, err := r.Compile(context.Background(), "guest", testGuest(moduleWasmbus, nil))
-	assertNoError(t, err)
+	require.NoError(t, err)
 	other := newTestRuntime(t, RuntimeConfig{})
 	tests := []struct {
 		name string
@@ -436,14 +430,14 @@ func TestCompilationCache(t *testing.T) {
 		t.Helper()
 		a := newTestActor(t, r, "echo.wasm", echo, ActorConfig{})
 		resp, err := a.Call(context.Background(), "Actor.HealthRequest", []byte{0x80})
-		assertNoError(t, err)
+		require.NoError(t, err)
 		assertBytes(t, "health", resp, mustHex(t, "81a76865616c746879c3"))
 	}
 
 	r1, err := NewRuntime(context.Background(), RuntimeConfig{CacheDir: dir})
-	assertNoError(t, err)
+	require.NoError(t, err)
 	health(r1)
-	assertNoError(t, r1.Close(context.Background()))
+	require.NoError(t, r1.Close(context.Background()))
 	first := cacheSnapshot(t, dir)
 	if len(first) == 0 {
 		t.Fatalf("cache dir %s is empty after compiling", dir)
@@ -458,7 +452,7 @@ func TestCompilationCache(t *testing.T) {
 
 func TestCacheDirUnusable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
-	assertNoError(t, os.WriteFile(file, nil, 0o600))
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	_, err := NewRuntime(context.Background(), RuntimeConfig{CacheDir: file})
 	if err == nil || !strings.Contains(err.Error(), "compilation cache") {
 		t.Fatalf("got %v", err)
@@ -468,14 +462,14 @@ func TestCacheDirUnusable(t *testing.T) {
 // TestClosedRuntime checks that everything created from a closed Runtime fails with ErrClosed.
 func TestClosedRuntime(t *testing.T) {
 	r, err := NewRuntime(context.Background(), RuntimeConfig{})
-	assertNoError(t, err)
+	require.NoError(t, err)
 	guest := testGuest(moduleWasmbus, nil)
 	m, err := r.Compile(context.Background(), "guest", guest)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	a, err := r.NewActor(context.Background(), m, ActorConfig{MaxInstances: 2})
-	assertNoError(t, err)
-	assertNoError(t, r.Close(context.Background()))
-	assertNoError(t, r.Close(context.Background())) // idempotent
+	require.NoError(t, err)
+	require.NoError(t, r.Close(context.Background()))
+	require.NoError(t, r.Close(context.Background())) // idempotent
 
 	_, err = a.Call(context.Background(), opEcho, []byte("x"))
 	assertErrorIs(t, err, []error{ErrClosed}, opEcho)

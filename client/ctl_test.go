@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // ctlTimeout keeps the scatter-gather windows of these tests short.
@@ -195,28 +195,6 @@ func ctlSetup(t testing.TB, l *fakeLattice, hosts ...*fakeHost) *CtlClient {
 	return NewCtlClient(nc, testPrefix, testLattice, ctlTimeout)
 }
 
-// wantErr checks that err matches target and that its message contains every part.
-func wantErr(t testing.TB, err, target error, parts ...string) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error %v, want one matching %v", err, target)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Fatalf("error %q does not contain %q", err, p)
-		}
-	}
-}
-
-func deepEqual(t testing.TB, what string, got, want any) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.Marshal(got)
-		w, _ := json.Marshal(want)
-		t.Fatalf("%s:\n got %s\nwant %s", what, g, w)
-	}
-}
-
 func TestCtlHostsGathersEveryAnswer(t *testing.T) {
 	l := &fakeLattice{}
 	a, b, c := newFakeHost(t, 1, map[string]string{"zone": "a"}), newFakeHost(t, 2, nil), newFakeHost(t, 3, nil)
@@ -228,8 +206,8 @@ func TestCtlHostsGathersEveryAnswer(t *testing.T) {
 	}
 	want := []control.HostInfo{a.info, b.info, c.info}
 	slices.SortFunc(want, func(x, y control.HostInfo) int { return strings.Compare(x.ID, y.ID) })
-	deepEqual(t, "hosts", hosts, want)
-	equal(t, "ping requests (one per host)", len(l.requests(testBase+".ping.hosts")), 3)
+	require.DeepEqual(t, "hosts", hosts, want)
+	require.Equal(t, "ping requests (one per host)", len(l.requests(testBase+".ping.hosts")), 3)
 }
 
 func TestCtlHostsDropsDuplicateAnswers(t *testing.T) {
@@ -240,7 +218,7 @@ func TestCtlHostsDropsDuplicateAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deepEqual(t, "hosts", hosts, []control.HostInfo{a.info})
+	require.DeepEqual(t, "hosts", hosts, []control.HostInfo{a.info})
 }
 
 func TestCtlHostsNobodyAnswers(t *testing.T) {
@@ -285,8 +263,9 @@ func TestCtlHostsMalformedAnswer(t *testing.T) {
 			bad.raw = map[string]string{"ping": tc.raw}
 			client := ctlSetup(t, &fakeLattice{}, good, bad)
 			hosts, err := client.Hosts(t.Context())
-			wantErr(t, err, ErrCtlBadReply, testBase+".ping.hosts", tc.want)
-			deepEqual(t, "hosts", hosts, []control.HostInfo{good.info})
+			require.ErrorIs(t, err, ErrCtlBadReply)
+			require.ErrorContains(t, err, testBase+".ping.hosts", tc.want)
+			require.DeepEqual(t, "hosts", hosts, []control.HostInfo{good.info})
 		})
 	}
 }
@@ -296,7 +275,8 @@ func TestCtlHostsContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := client.Hosts(ctx)
-	wantErr(t, err, context.Canceled, testBase+".ping.hosts")
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorContains(t, err, testBase+".ping.hosts")
 }
 
 func TestCtlCommandRequests(t *testing.T) {
@@ -354,8 +334,8 @@ func TestCtlCommandRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := l.requests(subject)
-			equal(t, "requests on "+subject, len(got), before+1)
-			equal(t, "request JSON", got[before], tc.want)
+			require.Equal(t, "requests on "+subject, len(got), before+1)
+			require.Equal(t, "request JSON", got[before], tc.want)
 		})
 	}
 }
@@ -390,9 +370,9 @@ func TestCtlCommandRefused(t *testing.T) {
 			if !errors.As(err, &refused) {
 				t.Fatalf("error %v, want a *CtlRefusedError", err)
 			}
-			equal(t, "subject", refused.Subject, testBase+"."+tc.subject)
-			equal(t, "message", refused.Message, tc.message)
-			equal(t, "error text", err.Error(), "client: "+testBase+"."+tc.subject+" refused: "+tc.message)
+			require.Equal(t, "subject", refused.Subject, testBase+"."+tc.subject)
+			require.Equal(t, "message", refused.Message, tc.message)
+			require.Equal(t, "error text", err.Error(), "client: "+testBase+"."+tc.subject+" refused: "+tc.message)
 		})
 	}
 }
@@ -402,7 +382,7 @@ func TestCtlRefusedWithoutReason(t *testing.T) {
 	h.raw = map[string]string{"la": `{"accepted":false}`}
 	client := ctlSetup(t, &fakeLattice{}, h)
 	err := client.StartActor(t.Context(), h.info.ID, "r", 1, nil)
-	equal(t, "error", err.Error(), "client: "+testBase+".cmd."+h.info.ID+".la refused without a reason")
+	require.Equal(t, "error", err.Error(), "client: "+testBase+".cmd."+h.info.ID+".la refused without a reason")
 }
 
 func TestCtlNoHostAnswered(t *testing.T) {
@@ -432,7 +412,9 @@ func TestCtlNoHostAnswered(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			wantErr(t, tc.call(t.Context()), ErrNoHostAnswered, testBase+"."+tc.subject, tc.want)
+			err := tc.call(t.Context())
+			require.ErrorIs(t, err, ErrNoHostAnswered)
+			require.ErrorContains(t, err, testBase+"."+tc.subject, tc.want)
 		})
 	}
 }
@@ -447,11 +429,14 @@ func TestCtlNoLatticeAnswered(t *testing.T) {
 	defer nc.Close()
 	client := NewCtlClient(nc, testPrefix, testLattice, ctlTimeout)
 	_, err = client.Links(t.Context())
-	wantErr(t, err, ErrNoHostAnswered, testBase+".get.links")
+	require.ErrorIs(t, err, ErrNoHostAnswered)
+	require.ErrorContains(t, err, testBase+".get.links")
 	_, err = client.Claims(t.Context())
-	wantErr(t, err, ErrNoHostAnswered, testBase+".get.claims")
+	require.ErrorIs(t, err, ErrNoHostAnswered)
+	require.ErrorContains(t, err, testBase+".get.claims")
 	err = client.PutRegistries(t.Context(), nil)
-	wantErr(t, err, ErrNoHostAnswered, testBase+".registries.put")
+	require.ErrorIs(t, err, ErrNoHostAnswered)
+	require.ErrorContains(t, err, testBase+".registries.put")
 }
 
 func TestCtlMalformedReply(t *testing.T) {
@@ -478,10 +463,12 @@ func TestCtlMalformedReply(t *testing.T) {
 			h.raw = map[string]string{"la": raw, "inv": raw}
 			client := ctlSetup(t, &fakeLattice{}, h)
 			err := client.StartActor(t.Context(), h.info.ID, "r", 1, nil)
-			wantErr(t, err, ErrCtlBadReply, testBase+".cmd."+h.info.ID+".la", tc.want)
+			require.ErrorIs(t, err, ErrCtlBadReply)
+			require.ErrorContains(t, err, testBase+".cmd."+h.info.ID+".la", tc.want)
 			if tc.badInventory {
 				_, err = client.Inventory(t.Context(), h.info.ID)
-				wantErr(t, err, ErrCtlBadReply, testBase+".get."+h.info.ID+".inv")
+				require.ErrorIs(t, err, ErrCtlBadReply)
+				require.ErrorContains(t, err, testBase+".get."+h.info.ID+".inv")
 			}
 		})
 	}
@@ -502,20 +489,20 @@ func TestCtlQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deepEqual(t, "inventory", inv, h.inv)
-	equal(t, "inventory request", l.requests(testBase + ".get." + h.info.ID + ".inv")[0], "")
+	require.DeepEqual(t, "inventory", inv, h.inv)
+	require.Equal(t, "inventory request", l.requests(testBase + ".get." + h.info.ID + ".inv")[0], "")
 
 	links, err := client.Links(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	deepEqual(t, "links", links, l.links)
+	require.DeepEqual(t, "links", links, l.links)
 
 	claims, err := client.Claims(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	deepEqual(t, "claims", claims, l.claims)
+	require.DeepEqual(t, "claims", claims, l.claims)
 }
 
 func TestCtlAuctionActor(t *testing.T) {
@@ -550,16 +537,16 @@ func TestCtlAuctionActor(t *testing.T) {
 				got = l.requests(testBase + ".auction.actor")
 				return len(got) >= before+3
 			})
-			equal(t, "auction requests", len(got), before+3)
+			require.Equal(t, "auction requests", len(got), before+3)
 			for _, r := range got[before:] {
-				equal(t, "auction request", r, tc.request)
+				require.Equal(t, "auction request", r, tc.request)
 			}
 			bidders := map[string]bool{}
 			for _, b := range bids {
 				bidders[b.HostID] = true
-				equal(t, "bid actor_ref", b.ActorRef, "r")
+				require.Equal(t, "bid actor_ref", b.ActorRef, "r")
 				if len(tc.constraints) > 0 {
-					deepEqual(t, "bid constraints", b.Constraints, tc.constraints)
+					require.DeepEqual(t, "bid constraints", b.Constraints, tc.constraints)
 				}
 			}
 			want := map[string]bool{}
@@ -640,10 +627,12 @@ func TestCtlInvalidRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			wantErr(t, tc.call(t.Context()), ErrCtlInvalid, tc.want)
+			err := tc.call(t.Context())
+			require.ErrorIs(t, err, ErrCtlInvalid)
+			require.ErrorContains(t, err, tc.want)
 		})
 	}
-	equal(t, "default timeout", NewCtlClient(nc, testPrefix, testLattice, 0).Timeout(), DefaultCtlTimeout)
+	require.Equal(t, "default timeout", NewCtlClient(nc, testPrefix, testLattice, 0).Timeout(), DefaultCtlTimeout)
 }
 
 // FuzzParseAck checks that no reply makes the acknowledgement parser panic, that only a JSON object is

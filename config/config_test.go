@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestDefaults(t *testing.T) {
@@ -33,15 +35,15 @@ func TestDefaults(t *testing.T) {
 		ClockSkew:          5 * time.Second,
 		ReplayCacheSize:    1000000,
 	}
-	equal(t, "defaults", got, want)
-	equal(t, "NATSConfigured", got.NATSConfigured(), false)
-	equal(t, "RPC URL", got.RPC.URL(), "nats://127.0.0.1:4222")
+	require.DeepEqual(t, "defaults", got, want)
+	require.DeepEqual(t, "NATSConfigured", got.NATSConfigured(), false)
+	require.DeepEqual(t, "RPC URL", got.RPC.URL(), "nats://127.0.0.1:4222")
 }
 
 // TestEmptyMeansUnset: an empty or blank value is the same as no variable, as in env files.
 func TestEmptyMeansUnset(t *testing.T) {
 	got := mustLoad(t, environ("WASMCLOUD_RPC_HOST=", "WASMCLOUD_LATTICE_PREFIX= ", "WASMCLOUD_CLUSTER_SEED=", "WASMCLOUD_RPC_TLS="))
-	equal(t, "defaults", got, mustLoad(t, environ()))
+	require.DeepEqual(t, "defaults", got, mustLoad(t, environ()))
 }
 
 func TestValidValues(t *testing.T) {
@@ -63,103 +65,103 @@ func TestValidValues(t *testing.T) {
 		check func(t *testing.T, c Config)
 	}{
 		{"lattice prefix", []string{"WASMCLOUD_LATTICE_PREFIX=prod-eu_1"}, func(t *testing.T, c Config) {
-			equal(t, "LatticePrefix", c.LatticePrefix, "prod-eu_1")
+			require.DeepEqual(t, "LatticePrefix", c.LatticePrefix, "prod-eu_1")
 		}},
 		{"host seed", []string{"WASMCLOUD_HOST_SEED=" + hostSeed}, func(t *testing.T, c Config) {
-			equal(t, "HostSeed", string(c.HostSeed.Reveal()), hostSeed)
+			require.DeepEqual(t, "HostSeed", string(c.HostSeed.Reveal()), hostSeed)
 		}},
 		{"cluster seed with white space", []string{"WASMCLOUD_CLUSTER_SEED= " + clusterSeed + "\n"}, func(t *testing.T, c Config) {
-			equal(t, "ClusterSeed", string(c.ClusterSeed.Reveal()), clusterSeed)
+			require.DeepEqual(t, "ClusterSeed", string(c.ClusterSeed.Reveal()), clusterSeed)
 		}},
 		{"cluster issuers trimmed, empties and duplicates dropped", []string{"WASMCLOUD_CLUSTER_ISSUERS= " + clusterPub + " ,," + otherCluster + "," + clusterPub + ", "}, func(t *testing.T, c Config) {
-			equal(t, "ClusterIssuers", c.ClusterIssuers, []string{clusterPub, otherCluster})
+			require.DeepEqual(t, "ClusterIssuers", c.ClusterIssuers, []string{clusterPub, otherCluster})
 		}},
 		{"rpc host and port", []string{"WASMCLOUD_RPC_HOST=nats.example.com", "WASMCLOUD_RPC_PORT=4333"}, func(t *testing.T, c Config) {
-			equal(t, "RPC", c.RPC, NATSConn{Host: "nats.example.com", Port: 4333, Explicit: true})
-			equal(t, "CTL.Explicit", c.CTL.Explicit, false)
-			equal(t, "NATSConfigured", c.NATSConfigured(), true)
-			equal(t, "URL", c.RPC.URL(), "nats://nats.example.com:4333")
+			require.DeepEqual(t, "RPC", c.RPC, NATSConn{Host: "nats.example.com", Port: 4333, Explicit: true})
+			require.DeepEqual(t, "CTL.Explicit", c.CTL.Explicit, false)
+			require.DeepEqual(t, "NATSConfigured", c.NATSConfigured(), true)
+			require.DeepEqual(t, "URL", c.RPC.URL(), "nats://nats.example.com:4333")
 		}},
 		{"ctl port alone is explicit", []string{"WASMCLOUD_CTL_PORT=4222"}, func(t *testing.T, c Config) {
-			equal(t, "CTL.Explicit", c.CTL.Explicit, true)
-			equal(t, "NATSConfigured", c.NATSConfigured(), true)
+			require.DeepEqual(t, "CTL.Explicit", c.CTL.Explicit, true)
+			require.DeepEqual(t, "NATSConfigured", c.NATSConfigured(), true)
 		}},
 		{"ctl host ipv6", []string{"WASMCLOUD_CTL_HOST=::1", "WASMCLOUD_CTL_TLS=yes"}, func(t *testing.T, c Config) {
-			equal(t, "URL", c.CTL.URL(), "tls://[::1]:4222")
+			require.DeepEqual(t, "URL", c.CTL.URL(), "tls://[::1]:4222")
 		}},
 		{"rpc nkey seed", []string{"WASMCLOUD_RPC_SEED=" + userSeed}, func(t *testing.T, c Config) {
-			equal(t, "RPC.Seed", string(c.RPC.Seed.Reveal()), userSeed)
-			equal(t, "RPC.JWT set", c.RPC.JWT.IsSet(), false)
+			require.DeepEqual(t, "RPC.Seed", string(c.RPC.Seed.Reveal()), userSeed)
+			require.DeepEqual(t, "RPC.JWT set", c.RPC.JWT.IsSet(), false)
 		}},
 		{"ctl jwt and seed", []string{"WASMCLOUD_CTL_SEED=" + userSeed, "WASMCLOUD_CTL_JWT=" + token}, func(t *testing.T, c Config) {
-			equal(t, "CTL.JWT", string(c.CTL.JWT.Reveal()), token)
+			require.DeepEqual(t, "CTL.JWT", string(c.CTL.JWT.Reveal()), token)
 		}},
 		{"rpc creds file", []string{"WASMCLOUD_RPC_CREDSFILE=" + credsPath}, func(t *testing.T, c Config) {
-			equal(t, "RPC.CredsFile", c.RPC.CredsFile, credsPath)
+			require.DeepEqual(t, "RPC.CredsFile", c.RPC.CredsFile, credsPath)
 		}},
 		{"tls files imply tls", []string{"WASMCLOUD_RPC_TLS_CA=" + certPath, "WASMCLOUD_RPC_TLS_CERT=" + certPath, "WASMCLOUD_RPC_TLS_KEY=" + keyPath}, func(t *testing.T, c Config) {
-			equal(t, "RPC", c.RPC, NATSConn{Host: "127.0.0.1", Port: 4222, TLS: true, TLSCA: certPath, TLSCert: certPath, TLSKey: keyPath})
-			equal(t, "URL", c.RPC.URL(), "tls://127.0.0.1:4222")
+			require.DeepEqual(t, "RPC", c.RPC, NATSConn{Host: "127.0.0.1", Port: 4222, TLS: true, TLSCA: certPath, TLSCert: certPath, TLSKey: keyPath})
+			require.DeepEqual(t, "URL", c.RPC.URL(), "tls://127.0.0.1:4222")
 		}},
 		{"rpc timeout", []string{"WASMCLOUD_RPC_TIMEOUT_MS=150"}, func(t *testing.T, c Config) {
-			equal(t, "RPCTimeout", c.RPCTimeout, 150*time.Millisecond)
+			require.DeepEqual(t, "RPCTimeout", c.RPCTimeout, 150*time.Millisecond)
 		}},
 		{"ctl topic prefix", []string{"WASMCLOUD_CTL_TOPIC_PREFIX=acme.ctl"}, func(t *testing.T, c Config) {
-			equal(t, "CtlTopicPrefix", c.CtlTopicPrefix, "acme.ctl")
+			require.DeepEqual(t, "CtlTopicPrefix", c.CtlTopicPrefix, "acme.ctl")
 		}},
 		{"embedded true spelled enabled", []string{"WASMCLOUD_NATS_EMBEDDED=Enabled"}, func(t *testing.T, c Config) {
-			equal(t, "NATSEmbedded", c.NATSEmbedded, EmbeddedAlways)
+			require.DeepEqual(t, "NATSEmbedded", c.NATSEmbedded, EmbeddedAlways)
 		}},
 		{"embedded false", []string{"WASMCLOUD_NATS_EMBEDDED=0"}, func(t *testing.T, c Config) {
-			equal(t, "NATSEmbedded", c.NATSEmbedded, EmbeddedNever)
+			require.DeepEqual(t, "NATSEmbedded", c.NATSEmbedded, EmbeddedNever)
 		}},
 		{"embedded AUTO", []string{"WASMCLOUD_NATS_EMBEDDED=AUTO"}, func(t *testing.T, c Config) {
-			equal(t, "NATSEmbedded", c.NATSEmbedded, EmbeddedAuto)
+			require.DeepEqual(t, "NATSEmbedded", c.NATSEmbedded, EmbeddedAuto)
 		}},
 		{"state dir", []string{"WASMCLOUD_STATE_DIR=/var/lib/wasmcloud"}, func(t *testing.T, c Config) {
-			equal(t, "StateDir", c.StateDir, "/var/lib/wasmcloud")
+			require.DeepEqual(t, "StateDir", c.StateDir, "/var/lib/wasmcloud")
 		}},
 		{"allow file load", []string{"WASMCLOUD_ALLOW_FILE_LOAD=TRUE"}, func(t *testing.T, c Config) {
-			equal(t, "AllowFileLoad", c.AllowFileLoad, true)
+			require.DeepEqual(t, "AllowFileLoad", c.AllowFileLoad, true)
 		}},
 		{"js domain", []string{"WASMCLOUD_JS_DOMAIN=edge"}, func(t *testing.T, c Config) {
-			equal(t, "JSDomain", c.JSDomain, "edge")
+			require.DeepEqual(t, "JSDomain", c.JSDomain, "edge")
 		}},
 		{"policy", []string{"WASMCLOUD_POLICY_TOPIC=wasmcloud.policy", "WASMCLOUD_POLICY_TIMEOUT=250"}, func(t *testing.T, c Config) {
-			equal(t, "PolicyTopic", c.PolicyTopic, "wasmcloud.policy")
-			equal(t, "PolicyTimeout", c.PolicyTimeout, 250*time.Millisecond)
+			require.DeepEqual(t, "PolicyTopic", c.PolicyTopic, "wasmcloud.policy")
+			require.DeepEqual(t, "PolicyTimeout", c.PolicyTimeout, 250*time.Millisecond)
 		}},
 		{"start actors", []string{"WASMCLOUD_START_ACTORS=wasmcloud.azurecr.io/echo:0.3.4, ,/srv/kv.wasm"}, func(t *testing.T, c Config) {
-			equal(t, "StartActors", c.StartActors, []string{"wasmcloud.azurecr.io/echo:0.3.4", "/srv/kv.wasm"})
+			require.DeepEqual(t, "StartActors", c.StartActors, []string{"wasmcloud.azurecr.io/echo:0.3.4", "/srv/kv.wasm"})
 		}},
 		{"oci allow latest", []string{"WASMCLOUD_OCI_ALLOW_LATEST=yes"}, func(t *testing.T, c Config) {
-			equal(t, "OCI", c.OCI, OCIConfig{AllowLatest: true})
+			require.DeepEqual(t, "OCI", c.OCI, OCIConfig{AllowLatest: true})
 		}},
 		{"oci allowed insecure trimmed, empties and duplicates dropped", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE= localhost:5000 ,,registry.lan,[::1]:5000,10.0.0.7,[fe80::1],localhost:5000"}, func(t *testing.T, c Config) {
-			equal(t, "AllowedInsecure", c.OCI.AllowedInsecure, []string{"localhost:5000", "registry.lan", "[::1]:5000", "10.0.0.7", "[fe80::1]"})
+			require.DeepEqual(t, "AllowedInsecure", c.OCI.AllowedInsecure, []string{"localhost:5000", "registry.lan", "[::1]:5000", "10.0.0.7", "[fe80::1]"})
 		}},
 		{"oci registry credentials", []string{"WASMCLOUD_OCI_REGISTRY=ghcr.io", "WASMCLOUD_OCI_REGISTRY_USER=bot", "WASMCLOUD_OCI_REGISTRY_PASSWORD= ghp_token\n"}, func(t *testing.T, c Config) {
-			equal(t, "Registry", c.OCI.Registry, "ghcr.io")
-			equal(t, "User", c.OCI.User, "bot")
-			equal(t, "Password", string(c.OCI.Password.Reveal()), "ghp_token")
+			require.DeepEqual(t, "Registry", c.OCI.Registry, "ghcr.io")
+			require.DeepEqual(t, "User", c.OCI.User, "bot")
+			require.DeepEqual(t, "Password", string(c.OCI.Password.Reveal()), "ghp_token")
 		}},
 		{"oci registry alone", []string{"WASMCLOUD_OCI_REGISTRY=registry.lan:5000"}, func(t *testing.T, c Config) {
-			equal(t, "OCI", c.OCI, OCIConfig{Registry: "registry.lan:5000"})
+			require.DeepEqual(t, "OCI", c.OCI, OCIConfig{Registry: "registry.lan:5000"})
 		}},
 		{"log level warning", []string{"WASMCLOUD_LOG_LEVEL=Warning"}, func(t *testing.T, c Config) {
-			equal(t, "LogLevel", c.LogLevel, slog.LevelWarn)
+			require.DeepEqual(t, "LogLevel", c.LogLevel, slog.LevelWarn)
 		}},
 		{"log level debug", []string{"WASMCLOUD_LOG_LEVEL=debug"}, func(t *testing.T, c Config) {
-			equal(t, "LogLevel", c.LogLevel, slog.LevelDebug)
+			require.DeepEqual(t, "LogLevel", c.LogLevel, slog.LevelDebug)
 		}},
 		{"structured logging", []string{"WASMCLOUD_STRUCTURED_LOGGING_ENABLED=y"}, func(t *testing.T, c Config) {
-			equal(t, "StructuredLogging", c.StructuredLogging, true)
+			require.DeepEqual(t, "StructuredLogging", c.StructuredLogging, true)
 		}},
 		{"signed invocation tuning", []string{"WASMCLOUD_INVOCATION_VALIDITY=1m30s", "WASMCLOUD_CLOCK_SKEW=0s", "WASMCLOUD_REPLAY_CACHE_SIZE=5000", "WASMCLOUD_REQUIRE_SIGNED_RESPONSES=1"}, func(t *testing.T, c Config) {
-			equal(t, "InvocationValidity", c.InvocationValidity, 90*time.Second)
-			equal(t, "ClockSkew", c.ClockSkew, time.Duration(0))
-			equal(t, "ReplayCacheSize", c.ReplayCacheSize, 5000)
-			equal(t, "RequireSignedResponses", c.RequireSignedResponses, true)
+			require.DeepEqual(t, "InvocationValidity", c.InvocationValidity, 90*time.Second)
+			require.DeepEqual(t, "ClockSkew", c.ClockSkew, time.Duration(0))
+			require.DeepEqual(t, "ReplayCacheSize", c.ReplayCacheSize, 5000)
+			require.DeepEqual(t, "RequireSignedResponses", c.RequireSignedResponses, true)
 		}},
 	}
 	for _, tt := range tests {
@@ -186,8 +188,8 @@ func TestBooleans(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseBool(tt.in)
-			equal(t, "ok", err == nil, tt.ok)
-			equal(t, "value", got, tt.want)
+			require.DeepEqual(t, "ok", err == nil, tt.ok)
+			require.DeepEqual(t, "value", got, tt.want)
 		})
 	}
 }
@@ -331,7 +333,7 @@ func TestInvalidValues(t *testing.T) {
 			if err == nil {
 				t.Fatalf("LoadFrom accepted %q: %+v", tt.env, c)
 			}
-			equal(t, "error", err.Error(), tt.want)
+			require.DeepEqual(t, "error", err.Error(), tt.want)
 			if !errors.Is(err, tt.kind) {
 				t.Fatalf("errors.Is(%v, %v) = false", err, tt.kind)
 			}
@@ -340,7 +342,7 @@ func TestInvalidValues(t *testing.T) {
 					t.Fatalf("error %q contains secret %q", err, s)
 				}
 			}
-			equal(t, "config on error", c, Config{})
+			require.DeepEqual(t, "config on error", c, Config{})
 		})
 	}
 }
@@ -380,15 +382,15 @@ func TestManyProblems(t *testing.T) {
 		`WASMCLOUD_CLUSTER_ISSUERS: "CABC": not a cluster public key (want 56 characters A-Z2-7 starting with C)`,
 		`WASMCLOUD_CTL_JWT: set without WASMCLOUD_CTL_SEED (a user JWT needs its seed to sign the server's nonce)`,
 	}
-	equal(t, "problems", lines(err), want)
+	require.DeepEqual(t, "problems", lines(err), want)
 	ps := problems(t, err)
 	vars := make([]string, len(ps))
 	for i, p := range ps {
 		vars[i] = p.Var
 	}
-	equal(t, "variables", vars, []string{"WASMCLOUD_RPC_PORT", "WASMCLOUD_RPC_TLS", "WASMCLOUD_LOG_LEVEL", "WASMCLOUD_LATTICE_PREFIX", "WASMCLOUD_CLUSTER_SEED", "WASMCLOUD_CLUSTER_ISSUERS", "WASMCLOUD_CTL_JWT"})
-	equal(t, "secret value recorded", ps[4].Value, "")
-	equal(t, "plain value recorded", ps[0].Value, "70000")
+	require.DeepEqual(t, "variables", vars, []string{"WASMCLOUD_RPC_PORT", "WASMCLOUD_RPC_TLS", "WASMCLOUD_LOG_LEVEL", "WASMCLOUD_LATTICE_PREFIX", "WASMCLOUD_CLUSTER_SEED", "WASMCLOUD_CLUSTER_ISSUERS", "WASMCLOUD_CTL_JWT"})
+	require.DeepEqual(t, "secret value recorded", ps[4].Value, "")
+	require.DeepEqual(t, "plain value recorded", ps[0].Value, "70000")
 	if !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrConflict) {
 		t.Fatalf("joined error should match both ErrInvalid and ErrConflict: %v", err)
 	}
@@ -404,8 +406,8 @@ func TestClusterSeedFile(t *testing.T) {
 
 	t.Run("read and trimmed", func(t *testing.T) {
 		c := mustLoad(t, environ("WASMCLOUD_CLUSTER_SEED_FILE="+good))
-		equal(t, "ClusterSeed", string(c.ClusterSeed.Reveal()), clusterSeed)
-		equal(t, "ClusterSeedFile", c.ClusterSeedFile, good)
+		require.DeepEqual(t, "ClusterSeed", string(c.ClusterSeed.Reveal()), clusterSeed)
+		require.DeepEqual(t, "ClusterSeedFile", c.ClusterSeedFile, good)
 	})
 	tests := []struct {
 		name string
@@ -430,7 +432,7 @@ func TestClusterSeedFile(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			equal(t, "error", err.Error(), tt.want)
+			require.DeepEqual(t, "error", err.Error(), tt.want)
 			if !errors.Is(err, tt.kind) {
 				t.Fatalf("errors.Is(%v, %v) = false", err, tt.kind)
 			}
@@ -461,7 +463,7 @@ func TestStateDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			equal(t, "StateDir", mustLoad(t, tt.env).StateDir, tt.want)
+			require.DeepEqual(t, "StateDir", mustLoad(t, tt.env).StateDir, tt.want)
 		})
 	}
 }
@@ -484,7 +486,7 @@ func TestLabels(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := wantCore()
 			maps.Copy(want, tt.want)
-			equal(t, "Labels", mustLoad(t, environ(tt.env...)).Labels, want)
+			require.DeepEqual(t, "Labels", mustLoad(t, environ(tt.env...)).Labels, want)
 		})
 	}
 }
@@ -503,7 +505,7 @@ func TestCoreLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			equal(t, "labels", coreLabels(tt.goos, tt.goarch), tt.want)
+			require.DeepEqual(t, "labels", coreLabels(tt.goos, tt.goarch), tt.want)
 		})
 	}
 }
@@ -521,19 +523,21 @@ func TestValidateHandBuilt(t *testing.T) {
 	for _, p := range ps {
 		vars = append(vars, p.Var)
 	}
-	equal(t, "variables", vars, []string{
+	require.DeepEqual(t, "variables", vars, []string{
 		"WASMCLOUD_LATTICE_PREFIX",
 		"WASMCLOUD_RPC_HOST", "WASMCLOUD_RPC_PORT", "WASMCLOUD_RPC_TIMEOUT_MS",
 		"WASMCLOUD_CTL_HOST", "WASMCLOUD_CTL_PORT", "WASMCLOUD_CTL_TOPIC_PREFIX", "WASMCLOUD_NATS_EMBEDDED",
 		"WASMCLOUD_STATE_DIR", "WASMCLOUD_POLICY_TIMEOUT", "WASMCLOUD_INVOCATION_VALIDITY", "WASMCLOUD_REPLAY_CACHE_SIZE",
 	})
+
 	bad := good
 	bad.StateDir = "relative"
 	bad.LogLevel = slog.Level(3)
-	equal(t, "errors", lines(bad.Validate()), []string{
+	require.DeepEqual(t, "errors", lines(bad.Validate()), []string{
 		`WASMCLOUD_STATE_DIR: "relative": not an absolute path`,
 		`WASMCLOUD_LOG_LEVEL: "INFO+3": not a log level (want debug, info, warn or error)`,
 	})
+
 }
 
 // TestSpecNames: every name validate uses is a variable of the spec, so no error can name a
@@ -566,9 +570,9 @@ func TestWipe(t *testing.T) {
 	raw := c.ClusterSeed.Reveal()
 	cp := c // copies share the secrets
 	c.Wipe()
-	equal(t, "copy cluster seed set", cp.ClusterSeed.IsSet(), false)
-	equal(t, "copy rpc seed set", cp.RPC.Seed.IsSet(), false)
-	equal(t, "copy oci password set", cp.OCI.Password.IsSet(), false)
-	equal(t, "old bytes zeroed", string(raw), strings.Repeat("\x00", len(clusterSeed)))
+	require.DeepEqual(t, "copy cluster seed set", cp.ClusterSeed.IsSet(), false)
+	require.DeepEqual(t, "copy rpc seed set", cp.RPC.Seed.IsSet(), false)
+	require.DeepEqual(t, "copy oci password set", cp.OCI.Password.IsSet(), false)
+	require.DeepEqual(t, "old bytes zeroed", string(raw), strings.Repeat("\x00", len(clusterSeed)))
 	c.Wipe() // twice is fine
 }

@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -34,13 +33,6 @@ func mustLoad(t *testing.T, env []string) Config {
 		t.Fatalf("LoadFrom(%q): %v", env, err)
 	}
 	return c
-}
-
-func equal[T any](t *testing.T, what string, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s = %#v, want %#v", what, got, want)
-	}
 }
 
 // problems returns the VarErrors inside a joined error, in order.

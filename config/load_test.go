@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/nats-io/nkeys"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // childEnv marks the re-executed test binary that runs Load on its own environment.
@@ -102,9 +104,9 @@ func TestLoadReadsProcessEnvironment(t *testing.T) {
 			}
 			c, err := LoadFrom(cmd.Env)
 			want := takeSnapshot(t, c, err)
-			equal(t, "error", got.Error, want.Error)
-			equal(t, "secrets", got.Secrets, want.Secrets)
-			equal(t, "config", string(got.Config), string(want.Config))
+			require.DeepEqual(t, "error", got.Error, want.Error)
+			require.DeepEqual(t, "secrets", got.Secrets, want.Secrets)
+			require.DeepEqual(t, "config", string(got.Config), string(want.Config))
 			if !strings.Contains(string(got.Config)+got.Error, tt.wantIn) {
 				t.Fatalf("child result lacks %s: %s %s", tt.wantIn, got.Config, got.Error)
 			}

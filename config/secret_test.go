@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nkeys"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestConfigNeverPrintsSecrets prints and logs a Config holding every kind of secret in every
@@ -73,7 +75,7 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 			t.Errorf("%s output does not show %s:\n%s", name, redacted, outputs[name])
 		}
 	}
-	equal(t, "json of RPC", mustJSON(t, c.RPC), `{"Host":"127.0.0.1","Port":4222,"Explicit":false,"Seed":"[redacted]","JWT":"","CredsFile":"","TLS":false,"TLSCA":"","TLSCert":"","TLSKey":""}`)
+	require.DeepEqual(t, "json of RPC", mustJSON(t, c.RPC), `{"Host":"127.0.0.1","Port":4222,"Explicit":false,"Seed":"[redacted]","JWT":"","CredsFile":"","TLS":false,"TLSCA":"","TLSCert":"","TLSKey":""}`)
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -89,35 +91,35 @@ func TestSecret(t *testing.T) {
 	src := []byte("SCsecret")
 	s := NewSecret(src)
 	clear(src) // NewSecret copied
-	equal(t, "Reveal", string(s.Reveal()), "SCsecret")
-	equal(t, "IsSet", s.IsSet(), true)
-	equal(t, "String", s.String(), "[redacted]")
-	equal(t, "Sprint", fmt.Sprint(s), "[redacted]")
+	require.DeepEqual(t, "Reveal", string(s.Reveal()), "SCsecret")
+	require.DeepEqual(t, "IsSet", s.IsSet(), true)
+	require.DeepEqual(t, "String", s.String(), "[redacted]")
+	require.DeepEqual(t, "Sprint", fmt.Sprint(s), "[redacted]")
 	text, _ := s.MarshalText()
-	equal(t, "MarshalText", string(text), "[redacted]")
-	equal(t, "LogValue", s.LogValue().String(), "[redacted]")
+	require.DeepEqual(t, "MarshalText", string(text), "[redacted]")
+	require.DeepEqual(t, "LogValue", s.LogValue().String(), "[redacted]")
 
 	var unset Secret
-	equal(t, "unset String", unset.String(), "")
-	equal(t, "unset JSON", mustJSON(t, unset), `""`)
-	equal(t, "unset Reveal", unset.Reveal(), []byte(nil))
+	require.DeepEqual(t, "unset String", unset.String(), "")
+	require.DeepEqual(t, "unset JSON", mustJSON(t, unset), `""`)
+	require.DeepEqual(t, "unset Reveal", unset.Reveal(), []byte(nil))
 	unset.Wipe()
-	equal(t, "NewSecret(nil) set", NewSecret(nil).IsSet(), false)
+	require.DeepEqual(t, "NewSecret(nil) set", NewSecret(nil).IsSet(), false)
 
 	var d Secret
 	if err := d.Decode("  SUabc\n"); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "Decode trims", string(d.Reveal()), "SUabc")
+	require.DeepEqual(t, "Decode trims", string(d.Reveal()), "SUabc")
 	if err := d.Decode(" "); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "Decode blank", d.IsSet(), false)
+	require.DeepEqual(t, "Decode blank", d.IsSet(), false)
 
 	cp := s
 	raw := s.Reveal()
 	s.Wipe()
-	equal(t, "copy wiped", cp.IsSet(), false)
-	equal(t, "bytes zeroed", raw, make([]byte, len("SCsecret")))
-	equal(t, "wiped String", cp.String(), "")
+	require.DeepEqual(t, "copy wiped", cp.IsSet(), false)
+	require.DeepEqual(t, "bytes zeroed", raw, make([]byte, len("SCsecret")))
+	require.DeepEqual(t, "wiped String", cp.String(), "")
 }

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestActorToActorByAliasAcrossHosts runs hello (call alias "hello") on host A and caller on host B: the
@@ -21,19 +23,19 @@ func TestActorToActorByAliasAcrossHosts(t *testing.T) {
 
 	t.Run("caller on B relays to hello on A by alias", func(t *testing.T) {
 		got := callOK(t, e, callerKey, "Caller.Relay", `{"target":"hello","name":"Ada"}`)
-		equal(t, "reply", got, `{"relayed":"Hello, Ada!","via":"caller"}`)
+		require.Equal(t, "reply", got, `{"relayed":"Hello, Ada!","via":"caller"}`)
 	})
 	t.Run("caller on B relays to hello on A by key", func(t *testing.T) {
 		got := callOK(t, e, callerKey, "Caller.Relay", `{"target":"`+helloKey+`","name":"Grace"}`)
-		equal(t, "reply", got, `{"relayed":"Hello, Grace!","via":"caller"}`)
+		require.Equal(t, "reply", got, `{"relayed":"Hello, Grace!","via":"caller"}`)
 	})
 	t.Run("CLI calls hello by alias", func(t *testing.T) {
 		got := callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`)
-		equal(t, "reply", got, `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "reply", got, `{"message":"Hello, Ada!"}`)
 	})
 	t.Run("CLI calls an unknown alias", func(t *testing.T) {
 		got := callFails(t, e, "nosuchactor", "Hello.SayHello", `{"name":"Ada"}`)
-		equal(t, "stderr", got, `wasmcloud-host: client: unknown actor or call alias "nosuchactor"`)
+		require.Equal(t, "stderr", got, `wasmcloud-host: client: unknown actor or call alias "nosuchactor"`)
 	})
 	t.Run("caller relays to an unknown alias", func(t *testing.T) {
 		got := callFails(t, e, callerKey, "Caller.Relay", `{"target":"nosuchactor","name":"Ada"}`)
@@ -41,6 +43,6 @@ func TestActorToActorByAliasAcrossHosts(t *testing.T) {
 	})
 	t.Run("hello served every call that reached it", func(t *testing.T) {
 		// Two relays and one direct call reached hello; this is the fourth.
-		equal(t, "calls", callOK(t, e, helloKey, "Hello.Calls", ""), `{"calls":4}`)
+		require.Equal(t, "calls", callOK(t, e, helloKey, "Hello.Calls", ""), `{"calls":4}`)
 	})
 }

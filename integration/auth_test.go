@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // Subjects each user may publish and subscribe to: the RPC user only RPC and replies, the control user the
@@ -39,21 +40,21 @@ func TestDecentralizedAuth(t *testing.T) {
 		for _, conn := range connz.Conns {
 			users[conn.Name] = append(users[conn.Name], conn.AuthorizedUser)
 		}
-		equal(t, "connections", len(connz.Conns), 2)
-		equal(t, "rpc users", len(users["wasmcloud-host/rpc"]), 1)
-		equal(t, "ctl users", len(users["wasmcloud-host/ctl"]), 1)
-		equal(t, "rpc user", users["wasmcloud-host/rpc"][0], rpcUser)
-		equal(t, "ctl user", users["wasmcloud-host/ctl"][0], ctlUser)
+		require.Equal(t, "connections", len(connz.Conns), 2)
+		require.Equal(t, "rpc users", len(users["wasmcloud-host/rpc"]), 1)
+		require.Equal(t, "ctl users", len(users["wasmcloud-host/ctl"]), 1)
+		require.Equal(t, "rpc user", users["wasmcloud-host/rpc"][0], rpcUser)
+		require.Equal(t, "ctl user", users["wasmcloud-host/ctl"][0], ctlUser)
 	})
 	t.Run("call echo with the rpc creds", func(t *testing.T) {
 		rpcOnly := e.with("WASMCLOUD_CTL_CREDSFILE", "")
-		equal(t, "reply", callOK(t, rpcOnly, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
-		equal(t, "reply", callOK(t, rpcOnly, helloKey, "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "reply", callOK(t, rpcOnly, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+		require.Equal(t, "reply", callOK(t, rpcOnly, helloKey, "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
 	})
 	t.Run("call by alias with the host's creds", func(t *testing.T) {
 		// The host's own environment: what a user on the host's machine has at hand. The alias lives in
 		// the lattice's JetStream bucket, which only the ctl user may read.
-		equal(t, "reply", callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "reply", callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
 	})
 
 	foreign, err := nkeys.CreateAccount()

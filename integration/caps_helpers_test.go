@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // Module keys of the OTP fixtures the capability tests run.
@@ -46,13 +47,13 @@ func builtinProviders(t testing.TB, e env, hostID string) builtins {
 		if !ok || p.ImageRef != "builtin:"+name {
 			t.Fatalf("inventory of %s lists provider %+v, want only the built-in ones", hostID, p)
 		}
-		equal(t, "link name of built-in "+name, p.LinkName, "default")
+		require.Equal(t, "link name of built-in "+name, p.LinkName, "default")
 		if _, dup := out[p.ContractID]; dup {
 			t.Fatalf("inventory of %s lists two providers for %s", hostID, p.ContractID)
 		}
 		out[p.ContractID] = p.ID
 	}
-	equal(t, "built-in providers listed", len(out), len(names))
+	require.Equal(t, "built-in providers listed", len(out), len(names))
 	return out
 }
 
@@ -61,9 +62,9 @@ func linkPut(t testing.TB, e env, actorKey, provider, contract string, values ..
 	t.Helper()
 	args := append([]string{"link", "put", actorKey, provider, contract}, values...)
 	ld := ctlJSON[control.LinkDefinition](t, e, args...)
-	equal(t, "linked actor", ld.ActorID, actorKey)
-	equal(t, "linked provider", ld.ProviderID, provider)
-	equal(t, "linked contract", ld.ContractID, contract)
+	require.Equal(t, "linked actor", ld.ActorID, actorKey)
+	require.Equal(t, "linked provider", ld.ProviderID, provider)
+	require.Equal(t, "linked contract", ld.ContractID, contract)
 }
 
 // startActorOn starts a fixture or module file on one host with `ctl start actor --host` and waits for the
@@ -71,7 +72,7 @@ func linkPut(t testing.TB, e env, actorKey, provider, contract string, values ..
 func startActorOn(t testing.TB, e env, h *hostProc, path, key string) {
 	t.Helper()
 	got := ctlJSON[ctlStarted](t, e, "start", "actor", path, "--host", h.ready.HostID)
-	equal(t, "start", got, ctlStarted{HostID: h.ready.HostID, ActorRef: path, Count: 1})
+	require.Equal(t, "start", got, ctlStarted{HostID: h.ready.HostID, ActorRef: path, Count: 1})
 	h.logLine(t, `msg="actor started"`, "actor="+key)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestKVCounterAcrossRestartsAndHosts runs the OTP kvcounter actor behind the built-in HTTP server and
@@ -43,8 +44,8 @@ func TestKVCounterAcrossRestartsAndHosts(t *testing.T) {
 		t.Helper()
 		count++
 		a := served(t, addr, "/")
-		equal(t, fmt.Sprintf("status of request %d", count), a.status, http.StatusOK)
-		equal(t, fmt.Sprintf("body of request %d", count), a.body, fmt.Sprintf(`{"counter":%d}`, count))
+		require.Equal(t, fmt.Sprintf("status of request %d", count), a.status, http.StatusOK)
+		require.Equal(t, fmt.Sprintf("body of request %d", count), a.body, fmt.Sprintf(`{"counter":%d}`, count))
 	}
 
 	t.Run("each GET counts one", func(t *testing.T) {
@@ -54,7 +55,7 @@ func TestKVCounterAcrossRestartsAndHosts(t *testing.T) {
 	})
 
 	// Hosts are started here rather than in the subtests, whose cleanups would stop them when they end.
-	equal(t, "host 1 exit status", h1.stop(t), 0)
+	require.Equal(t, "host 1 exit status", h1.stop(t), 0)
 	connRefused(t, addr)
 	h1b := startHost(t, "host 1 restarted", e1)
 	t.Run("the count survives a restart", func(t *testing.T) {
@@ -66,11 +67,11 @@ func TestKVCounterAcrossRestartsAndHosts(t *testing.T) {
 	h2 := startHost(t, "host 2", e2)
 	t.Run("the count goes on on a second host", func(t *testing.T) {
 		stopped := ctlJSON[[]ctlStopped](t, e1, "stop", "actor", kvcounterKey, "--host", h1b.ready.HostID)
-		equal(t, "stop", fmt.Sprint(stopped), fmt.Sprint([]ctlStopped{{HostID: h1b.ready.HostID, ActorID: kvcounterKey}}))
+		require.Equal(t, "stop", fmt.Sprint(stopped), fmt.Sprint([]ctlStopped{{HostID: h1b.ready.HostID, ActorID: kvcounterKey}}))
 		connRefused(t, addr) // the first host let the address go with the actor
 		startActorOn(t, e2, h2, kvcounter, kvcounterKey)
 		next(t)
-		equal(t, "actors of the first host", strings.Join(actorIDs(inventory(t, e1, h1b.ready.HostID)), ","), "")
+		require.Equal(t, "actors of the first host", strings.Join(actorIDs(inventory(t, e1, h1b.ready.HostID)), ","), "")
 		checkRuns(t, inventory(t, e1, h2.ready.HostID), kvcounterKey, kvcounter, 1)
 	})
 
@@ -101,7 +102,7 @@ func TestKVCounterAcrossRestartsAndHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		equal(t, "stored count", string(v.Value()), fmt.Sprint(count))
+		require.Equal(t, "stored count", string(v.Value()), fmt.Sprint(count))
 	})
 }
 
@@ -128,7 +129,7 @@ func TestBuiltinProviders(t *testing.T) {
 		linkPut(t, e, kvcounterUnprivKey, p[contractKeyValue], contractKeyValue, "bucket=caps_unpriv")
 		linkPut(t, e, kvcounterUnprivKey, p[contractHTTPServer], contractHTTPServer, "address="+addr)
 		a := served(t, addr, "/")
-		equal(t, "status", a.status, http.StatusInternalServerError)
+		require.Equal(t, "status", a.status, http.StatusInternalServerError)
 		contains(t, "body", a.body, "claims do not list the capability wasmcloud:keyvalue")
 		line := h.logLine(t, `msg="refused capability call"`, "actor="+kvcounterUnprivKey)
 		contains(t, "log line", line, "level=WARN", "contract="+contractKeyValue, "link_name=default",
@@ -140,8 +141,8 @@ func TestBuiltinProviders(t *testing.T) {
 		startActorOn(t, e, h, testutil.Path("actors/echo_unpriv_s.wasm"), echoUnprivKey)
 		linkPut(t, e, echoUnprivKey, p[contractHTTPServer], contractHTTPServer, "address="+addr)
 		a := served(t, addr, "/")
-		equal(t, "status", a.status, http.StatusBadGateway)
-		equal(t, "body", a.body, "bad gateway: the actor failed to handle the request\n")
+		require.Equal(t, "status", a.status, http.StatusBadGateway)
+		require.Equal(t, "body", a.body, "bad gateway: the actor failed to handle the request\n")
 		// The host refuses the invocation before the actor runs: its claims do not list the contract.
 		line := h.logLine(t, `msg="refused invocation"`, "actor="+echoUnprivKey)
 		contains(t, "log line", line, "level=WARN", "does not claim the capability wasmcloud:httpserver")
@@ -152,8 +153,8 @@ func TestBuiltinProviders(t *testing.T) {
 		startActorOn(t, e, h, testutil.Path("actors/echo.wasm"), echoKey)
 		linkPut(t, e, echoKey, p[contractHTTPServer], contractHTTPServer, "address="+addr)
 		a := served(t, addr, "/hello?x=1&y=two")
-		equal(t, "status", a.status, http.StatusOK)
-		equal(t, "body", a.body, `{"body":[],"method":"GET","path":"/hello","query_string":"x=1&y=two"}`)
+		require.Equal(t, "status", a.status, http.StatusOK)
+		require.Equal(t, "body", a.body, `{"body":[],"method":"GET","path":"/hello","query_string":"x=1&y=two"}`)
 
 		ctlJSON[any](t, e, "link", "del", echoKey, contractHTTPServer)
 		connRefused(t, addr)
@@ -173,7 +174,7 @@ func TestBuiltinProviders(t *testing.T) {
 			reply, err = nc.Request("wasmcloud.policy.evaluator", []byte(policyRequest), 5*time.Second)
 			return err == nil
 		})
-		equal(t, "decision", string(reply.Data), policyDecision)
+		require.Equal(t, "decision", string(reply.Data), policyDecision)
 	})
 }
 
@@ -204,7 +205,7 @@ func TestCapabilitiesExample(t *testing.T) {
 	t.Run("Caps.KV runs every key-value operation", func(t *testing.T) {
 		// The example clears what it touches first, so a second run replies exactly the same.
 		for run := 1; run <= 2; run++ {
-			equal(t, fmt.Sprintf("reply of run %d", run), callOK(t, e, keyA, "Caps.KV", `{"key":"k1"}`), capsKVReply)
+			require.Equal(t, fmt.Sprintf("reply of run %d", run), callOK(t, e, keyA, "Caps.KV", `{"key":"k1"}`), capsKVReply)
 		}
 	})
 	t.Run("Caps.Numbers", func(t *testing.T) {
@@ -229,16 +230,16 @@ func TestCapabilitiesExample(t *testing.T) {
 		}
 	})
 	t.Run("Caps.Log writes to the host's log", func(t *testing.T) {
-		equal(t, "reply", callOK(t, e, keyA, "Caps.Log", `{"level":"warn","text":"written by caps-a"}`), `{"ok":true}`)
+		require.Equal(t, "reply", callOK(t, e, keyA, "Caps.Log", `{"level":"warn","text":"written by caps-a"}`), `{"ok":true}`)
 		line := h.logLine(t, `msg="written by caps-a"`)
 		contains(t, "log line", line, "level=WARN", "actor="+keyA, "source=actor")
 	})
 	t.Run("prefixes isolate the two copies", func(t *testing.T) {
-		equal(t, "a sets", callOK(t, e, keyA, "Caps.Set", `{"key":"k","value":"from a"}`), `{"ok":true}`)
-		equal(t, "b reads before it sets", callOK(t, e, keyB, "Caps.Get", `{"key":"k"}`), `{"exists":false,"value":""}`)
-		equal(t, "b sets", callOK(t, e, keyB, "Caps.Set", `{"key":"k","value":"from b"}`), `{"ok":true}`)
-		equal(t, "a reads", callOK(t, e, keyA, "Caps.Get", `{"key":"k"}`), `{"exists":true,"value":"from a"}`)
-		equal(t, "b reads", callOK(t, e, keyB, "Caps.Get", `{"key":"k"}`), `{"exists":true,"value":"from b"}`)
+		require.Equal(t, "a sets", callOK(t, e, keyA, "Caps.Set", `{"key":"k","value":"from a"}`), `{"ok":true}`)
+		require.Equal(t, "b reads before it sets", callOK(t, e, keyB, "Caps.Get", `{"key":"k"}`), `{"exists":false,"value":""}`)
+		require.Equal(t, "b sets", callOK(t, e, keyB, "Caps.Set", `{"key":"k","value":"from b"}`), `{"ok":true}`)
+		require.Equal(t, "a reads", callOK(t, e, keyA, "Caps.Get", `{"key":"k"}`), `{"exists":true,"value":"from a"}`)
+		require.Equal(t, "b reads", callOK(t, e, keyB, "Caps.Get", `{"key":"k"}`), `{"exists":true,"value":"from b"}`)
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -89,7 +90,7 @@ func ctlFails(t testing.TB, e env, args ...string) string {
 func inventory(t testing.TB, e env, hostID string) control.HostInventory {
 	t.Helper()
 	inv := ctlJSON[control.HostInventory](t, e, "inventory", hostID)
-	equal(t, "inventory host_id", inv.HostID, hostID)
+	require.Equal(t, "inventory host_id", inv.HostID, hostID)
 	return inv
 }
 
@@ -109,11 +110,11 @@ func checkRuns(t testing.TB, inv control.HostInventory, key, ref string, n int) 
 		t.Fatalf("host %s runs %v, want exactly [%s]", inv.HostID, actorIDs(inv), key)
 	}
 	a := inv.Actors[0]
-	equal(t, "image_ref", a.ImageRef, ref)
-	equal(t, "max_instances", a.MaxInstances, n)
-	equal(t, "instances", len(a.Instances), n)
+	require.Equal(t, "image_ref", a.ImageRef, ref)
+	require.Equal(t, "max_instances", a.MaxInstances, n)
+	require.Equal(t, "instances", len(a.Instances), n)
 	for _, in := range a.Instances {
-		equal(t, "instance image_ref", in.ImageRef, ref)
+		require.Equal(t, "instance image_ref", in.ImageRef, ref)
 	}
 }
 
@@ -160,50 +161,50 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		}
 		want := []string{id1 + " region=eu", id2 + " region=us", id3 + " region=ap"}
 		slices.Sort(want)
-		equal(t, "hosts", strings.Join(got, ", "), strings.Join(want, ", "))
+		require.Equal(t, "hosts", strings.Join(got, ", "), strings.Join(want, ", "))
 		for _, h := range hosts {
-			equal(t, "cluster issuers of "+h.ID, h.ClusterIssuers, c.pub)
-			equal(t, "lattice of "+h.ID, h.Lattice, "default")
+			require.Equal(t, "cluster issuers of "+h.ID, h.ClusterIssuers, c.pub)
+			require.Equal(t, "lattice of "+h.ID, h.Lattice, "default")
 		}
 	})
 
 	t.Run("auction places echo on the us host", func(t *testing.T) {
 		got := ctlJSON[ctlStarted](t, e1, "start", "actor", echoPath, "--constraint", "region=us")
-		equal(t, "start", got, ctlStarted{HostID: id2, ActorRef: echoPath, Count: 1})
+		require.Equal(t, "start", got, ctlStarted{HostID: id2, ActorRef: echoPath, Count: 1})
 		ev := w.wait(t, "actors_started", about(id2, echoKey))
-		equal(t, "actors_started image_ref", ev.str("image_ref"), echoPath)
-		equal(t, "actors_started count", ev.num("count"), 1)
+		require.Equal(t, "actors_started image_ref", ev.str("image_ref"), echoPath)
+		require.Equal(t, "actors_started count", ev.num("count"), 1)
 		checkRuns(t, inventory(t, e1, id2), echoKey, echoPath, 1)
 		for _, id := range []string{id1, id3} {
-			equal(t, "actors of "+id, strings.Join(actorIDs(inventory(t, e1, id)), ","), "")
+			require.Equal(t, "actors of "+id, strings.Join(actorIDs(inventory(t, e1, id)), ","), "")
 		}
 	})
 
 	t.Run("call from another host's environment", func(t *testing.T) {
-		equal(t, "reply", callOK(t, e1, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+		require.Equal(t, "reply", callOK(t, e1, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 	})
 
 	t.Run("scale to 3, then to 0", func(t *testing.T) {
 		got := ctlJSON[ctlScaled](t, e1, "scale", "actor", echoKey, "3", "--host", id2)
-		equal(t, "scale", got, ctlScaled{HostID: id2, ActorID: echoKey, ActorRef: echoPath, Count: 3})
+		require.Equal(t, "scale", got, ctlScaled{HostID: id2, ActorID: echoKey, ActorRef: echoPath, Count: 3})
 		checkRuns(t, inventory(t, e1, id2), echoKey, echoPath, 3)
-		equal(t, "reply after scaling", callOK(t, e3, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+		require.Equal(t, "reply after scaling", callOK(t, e3, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 
 		got = ctlJSON[ctlScaled](t, e1, "scale", "actor", echoKey, "0", "--host", id2)
-		equal(t, "scale", got, ctlScaled{HostID: id2, ActorID: echoKey, ActorRef: echoPath, Count: 0})
+		require.Equal(t, "scale", got, ctlScaled{HostID: id2, ActorID: echoKey, ActorRef: echoPath, Count: 0})
 		stopped := w.wait(t, "actors_stopped", about(id2, echoKey))
-		equal(t, "actors_stopped image_ref", stopped.str("image_ref"), echoPath)
+		require.Equal(t, "actors_stopped image_ref", stopped.str("image_ref"), echoPath)
 		scaled := w.index("actor_scaled", func(e latticeEvent) bool { return about(id2, echoKey)(e) && e.num("max_instances") == 3 })
 		if stoppedAt := w.index("actors_stopped", about(id2, echoKey)); scaled < 0 || scaled > stoppedAt {
 			t.Fatalf("actor_scaled (max_instances 3) at %d, actors_stopped at %d: want both, in this order", scaled, stoppedAt)
 		}
-		equal(t, "actors of us host", strings.Join(actorIDs(inventory(t, e1, id2)), ","), "")
+		require.Equal(t, "actors of us host", strings.Join(actorIDs(inventory(t, e1, id2)), ","), "")
 	})
 
 	t.Run("stop actor stops it wherever it runs", func(t *testing.T) {
 		for _, id := range []string{id1, id3} {
 			got := ctlJSON[ctlStarted](t, e1, "start", "actor", echoPath, "--host", id)
-			equal(t, "start", got, ctlStarted{HostID: id, ActorRef: echoPath, Count: 1})
+			require.Equal(t, "start", got, ctlStarted{HostID: id, ActorRef: echoPath, Count: 1})
 			w.wait(t, "actors_started", about(id, echoKey))
 		}
 		got := ctlJSON[[]ctlStopped](t, e1, "stop", "actor", echoKey)
@@ -214,7 +215,7 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		}
 		for _, id := range []string{id1, id3} {
 			w.wait(t, "actors_stopped", about(id, echoKey))
-			equal(t, "actors of "+id, strings.Join(actorIDs(inventory(t, e1, id)), ","), "")
+			require.Equal(t, "actors of "+id, strings.Join(actorIDs(inventory(t, e1, id)), ","), "")
 		}
 		line := ctlFails(t, e1, "stop", "actor", echoKey)
 		contains(t, "second stop", line, "actor "+echoKey+" is not running on any of the 3 hosts that answered")
@@ -227,12 +228,12 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		}
 		// The host accepts the command before it reads the module; the failure is an event.
 		got := ctlJSON[ctlStarted](t, e1, "start", "actor", tampered, "--host", id1)
-		equal(t, "start", got, ctlStarted{HostID: id1, ActorRef: tampered, Count: 1})
+		require.Equal(t, "start", got, ctlStarted{HostID: id1, ActorRef: tampered, Count: 1})
 		ev := w.wait(t, "actors_start_failed", from(id1))
-		equal(t, "actors_start_failed image_ref", ev.str("image_ref"), tampered)
-		equal(t, "actors_start_failed host_id", ev.str("host_id"), id1)
+		require.Equal(t, "actors_start_failed image_ref", ev.str("image_ref"), tampered)
+		require.Equal(t, "actors_start_failed host_id", ev.str("host_id"), id1)
 		contains(t, "actors_start_failed error", ev.str("error"), "hash does not match")
-		equal(t, "actors of host 1", strings.Join(actorIDs(inventory(t, e1, id1)), ","), "")
+		require.Equal(t, "actors of host 1", strings.Join(actorIDs(inventory(t, e1, id1)), ","), "")
 	})
 
 	provider := publicKey(t, nkey.Service)
@@ -252,25 +253,25 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 			want = []control.LinkDefinition{}
 		}
 		wantJSON, _ := json.Marshal(want)
-		equal(t, "links", string(got), string(wantJSON))
+		require.Equal(t, "links", string(got), string(wantJSON))
 	}
 
 	t.Run("link outlives the hosts it was put through", func(t *testing.T) {
 		sent := ctlJSON[control.LinkDefinition](t, e1, "link", "put", echoKey, provider, contract, "address=127.0.0.1:1")
-		equal(t, "link put actor", sent.ActorID, echoKey)
+		require.Equal(t, "link put actor", sent.ActorID, echoKey)
 		ev := w.wait(t, "linkdef_set", nil)
-		equal(t, "linkdef_set actor_id", ev.str("actor_id"), echoKey)
-		equal(t, "linkdef_set provider_id", ev.str("provider_id"), provider)
-		equal(t, "linkdef_set id", ev.str("id"), wantLink.ID)
+		require.Equal(t, "linkdef_set actor_id", ev.str("actor_id"), echoKey)
+		require.Equal(t, "linkdef_set provider_id", ev.str("provider_id"), provider)
+		require.Equal(t, "linkdef_set id", ev.str("id"), wantLink.ID)
 
 		for _, h := range []*hostProc{h1, h2} {
-			equal(t, h.name+" exit status", h.stop(t), 0)
+			require.Equal(t, h.name+" exit status", h.stop(t), 0)
 		}
 		checkLinks(t, e3, wantLink) // only host 3 is left to answer
 
 		h4 := startHost(t, "host 4 (sa)", latticeEnv(t, srv, c).with("HOST_REGION", "sa"))
 		hostIDs = append(hostIDs, h4.ready.HostID)
-		equal(t, "host 3 exit status", h3.stop(t), 0)
+		require.Equal(t, "host 3 exit status", h3.stop(t), 0)
 		hosts := ctlJSON[[]control.HostInfo](t, e1, "hosts")
 		if len(hosts) != 1 || hosts[0].ID != h4.ready.HostID {
 			t.Fatalf("ctl hosts after stopping hosts 1 to 3 = %+v, want host 4 alone", hosts)
@@ -278,9 +279,9 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		checkLinks(t, e1, wantLink) // host 4 learned it from the lattice bucket
 
 		del := ctlJSON[control.RemoveLinkDefinition](t, e1, "link", "del", echoKey, contract)
-		equal(t, "link del", del, control.RemoveLinkDefinition{ActorID: echoKey, ContractID: contract, LinkName: "default"})
+		require.Equal(t, "link del", del, control.RemoveLinkDefinition{ActorID: echoKey, ContractID: contract, LinkName: "default"})
 		ev = w.wait(t, "linkdef_deleted", from(h4.ready.HostID))
-		equal(t, "linkdef_deleted actor_id", ev.str("actor_id"), echoKey)
+		require.Equal(t, "linkdef_deleted actor_id", ev.str("actor_id"), echoKey)
 		checkLinks(t, e1)
 		line := ctlFails(t, e1, "link", "del", echoKey, contract)
 		contains(t, "second link del", line, "refused: host: no such link")
@@ -290,7 +291,7 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 			if err := client.StopHost(t.Context(), h4.ready.HostID, 0); err != nil {
 				t.Fatalf("StopHost: %v", err)
 			}
-			equal(t, "host 4 exit status", h4.wait(t, stopTimeout), 0)
+			require.Equal(t, "host 4 exit status", h4.wait(t, stopTimeout), 0)
 			log := h4.stderr.String()
 			down, stopped := strings.Index(log, `msg="stop requested`), strings.Index(log, "msg=stopped")
 			if down < 0 || stopped < down {
@@ -306,11 +307,11 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		}
 		for _, id := range hostIDs[:3] {
 			hb := w.wait(t, "host_heartbeat", from(id)) // ctl hosts pinged them
-			equal(t, "host_heartbeat host_id", hb.str("host_id"), id)
+			require.Equal(t, "host_heartbeat host_id", hb.str("host_id"), id)
 		}
 		for _, name := range []string{"health_check_passed", "health_check_status"} {
 			ev := w.wait(t, name, about(id2, echoKey))
-			equal(t, name+" healthy", ev.data["healthy"], any(true))
+			require.Equal(t, name+" healthy", ev.data["healthy"], any(true))
 		}
 		seen := w.names()
 		for _, name := range []string{"host_started", "host_stopped", "host_heartbeat", "actors_started",
@@ -391,7 +392,7 @@ func TestCtlRefusals(t *testing.T) {
 			})
 		}
 		// Nothing was linked, echo still runs once, and the host is still up.
-		equal(t, "links", strings.TrimSpace(ctlOK(t, e, "link", "get", "--json")), "[]")
+		require.Equal(t, "links", strings.TrimSpace(ctlOK(t, e, "link", "get", "--json")), "[]")
 		checkRuns(t, inventory(t, e, id), echoKey, testutil.Path("actors/echo.wasm"), 1)
 		if h.exited() {
 			t.Fatal("the host exited")
@@ -467,7 +468,7 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 		t.Helper()
 		got, _ := json.Marshal(ctlJSON[[]control.LinkDefinition](t, e, "link", "get"))
 		want, _ := json.Marshal(barriers)
-		equal(t, "links", string(got), string(want))
+		require.Equal(t, "links", string(got), string(want))
 	}
 	claimsOf := func(t *testing.T, key string) map[string]string {
 		t.Helper()
@@ -517,15 +518,15 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 		barrier()
 
 		after := claimsOf(t, echoKey)
-		equal(t, "echo caps in ctl claims", after["caps"], echoBefore["caps"])
-		equal(t, "echo call alias in ctl claims", after["call_alias"], "")
+		require.Equal(t, "echo caps in ctl claims", after["caps"], echoBefore["caps"])
+		require.Equal(t, "echo call alias in ctl claims", after["call_alias"], "")
 
 		got := ctlJSON[ctlStarted](t, e, "start", "actor", helloPath, "--host", id)
-		equal(t, "start hello", got, ctlStarted{HostID: id, ActorRef: helloPath, Count: 1})
+		require.Equal(t, "start hello", got, ctlStarted{HostID: id, ActorRef: helloPath, Count: 1})
 		w.wait(t, "actors_started", about(id, helloKey))
 		ctlJSON[ctlStarted](t, e, "start", "actor", callerPath, "--host", id)
 		w.wait(t, "actors_started", about(id, callerKey))
-		equal(t, "call hello", callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "call hello", callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
 	})
 
 	t.Run("unsigned claims over a running actor's", func(t *testing.T) {
@@ -548,9 +549,9 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 		}
 		// The host resolves the alias from what it verified, so an actor calling "hello" still reaches it ...
 		relayed := callOK(t, e, callerKey, "Caller.Relay", `{"target":"hello","name":"Ada"}`)
-		equal(t, "caller relays to hello", relayed, `{"relayed":"Hello, Ada!","via":"caller"}`)
+		require.Equal(t, "caller relays to hello", relayed, `{"relayed":"Hello, Ada!","via":"caller"}`)
 		// ... and so must the CLI.
-		equal(t, "call hello", callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "call hello", callOK(t, e, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
 	})
 }
 

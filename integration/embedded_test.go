@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // defaultNATS is the address the embedded server listens on when no NATS variable is set.
@@ -31,27 +32,27 @@ func TestEmbeddedAuto(t *testing.T) {
 	helloPath, helloKey := guest(t, "examples/hello", "hello")
 
 	h1 := startHost(t, "host 1", alone("auto").with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
-	equal(t, "host 1 nats_url", h1.ready.NATSURL, "nats://"+defaultNATS)
+	require.Equal(t, "host 1 nats_url", h1.ready.NATSURL, "nats://"+defaultNATS)
 	h1.logLine(t, `msg="started embedded nats-server"`, "url=nats://"+defaultNATS)
 
 	h2 := startHost(t, "host 2", alone("auto").with("WASMCLOUD_START_ACTORS", helloPath))
-	equal(t, "host 2 nats_url", h2.ready.NATSURL, "nats://"+defaultNATS)
+	require.Equal(t, "host 2 nats_url", h2.ready.NATSURL, "nats://"+defaultNATS)
 	if line := findLine(h2.stderr.String(), "embedded nats-server"); line != "" {
 		t.Fatalf("host 2 mentions an embedded server of its own: %s", line)
 	}
 
 	cliEnv := alone("auto") // call never starts a server; it connects to the default address
 	t.Run("echo on host 1", func(t *testing.T) {
-		equal(t, "reply", callOK(t, cliEnv, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+		require.Equal(t, "reply", callOK(t, cliEnv, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 	})
 	t.Run("hello on host 2 by alias", func(t *testing.T) {
-		equal(t, "reply", callOK(t, cliEnv, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
-		equal(t, "reply", callOK(t, cliEnv, helloKey, "Hello.Calls", ""), `{"calls":2}`)
+		require.Equal(t, "reply", callOK(t, cliEnv, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "reply", callOK(t, cliEnv, helloKey, "Hello.Calls", ""), `{"calls":2}`)
 	})
 	t.Run("true while the port is taken", func(t *testing.T) { embeddedPortTaken(t, alone("true")) })
 	t.Run("stop host 2, then host 1", func(t *testing.T) {
 		for _, h := range []*hostProc{h2, h1} {
-			equal(t, h.name+" exit status", h.stop(t), 0)
+			require.Equal(t, h.name+" exit status", h.stop(t), 0)
 			h.logLine(t, "msg=stopped")
 		}
 		eventually(t, defaultNATS+" free again", portFree)

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
@@ -69,8 +70,8 @@ func TestForgedReplayedTamperedNeverReachActor(t *testing.T) {
 	validMsg := valid.AppendMsgpack(nil)
 	t.Run("valid", func(t *testing.T) {
 		resp := send(t, validMsg, valid.ID)
-		equal(t, "response error", resp.Error, "")
-		equal(t, "message", unpackMap(t, resp.Msg)["message"], any("Hello, Ada!"))
+		require.Equal(t, "response error", resp.Error, "")
+		require.Equal(t, "message", unpackMap(t, resp.Msg)["message"], any("Hello, Ada!"))
 	})
 	t.Run("replayed", func(t *testing.T) {
 		refused(t, send(t, validMsg, valid.ID), valid.ID, rpc.ErrReplayed)
@@ -116,9 +117,9 @@ func TestForgedReplayedTamperedNeverReachActor(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp := send(t, inv.AppendMsgpack(nil), inv.ID)
-		equal(t, "response error", resp.Error, "")
+		require.Equal(t, "response error", resp.Error, "")
 		// The valid SayHello and this call.
-		equal(t, "calls", fmt.Sprint(unpackMap(t, resp.Msg)["calls"]), "2")
+		require.Equal(t, "calls", fmt.Sprint(unpackMap(t, resp.Msg)["calls"]), "2")
 	})
 }
 

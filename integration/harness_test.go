@@ -505,13 +505,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func equal[T comparable](t testing.TB, what string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s = %v, want %v", what, got, want)
-	}
-}
-
 func contains(t testing.TB, what, s string, parts ...string) {
 	t.Helper()
 	for _, part := range parts {

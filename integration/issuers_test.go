@@ -2,6 +2,8 @@ package integration
 
 import (
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestTwoClusterKeys runs two hosts with different cluster seeds on one NATS server, where host B lists
@@ -17,15 +19,15 @@ func TestTwoClusterKeys(t *testing.T) {
 	b := startHost(t, "host B", latticeEnv(t, srv, cb).with(
 		"WASMCLOUD_START_ACTORS", helloB+","+callerB,
 		"WASMCLOUD_CLUSTER_ISSUERS", ca.pub))
-	equal(t, "A's cluster key", a.ready.ClusterKey, ca.pub)
-	equal(t, "B's cluster key", b.ready.ClusterKey, cb.pub)
+	require.Equal(t, "A's cluster key", a.ready.ClusterKey, ca.pub)
+	require.Equal(t, "B's cluster key", b.ready.ClusterKey, cb.pub)
 	asA, asB := latticeEnv(t, srv, ca), latticeEnv(t, srv, cb)
 
 	t.Run("signed by A, to B's actor", func(t *testing.T) {
 		// B trusts A, and the CLI (holding A's seed) does not trust B's responses: B signs them with its
 		// own key. Listing B's key makes the CLI accept them, as an operator of A would.
 		got := callOK(t, asA.with("WASMCLOUD_CLUSTER_ISSUERS", cb.pub), helloBKey, "Hello.SayHello", `{"name":"Ada"}`)
-		equal(t, "reply", got, `{"message":"Hello, Ada!"}`)
+		require.Equal(t, "reply", got, `{"message":"Hello, Ada!"}`)
 	})
 	t.Run("signed by A, B's response not trusted", func(t *testing.T) {
 		// The invocation is accepted (it reached hello), but the response is signed by a key the CLI
@@ -44,9 +46,9 @@ func TestTwoClusterKeys(t *testing.T) {
 		contains(t, "stderr", got, "caller: relay to "+helloAKey, "rpc: issuer is not among the trusted cluster issuers: "+cb.pub)
 	})
 	t.Run("nothing signed by B reached A's actor", func(t *testing.T) {
-		equal(t, "calls", callOK(t, asA, helloAKey, "Hello.Calls", ""), `{"calls":1}`)
+		require.Equal(t, "calls", callOK(t, asA, helloAKey, "Hello.Calls", ""), `{"calls":1}`)
 	})
 	t.Run("what was signed by A reached B's actor", func(t *testing.T) {
-		equal(t, "calls", callOK(t, asB, helloBKey, "Hello.Calls", ""), `{"calls":3}`)
+		require.Equal(t, "calls", callOK(t, asB, helloBKey, "Hello.Calls", ""), `{"calls":3}`)
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // requestLog records the paths of the requests a test registry served.
@@ -52,37 +53,37 @@ func TestActorsFromOCI(t *testing.T) {
 
 	t.Run("auction with a constraint", func(t *testing.T) {
 		got := ctlJSON[ctlStarted](t, e, "start", "actor", ref, "--constraint", "region=us")
-		equal(t, "start", got, ctlStarted{HostID: us, ActorRef: ref, Count: 1})
+		require.Equal(t, "start", got, ctlStarted{HostID: us, ActorRef: ref, Count: 1})
 		ev := w.wait(t, "actors_started", about(us, echoKey))
-		equal(t, "actors_started image_ref", ev.str("image_ref"), ref)
+		require.Equal(t, "actors_started image_ref", ev.str("image_ref"), ref)
 		checkRuns(t, inventory(t, e, us), echoKey, ref, 1)
-		equal(t, "actors of eu host", strings.Join(actorIDs(inventory(t, e, eu)), ","), "")
+		require.Equal(t, "actors of eu host", strings.Join(actorIDs(inventory(t, e, eu)), ","), "")
 	})
 
 	t.Run("call", func(t *testing.T) {
-		equal(t, "reply", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+		require.Equal(t, "reply", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 	})
 
 	t.Run("scale", func(t *testing.T) {
 		// The CLI takes the reference from the host's inventory.
 		got := ctlJSON[ctlScaled](t, e, "scale", "actor", echoKey, "2", "--host", us)
-		equal(t, "scale", got, ctlScaled{HostID: us, ActorID: echoKey, ActorRef: ref, Count: 2})
+		require.Equal(t, "scale", got, ctlScaled{HostID: us, ActorID: echoKey, ActorRef: ref, Count: 2})
 		ev := w.wait(t, "actor_scaled", about(us, echoKey))
-		equal(t, "actor_scaled image_ref", ev.str("image_ref"), ref)
-		equal(t, "actor_scaled max_instances", ev.num("max_instances"), 2)
+		require.Equal(t, "actor_scaled image_ref", ev.str("image_ref"), ref)
+		require.Equal(t, "actor_scaled max_instances", ev.num("max_instances"), 2)
 		checkRuns(t, inventory(t, e, us), echoKey, ref, 2)
-		equal(t, "reply", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+		require.Equal(t, "reply", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 	})
 
 	t.Run("pinned to its digest", func(t *testing.T) {
 		pinned := ref + "@" + digest
 		got := ctlJSON[ctlStarted](t, e, "start", "actor", pinned, "--host", eu)
-		equal(t, "start", got, ctlStarted{HostID: eu, ActorRef: pinned, Count: 1})
+		require.Equal(t, "start", got, ctlStarted{HostID: eu, ActorRef: pinned, Count: 1})
 		w.wait(t, "actors_started", about(eu, echoKey))
 		checkRuns(t, inventory(t, e, eu), echoKey, pinned, 1)
 		// Stop it again, so that both hosts are free for the refusals below.
 		stopped := ctlJSON[[]ctlStopped](t, e, "stop", "actor", echoKey, "--host", eu)
-		equal(t, "stopped", len(stopped), 1)
+		require.Equal(t, "stopped", len(stopped), 1)
 		w.wait(t, "actors_stopped", about(eu, echoKey))
 	})
 
@@ -99,7 +100,7 @@ func TestActorsFromOCI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The reference is pinned, so the host accepts it and fails when the manifest does not match.
 			got := ctlJSON[ctlStarted](t, e, append([]string{"start", "actor", wrongDigest}, tt.args...)...)
-			equal(t, "start", got, ctlStarted{HostID: tt.host, ActorRef: wrongDigest, Count: 1})
+			require.Equal(t, "start", got, ctlStarted{HostID: tt.host, ActorRef: wrongDigest, Count: 1})
 			ev := w.wait(t, "actors_start_failed", func(ev latticeEvent) bool {
 				return about(tt.host, "")(ev) && ev.str("image_ref") == wrongDigest
 			})
@@ -108,7 +109,7 @@ func TestActorsFromOCI(t *testing.T) {
 	}
 	t.Run("wrong digest left the hosts as they were", func(t *testing.T) {
 		checkRuns(t, inventory(t, e, us), echoKey, ref, 2)
-		equal(t, "actors of eu host", strings.Join(actorIDs(inventory(t, e, eu)), ","), "")
+		require.Equal(t, "actors of eu host", strings.Join(actorIDs(inventory(t, e, eu)), ","), "")
 	})
 
 	t.Run("unpinned references refused at once", func(t *testing.T) {
@@ -118,7 +119,7 @@ func TestActorsFromOCI(t *testing.T) {
 			contains(t, "auction", line, "no host satisfies the constraints (none): no bid for "+unpinned)
 			line = ctlFails(t, e, "start", "actor", unpinned, "--host", eu)
 			contains(t, "direct start", line, "refused", "oci: unpinned reference", unpinned)
-			equal(t, "registry requests for "+unpinned, requests.count(), served)
+			require.Equal(t, "registry requests for "+unpinned, requests.count(), served)
 		}
 	})
 	w.check(t, eu, us)

@@ -14,6 +14,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -73,7 +74,7 @@ func TestShutdownDrains(t *testing.T) {
 	signalled := time.Now()
 
 	t.Run("host exits 0", func(t *testing.T) {
-		equal(t, "exit status", h.wait(t, stopTimeout), 0)
+		require.Equal(t, "exit status", h.wait(t, stopTimeout), 0)
 		t.Logf("exited %s after SIGTERM", time.Since(signalled).Round(time.Millisecond))
 	})
 	t.Run("shutting down, then stopped", func(t *testing.T) {
@@ -120,7 +121,7 @@ func TestShutdownDrains(t *testing.T) {
 		call.checkOutput(t)
 		switch code {
 		case 0:
-			equal(t, "reply", oneLine(t, "stdout", call.stdout.String()), echoReply)
+			require.Equal(t, "reply", oneLine(t, "stdout", call.stdout.String()), echoReply)
 		case 1:
 			line := oneLine(t, "stderr", call.stderr.String())
 			t.Logf("call failed: %s", line)
@@ -153,7 +154,7 @@ func httpRequest(body []byte) []byte {
 func checkEchoed(t testing.TB, reply []byte, n int) {
 	t.Helper()
 	resp := unpackMap(t, reply)
-	equal(t, "statusCode", fmt.Sprint(resp["statusCode"]), "200")
+	require.Equal(t, "statusCode", fmt.Sprint(resp["statusCode"]), "200")
 	raw, ok := resp["body"].([]byte)
 	if !ok {
 		t.Fatalf("echo body is a %T, want bytes", resp["body"])
@@ -166,7 +167,7 @@ func checkEchoed(t testing.TB, reply []byte, n int) {
 	if err := json.Unmarshal(raw, &echoed); err != nil {
 		t.Fatalf("echo body is not JSON: %v", err)
 	}
-	equal(t, "method", echoed.Method, "GET")
-	equal(t, "path", echoed.Path, "/")
-	equal(t, "echoed body length", len(echoed.Body), n)
+	require.Equal(t, "method", echoed.Method, "GET")
+	require.Equal(t, "path", echoed.Path, "/")
+	require.Equal(t, "echoed body length", len(echoed.Body), n)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // roundTrip subscribes on nc, publishes to subject and waits for the message.
@@ -35,7 +36,7 @@ func roundTrip(t *testing.T, nc *nats.Conn, subject string) {
 	if err != nil {
 		t.Fatalf("no message on %s: %v", subject, err)
 	}
-	equal(t, "payload", string(msg.Data), "ping")
+	require.Equal(t, "payload", string(msg.Data), "ping")
 }
 
 func TestConnectPlain(t *testing.T) {
@@ -46,15 +47,15 @@ func TestConnectPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	equal(t, "connected URL", nc.ConnectedUrl(), srv.ClientURL())
+	require.Equal(t, "connected URL", nc.ConnectedUrl(), srv.ClientURL())
 	roundTrip(t, nc, "wasmbus.rpc.default.x")
 
 	connz, err := srv.Connz(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "connections", len(connz.Conns), 1)
-	equal(t, "client name", connz.Conns[0].Name, "wasmcloud-host/rpc")
+	require.Equal(t, "connections", len(connz.Conns), 1)
+	require.Equal(t, "client name", connz.Conns[0].Name, "wasmcloud-host/rpc")
 
 	nc.Close()
 	logLine(t, buf, `level=INFO msg="nats connection closed" connection=rpc`)
@@ -84,7 +85,7 @@ func TestConnectNkey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Connect(t.Context(), ConnConfig{Name: "ctl", URL: url, Seed: config.NewSecret(tt.seed)}, nil)
 			wantConnectError(t, err, "ctl", url, nats.ErrAuthorization)
-			equal(t, "message", err.Error(), "lattice: connect ctl to "+url+": nats: Authorization Violation")
+			require.Equal(t, "message", err.Error(), "lattice: connect ctl to "+url+": nats: Authorization Violation")
 			if len(tt.seed) > 0 && strings.Contains(err.Error(), string(tt.seed[2:])) {
 				t.Fatalf("error contains the seed: %v", err)
 			}
@@ -98,8 +99,8 @@ func wantConnectError(t *testing.T, err error, name, url string, cause error) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("error %v (%T) is not a *ConnectError", err, err)
 	}
-	equal(t, "name", ce.Name, name)
-	equal(t, "url", ce.URL, url)
+	require.Equal(t, "name", ce.Name, name)
+	require.Equal(t, "url", ce.URL, url)
 	if !errors.Is(err, cause) {
 		t.Fatalf("errors.Is(%v, %v) = false", err, cause)
 	}
@@ -236,8 +237,8 @@ func TestConnectJWT(t *testing.T) {
 	}
 	rpcClaims, _ := jwt.DecodeUserClaims(rpcJWT)
 	ctlClaims, _ := jwt.DecodeUserClaims(ctlJWT)
-	equal(t, "rpc user", users["wasmcloud-host/rpc"], rpcClaims.Subject)
-	equal(t, "ctl user", users["wasmcloud-host/ctl"], ctlClaims.Subject)
+	require.Equal(t, "rpc user", users["wasmcloud-host/rpc"], rpcClaims.Subject)
+	require.Equal(t, "ctl user", users["wasmcloud-host/ctl"], ctlClaims.Subject)
 
 	t.Run("refused", func(t *testing.T) {
 		foreign, err := nkeys.CreateAccount()
@@ -283,14 +284,14 @@ func TestConnectTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "verified chains", len(state.VerifiedChains), 1)
-	equal(t, "server CN", state.PeerCertificates[0].Subject.CommonName, "server")
+	require.Equal(t, "verified chains", len(state.VerifiedChains), 1)
+	require.Equal(t, "server CN", state.PeerCertificates[0].Subject.CommonName, "server")
 	roundTrip(t, nc, "wasmbus.rpc.default.x")
 	connz, err := srv.Connz(&server.ConnzOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "server saw TLS", connz.Conns[0].TLSVersion != "", true)
+	require.Equal(t, "server saw TLS", connz.Conns[0].TLSVersion != "", true)
 
 	url := "tls://127.0.0.1:" + strconv.Itoa(port)
 	t.Run("no client certificate", func(t *testing.T) {
@@ -345,7 +346,7 @@ func TestReconnectLogs(t *testing.T) {
 
 	srv2 := runServer(t, opts())
 	logLine(t, buf, "level=INFO", `msg="nats reconnected"`, "connection=rpc", "url=nats://127.0.0.1:"+strconv.Itoa(port))
-	equal(t, "connected to", nc.ConnectedServerId(), srv2.ID())
+	require.Equal(t, "connected to", nc.ConnectedServerId(), srv2.ID())
 	roundTrip(t, nc, "wasmbus.rpc.default.after")
 
 	if err := Drain(t.Context(), nc); err != nil {
@@ -461,7 +462,7 @@ func TestRedactURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			equal(t, "redactURL", redactURL(tt.in), tt.want)
+			require.Equal(t, "redactURL", redactURL(tt.in), tt.want)
 		})
 	}
 }
@@ -485,8 +486,8 @@ func TestDrain(t *testing.T) {
 	if err := Drain(t.Context(), nc); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "closed", nc.IsClosed(), true)
-	equal(t, "pending message delivered", <-got, "last")
+	require.Equal(t, "closed", nc.IsClosed(), true)
+	require.Equal(t, "pending message delivered", <-got, "last")
 	if err := Drain(t.Context(), nc); err != nil {
 		t.Fatalf("second Drain: %v", err)
 	}

@@ -15,13 +15,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestEmbeddedJetStream(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "state", "js")
 	log, buf := captureLog()
 	e := NewEmbedded(EmbeddedConfig{Port: -1, StoreDir: store, ServerName: "embedded-test"}, log)
-	equal(t, "ClientURL before Start", e.ClientURL(), "")
+	require.Equal(t, "ClientURL before Start", e.ClientURL(), "")
 	if err := e.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestEmbeddedJetStream(t *testing.T) {
 	}
 	// The server's log went to slog at debug level, not to stdout.
 	logLine(t, buf, "level=DEBUG", "component=nats-server", "Server is ready")
-	equal(t, "server name", nc.ConnectedServerName(), "embedded-test")
+	require.Equal(t, "server name", nc.ConnectedServerName(), "embedded-test")
 
 	if err := e.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
@@ -65,7 +66,7 @@ func TestEmbeddedJetStream(t *testing.T) {
 	if err := e.Shutdown(t.Context()); err != nil {
 		t.Fatalf("second Shutdown: %v", err)
 	}
-	equal(t, "ClientURL after Shutdown", e.ClientURL(), "")
+	require.Equal(t, "ClientURL after Shutdown", e.ClientURL(), "")
 	if err := e.Start(t.Context()); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("Start after Shutdown = %v, want ErrShutdown", err)
 	}
@@ -74,14 +75,14 @@ func TestEmbeddedJetStream(t *testing.T) {
 func TestEmbeddedOptions(t *testing.T) {
 	e := NewEmbedded(EmbeddedConfig{StoreDir: "/s", JSDomain: "edge"}, nil)
 	o := e.options()
-	equal(t, "NoSigs", o.NoSigs, true)
-	equal(t, "JetStream", o.JetStream, true)
-	equal(t, "Host", o.Host, "127.0.0.1")
-	equal(t, "Port", o.Port, 4222)
-	equal(t, "StoreDir", o.StoreDir, "/s")
-	equal(t, "JetStreamDomain", o.JetStreamDomain, "edge")
-	equal(t, "HTTPPort", o.HTTPPort, 0)
-	equal(t, "Addr", e.Addr(), "127.0.0.1:4222")
+	require.Equal(t, "NoSigs", o.NoSigs, true)
+	require.Equal(t, "JetStream", o.JetStream, true)
+	require.Equal(t, "Host", o.Host, "127.0.0.1")
+	require.Equal(t, "Port", o.Port, 4222)
+	require.Equal(t, "StoreDir", o.StoreDir, "/s")
+	require.Equal(t, "JetStreamDomain", o.JetStreamDomain, "edge")
+	require.Equal(t, "HTTPPort", o.HTTPPort, 0)
+	require.Equal(t, "Addr", e.Addr(), "127.0.0.1:4222")
 }
 
 func TestEmbeddedPortTaken(t *testing.T) {
@@ -97,7 +98,7 @@ func TestEmbeddedPortTaken(t *testing.T) {
 	if err == nil {
 		t.Fatal("Start succeeded on a taken port")
 	}
-	equal(t, "error", err.Error(), "lattice: embedded nats-server on 127.0.0.1:"+strconv.Itoa(port)+": address already in use")
+	require.Equal(t, "error", err.Error(), "lattice: embedded nats-server on 127.0.0.1:"+strconv.Itoa(port)+": address already in use")
 	if !errors.Is(err, ErrPortInUse) || !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("errors.Is(%v, ErrPortInUse and EADDRINUSE) = false", err)
 	}
@@ -121,8 +122,8 @@ func TestListenErrorFromServerLog(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := listenError(nil, tt.msg)
-			equal(t, "in use", errors.Is(err, ErrPortInUse), tt.inUse)
-			equal(t, "text", err.Error(), tt.wantTx)
+			require.Equal(t, "in use", errors.Is(err, ErrPortInUse), tt.inUse)
+			require.Equal(t, "text", err.Error(), tt.wantTx)
 		})
 	}
 }
@@ -145,7 +146,7 @@ func TestEmbeddedBadConfig(t *testing.T) {
 			if !errors.Is(err, ErrConfig) {
 				t.Fatalf("Start = %v, want ErrConfig", err)
 			}
-			equal(t, "error", err.Error(), tt.want)
+			require.Equal(t, "error", err.Error(), tt.want)
 		})
 	}
 }
@@ -211,7 +212,7 @@ func TestDecide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			equal(t, "start", got, tt.want)
+			require.Equal(t, "start", got, tt.want)
 		})
 	}
 	t.Run("unknown mode", func(t *testing.T) {
@@ -240,7 +241,7 @@ func TestStartEmbedded(t *testing.T) {
 			t.Fatal("no server started")
 		}
 		defer e.Shutdown(context.Background())
-		equal(t, "ClientURL", e.ClientURL(), "nats://127.0.0.1:"+strconv.Itoa(port))
+		require.Equal(t, "ClientURL", e.ClientURL(), "nats://127.0.0.1:"+strconv.Itoa(port))
 	})
 	t.Run("auto joins what answers", func(t *testing.T) {
 		e, err := StartEmbedded(t.Context(), config.EmbeddedAuto, false, EmbeddedConfig{Port: busyPort, StoreDir: t.TempDir()}, nil)
@@ -288,7 +289,7 @@ func TestEmbeddedStartCancelled(t *testing.T) {
 	if !errors.Is(err, ErrNotReady) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Start = %v, want ErrNotReady and DeadlineExceeded", err)
 	}
-	equal(t, "ClientURL", e.ClientURL(), "")
+	require.Equal(t, "ClientURL", e.ClientURL(), "")
 	if err := e.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -120,13 +120,6 @@ func logLine(t testing.TB, buf *syncBuffer, parts ...string) string {
 	return found
 }
 
-func equal[T comparable](t testing.TB, what string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s = %v, want %v", what, got, want)
-	}
-}
-
 // userKey makes a user key pair and returns its seed and public key.
 func userKey(t testing.TB) (seed []byte, pub string) {
 	t.Helper()

@@ -72,7 +72,7 @@ func TestVerifyResponseChunked(t *testing.T) {
 				t.Fatalf("fetch was given content_length %d, want %d", asked, len(payload))
 			}
 			if tc.want != nil {
-				wantErr(t, err, tc.want)
+				wantReason(t, err, tc.want)
 				return
 			}
 			if err != nil {
@@ -87,7 +87,7 @@ func TestVerifyResponseChunked(t *testing.T) {
 
 	t.Run("plain VerifyResponse refuses a chunked reply", func(t *testing.T) {
 		_, err := caller.VerifyResponse(chunked, id)
-		wantErr(t, err, ErrChunked)
+		wantReason(t, err, ErrChunked)
 	})
 	t.Run("unchunked reply never fetches", func(t *testing.T) {
 		resp := &wire.Response{Msg: []byte("small")}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -91,16 +92,13 @@ func signed(tb testing.TB, c *Cluster, inv *wire.Invocation) []byte {
 	return inv.AppendMsgpack(nil)
 }
 
-func wantErr(t *testing.T, err, target error) {
+// wantReason checks that err is the refusal reason target, and no other.
+func wantReason(t *testing.T, err, target error) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error = %v, want %v", err, target)
-	}
+	require.ErrorIs(t, err, target)
 	// Exactly one reason: no other refusal sentinel may match.
 	for _, other := range allReasons {
-		if other != target && errors.Is(err, other) {
-			t.Fatalf("error %v matches %v as well as %v", err, other, target)
-		}
+		require.False(t, other != target && errors.Is(err, other), "error %v matches %v as well as %v", err, other, target)
 	}
 }
 

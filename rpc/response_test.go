@@ -85,7 +85,7 @@ func TestResponses(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, tc.want)
+			wantReason(t, err, tc.want)
 		})
 	}
 
@@ -93,7 +93,7 @@ func TestResponses(t *testing.T) {
 		msg := sign(responder, &wire.Response{Msg: []byte("late")})
 		clock.Advance(time.Hour)
 		_, err := caller.VerifyResponse(msg, id)
-		wantErr(t, err, ErrResponseToken)
+		wantReason(t, err, ErrResponseToken)
 	})
 }
 
@@ -162,7 +162,7 @@ func TestResponsePayload(t *testing.T) {
 		t.Fatalf("error %v, want the responder's text as a *RemoteError", err)
 	}
 	_, err = stranger.ResponsePayload(failed, id, nil)
-	wantErr(t, err, ErrResponseToken)
+	wantReason(t, err, ErrResponseToken)
 	if errors.As(err, &remote) || !strings.HasSuffix(err.Error(), "(unverified response says: actor: guest error)") {
 		t.Fatalf("error %q, want the unverified text shown, not a *RemoteError", err)
 	}

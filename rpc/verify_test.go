@@ -171,7 +171,7 @@ func TestVerifyRefusals(t *testing.T) {
 			msg := tc.msg()
 			before := self.ReplayCache().Len()
 			_, payload, err := self.Verify(ctx, msg, tc.opts)
-			wantErr(t, err, tc.want)
+			wantReason(t, err, tc.want)
 			if payload != nil {
 				t.Fatal("a refused invocation returned a payload")
 			}
@@ -223,19 +223,19 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := self.Verify(ctx, msg, VerifyOptions{})
-	wantErr(t, err, ErrReplayed)
+	wantReason(t, err, ErrReplayed)
 
 	// The same invocation with its map keys reordered is the same invocation.
 	var inv wire.Invocation
 	_ = inv.UnmarshalMsgpack(msg)
 	reordered := reorderInvocation(&inv)
 	_, _, err = self.Verify(ctx, reordered, VerifyOptions{})
-	wantErr(t, err, ErrReplayed)
+	wantReason(t, err, ErrReplayed)
 
 	// Once the token can no longer pass the time checks, a replay is refused as expired.
 	clock.Advance(self.Validity() + DefaultSkew + time.Second)
 	_, _, err = self.Verify(ctx, msg, VerifyOptions{})
-	wantErr(t, err, ErrExpired)
+	wantReason(t, err, ErrExpired)
 }
 
 // reorderInvocation encodes inv with its keys in reverse order, as no encoder of ours writes them.
@@ -331,7 +331,7 @@ func TestReplayCacheFullRefuses(t *testing.T) {
 	}
 	for _, m := range accepted {
 		_, _, err := self.Verify(ctx, m, VerifyOptions{})
-		wantErr(t, err, ErrReplayed)
+		wantReason(t, err, ErrReplayed)
 	}
 	// Once the remembered tokens expire, their entries make room again.
 	clock.Advance(self.Validity() + DefaultSkew + time.Second)

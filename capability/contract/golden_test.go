@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ from the current encoder")
@@ -199,7 +201,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("parseGolden(%s) does not give back the encoded bytes", goldenPath(c.name))
 			}
 			decoded := c.fresh()
-			assertNoError(t, decoded.UnmarshalMsgpack(golden))
+			require.NoError(t, decoded.UnmarshalMsgpack(golden))
 			assertDeepEqual(t, "decoded golden", normalize(decoded), normalize(c.value))
 		})
 	}
@@ -271,6 +273,6 @@ func TestKeyConstants(t *testing.T) {
 		t.Fatalf("two key constants are equal")
 	}
 	for encoded, name := range keys {
-		assertEqual(t, "encoded key "+name, encoded, string(str(name)))
+		require.Equal(t, "encoded key "+name, encoded, string(str(name)))
 	}
 }

@@ -7,19 +7,14 @@ import (
 	"testing"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // codec is what every message type of the package implements.
 type codec interface {
 	AppendMsgpack([]byte) []byte
 	UnmarshalMsgpack([]byte) error
-}
-
-func assertNoError(tb testing.TB, err error) {
-	tb.Helper()
-	if err != nil {
-		tb.Fatalf("unexpected error: %v", err)
-	}
 }
 
 // assertDecodeError checks that err wraps want and a *DecodeError for field.
@@ -34,13 +29,6 @@ func assertDecodeError(tb testing.TB, err, want error, field string) {
 	}
 	if de.Field != field {
 		tb.Fatalf("DecodeError.Field = %q, want %q (error: %v)", de.Field, field, err)
-	}
-}
-
-func assertEqual[T comparable](tb testing.TB, name string, got, want T) {
-	tb.Helper()
-	if got != want {
-		tb.Errorf("%s = %v, want %v", name, got, want)
 	}
 }
 
@@ -115,6 +103,6 @@ func decodeAs[T any, PT interface {
 }](tb testing.TB, b []byte) T {
 	tb.Helper()
 	var v T
-	assertNoError(tb, PT(&v).UnmarshalMsgpack(b))
+	require.NoError(tb, PT(&v).UnmarshalMsgpack(b))
 	return v
 }

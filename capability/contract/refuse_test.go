@@ -3,6 +3,8 @@ package contract
 import (
 	"slices"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // Decoder entry points as plain functions, for tables.
@@ -196,7 +198,7 @@ func TestDecodeErrorMessages(t *testing.T) {
 			if tt.err == nil {
 				t.Fatal("no error")
 			}
-			assertEqual(t, "error", tt.err.Error(), tt.want)
+			require.Equal(t, "error", tt.err.Error(), tt.want)
 		})
 	}
 }
@@ -208,8 +210,8 @@ func TestDecodeLeavesValueOnError(t *testing.T) {
 	if err := r.UnmarshalMsgpack(bad); err == nil {
 		t.Fatal("no error")
 	}
-	assertEqual(t, "Method", r.Method, "GET")
-	assertEqual(t, "Path", r.Path, "/keep")
+	require.Equal(t, "Method", r.Method, "GET")
+	require.Equal(t, "Path", r.Path, "/keep")
 
 	l := StringList{"keep"}
 	if err := l.UnmarshalMsgpack(arrOf(str("a"), raw("01"))); err == nil {

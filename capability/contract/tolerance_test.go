@@ -2,6 +2,8 @@ package contract
 
 import (
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestDecodeTolerance decodes inputs that real senders could produce and that differ from what our
@@ -156,7 +158,7 @@ func TestDecodeTolerance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := tt.fresh()
-			assertNoError(t, got.UnmarshalMsgpack(tt.input))
+			require.NoError(t, got.UnmarshalMsgpack(tt.input))
 			assertDeepEqual(t, "decoded", got, tt.want)
 		})
 	}
@@ -168,8 +170,8 @@ func TestScalars(t *testing.T) {
 		assertHex(t, "encoding", AppendString(nil, "counter::"), "a9636f756e7465723a3a")
 		for _, in := range [][]byte{str("counter::"), str16("counter::")} {
 			v, err := UnmarshalString(in)
-			assertNoError(t, err)
-			assertEqual(t, "value", v, "counter::")
+			require.NoError(t, err)
+			require.Equal(t, "value", v, "counter::")
 		}
 	})
 	t.Run("u32", func(t *testing.T) {
@@ -180,8 +182,8 @@ func TestScalars(t *testing.T) {
 			want uint32
 		}{{"03", 3}, {"cc03", 3}, {"d30000000000000003", 3}, {"ceffffffff", 1<<32 - 1}} {
 			v, err := UnmarshalU32(raw(c.in))
-			assertNoError(t, err)
-			assertEqual(t, "value of "+c.in, v, c.want)
+			require.NoError(t, err)
+			require.Equal(t, "value of "+c.in, v, c.want)
 		}
 	})
 	t.Run("i32", func(t *testing.T) {
@@ -193,16 +195,16 @@ func TestScalars(t *testing.T) {
 			want int32
 		}{{"2a", 42}, {"ccc8", 200}, {"d0df", -33}, {"cf000000007fffffff", 1<<31 - 1}, {"d3ffffffff80000000", -1 << 31}} {
 			v, err := UnmarshalI32(raw(c.in))
-			assertNoError(t, err)
-			assertEqual(t, "value of "+c.in, v, c.want)
+			require.NoError(t, err)
+			require.Equal(t, "value of "+c.in, v, c.want)
 		}
 	})
 	t.Run("bool", func(t *testing.T) {
 		assertHex(t, "true", AppendBool(nil, true), "c3")
 		assertHex(t, "false", AppendBool(nil, false), "c2")
 		v, err := UnmarshalBool(raw("c3"))
-		assertNoError(t, err)
-		assertEqual(t, "value", v, true)
+		require.NoError(t, err)
+		require.Equal(t, "value", v, true)
 	})
 }
 
@@ -212,7 +214,7 @@ func TestEncodeReusesBuffer(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	buf = append(buf, 0xff)
 	out := r.AppendMsgpack(buf)
-	assertEqual(t, "prefix kept", out[0], byte(0xff))
+	require.Equal(t, "prefix kept", out[0], byte(0xff))
 	allocs := testing.AllocsPerRun(100, func() { _ = r.AppendMsgpack(buf[:0]) })
-	assertEqual(t, "allocations", allocs, 0.0)
+	require.Equal(t, "allocations", allocs, 0.0)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestTranscriptHTTPRequests decodes the two HttpServer.HandleRequest payloads the fixture actors
@@ -104,12 +106,12 @@ func TestTranscriptIncrement(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := decodeAs[IncrementRequest](t, unhex(t, tt.input))
-			assertEqual(t, "request", got, tt.want)
+			require.Equal(t, "request", got, tt.want)
 			assertHex(t, "request encoding", tt.want.AppendMsgpack(nil), tt.input)
 			assertHex(t, "reply encoding", AppendI32(nil, tt.reply), tt.replyWire)
 			v, err := UnmarshalI32(unhex(t, tt.replyWire))
-			assertNoError(t, err)
-			assertEqual(t, "reply", v, tt.reply)
+			require.NoError(t, err)
+			require.Equal(t, "reply", v, tt.reply)
 		})
 	}
 }
@@ -134,9 +136,9 @@ func TestTranscriptPolicy(t *testing.T) {
 		t.Run("sub/"+tt.name, func(t *testing.T) {
 			in := unhex(t, tt.input)
 			got := decodeAs[SubMessage](t, in)
-			assertEqual(t, "Subject", got.Subject, "wasmcloud.policy.evaluator")
-			assertEqual(t, "ReplyTo", got.ReplyTo, tt.replyTo)
-			assertEqual(t, "len(Body)", len(got.Body), tt.bodyLen)
+			require.Equal(t, "Subject", got.Subject, "wasmcloud.policy.evaluator")
+			require.Equal(t, "ReplyTo", got.ReplyTo, tt.replyTo)
+			require.Equal(t, "len(Body)", len(got.Body), tt.bodyLen)
 			if !bytes.HasPrefix(got.Body, []byte(`{"request`)) || !bytes.HasSuffix(got.Body, []byte(`}}`)) {
 				t.Errorf("Body is not the JSON policy request: %.40q…", got.Body)
 			}
@@ -173,13 +175,13 @@ func TestDecodedStringsDoNotAlias(t *testing.T) {
 	in = bytes.Replace(in, []byte("\xa6header\x80"), mapOf(kv{"header", mapOf(kv{"Accept", arrOf(str("text/plain"))})})[1:], 1)
 	in[0] = 0x85
 	var r HTTPRequest
-	assertNoError(t, r.UnmarshalMsgpack(in))
+	require.NoError(t, r.UnmarshalMsgpack(in))
 	for i := range in {
 		in[i] = 'X'
 	}
-	assertEqual(t, "Method", r.Method, "POST")
-	assertEqual(t, "Path", r.Path, "/foo/bar")
-	assertEqual(t, "QueryString", r.QueryString, "amount=5&x=y")
+	require.Equal(t, "Method", r.Method, "POST")
+	require.Equal(t, "Path", r.Path, "/foo/bar")
+	require.Equal(t, "QueryString", r.QueryString, "amount=5&x=y")
 	assertDeepEqual(t, "Header", r.Header, map[string][]string{"Accept": {"text/plain"}})
-	assertEqual(t, "Body", string(r.Body), "XXXXXXXX")
+	require.Equal(t, "Body", string(r.Body), "XXXXXXXX")
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestParseAddress(t *testing.T) {
@@ -42,12 +44,12 @@ func TestParseAddress(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseAddress(tc.values)
 			if tc.err == nil {
-				assertNoError(t, err)
-				assertEqual(t, "address", got, tc.want)
+				require.NoError(t, err)
+				require.Equal(t, "address", got, tc.want)
 				return
 			}
-			assertErrorIs(t, err, tc.err)
-			assertEqual(t, "address", got, "")
+			require.ErrorIs(t, err, tc.err)
+			require.Equal(t, "address", got, "")
 			if tc.key == "" {
 				return
 			}
@@ -55,8 +57,8 @@ func TestParseAddress(t *testing.T) {
 			if !errors.As(err, &lv) {
 				t.Fatalf("error %v is not a *LinkValueError", err)
 			}
-			assertEqual(t, "Key", lv.Key, tc.key)
-			assertEqual(t, "Value", lv.Value, tc.values[tc.key])
+			require.Equal(t, "Key", lv.Key, tc.key)
+			require.Equal(t, "Value", lv.Value, tc.values[tc.key])
 			assertContains(t, "message", err.Error(), tc.key+"=")
 		})
 	}

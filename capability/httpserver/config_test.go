@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -18,14 +20,15 @@ func TestConfigDefaults(t *testing.T) {
 		MaxBody:           10 << 20,
 		MaxHeaderBytes:    1 << 20,
 	}
-	assertEqual(t, "defaults", got, want)
+	require.Equal(t, "defaults", got, want)
 
 	set := Config{ReadHeaderTimeout: 1, ReadTimeout: 2, WriteTimeout: 9, HandlerTimeout: 4, IdleTimeout: 5, MaxBody: 6, MaxHeaderBytes: 7}
-	assertEqual(t, "explicit values", set.withDefaults(), set)
+	require.Equal(t, "explicit values", set.withDefaults(), set)
 
 	// The default WriteTimeout follows the HandlerTimeout that was set.
-	assertEqual(t, "derived WriteTimeout", Config{HandlerTimeout: time.Minute}.withDefaults().WriteTimeout,
+	require.Equal(t, "derived WriteTimeout", Config{HandlerTimeout: time.Minute}.withDefaults().WriteTimeout,
 		2*time.Minute+time.Minute+30*time.Second)
+
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -49,19 +52,19 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
 			if tc.wants == nil {
-				assertNoError(t, err)
+				require.NoError(t, err)
 				return
 			}
-			assertErrorIs(t, err, ErrConfig)
+			require.ErrorIs(t, err, ErrConfig)
 			lines := strings.Split(err.Error(), "\n")
-			assertEqual(t, "number of problems", len(lines), len(tc.wants))
+			require.Equal(t, "number of problems", len(lines), len(tc.wants))
 			for _, w := range tc.wants {
 				assertContains(t, "error", err.Error(), w)
 			}
 			var joined interface{ Unwrap() []error }
 			if errors.As(err, &joined) {
 				for _, e := range joined.Unwrap() {
-					assertErrorIs(t, e, ErrConfig)
+					require.ErrorIs(t, e, ErrConfig)
 				}
 			}
 		})

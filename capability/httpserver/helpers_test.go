@@ -3,7 +3,6 @@ package httpserver
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,28 +13,8 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
-
-func assertNoError(tb testing.TB, err error) {
-	tb.Helper()
-	if err != nil {
-		tb.Fatalf("unexpected error: %v", err)
-	}
-}
-
-func assertErrorIs(tb testing.TB, err, want error) {
-	tb.Helper()
-	if !errors.Is(err, want) {
-		tb.Fatalf("error = %v, want errors.Is %v", err, want)
-	}
-}
-
-func assertEqual[T comparable](tb testing.TB, name string, got, want T) {
-	tb.Helper()
-	if got != want {
-		tb.Errorf("%s = %#v, want %#v", name, got, want)
-	}
-}
 
 func assertDeepEqual(tb testing.TB, name string, got, want any) {
 	tb.Helper()
@@ -100,7 +79,7 @@ func newTestServer(tb testing.TB, cfg Config) (*Server, *logBuffer) {
 // bindLoopback binds a free loopback port for owner and returns the base URL to reach it.
 func bindLoopback(tb testing.TB, s *Server, owner string, h Handler) string {
 	tb.Helper()
-	assertNoError(tb, s.Bind("127.0.0.1:0", owner, h))
+	require.NoError(tb, s.Bind("127.0.0.1:0", owner, h))
 	addr := s.Addr("127.0.0.1:0")
 	if addr == "" {
 		tb.Fatal("Addr is empty after Bind")
@@ -128,7 +107,7 @@ type reply struct {
 func send(tb testing.TB, c *http.Client, method, url string, body io.Reader, header http.Header) reply {
 	tb.Helper()
 	req, err := http.NewRequest(method, url, body)
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -136,10 +115,10 @@ func send(tb testing.TB, c *http.Client, method, url string, body io.Reader, hea
 		req.Header.Set("User-Agent", "httpserver-test")
 	}
 	resp, err := c.Do(req)
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestMapping checks that a request reaches the actor field by field and that the actor's
@@ -164,13 +165,13 @@ func TestMapping(t *testing.T) {
 			want.Header["User-Agent"] = []string{"httpserver-test"}
 			assertDeepEqual(t, "request", got, want)
 
-			assertEqual(t, "status", r.status, tc.status)
+			require.Equal(t, "status", r.status, tc.status)
 			if len(r.header["Date"]) != 1 {
 				t.Errorf("Date header = %q, want one value", r.header["Date"])
 			}
 			r.header.Del("Date")
 			assertDeepEqual(t, "response header", r.header, tc.respHead)
-			assertEqual(t, "response body", r.body, tc.respBody)
+			require.Equal(t, "response body", r.body, tc.respBody)
 		})
 	}
 }
@@ -258,18 +259,18 @@ func TestFailures(t *testing.T) {
 			base := bindLoopback(t, s, "MFAILING", tc.handler)
 			c := newClient(t)
 			r := send(t, c, "GET", base+"/", nil, nil)
-			assertEqual(t, "status", r.status, tc.status)
-			assertEqual(t, "body", r.body, tc.body)
-			assertEqual(t, "Content-Type", r.header.Get("Content-Type"), "text/plain; charset=utf-8")
+			require.Equal(t, "status", r.status, tc.status)
+			require.Equal(t, "body", r.body, tc.body)
+			require.Equal(t, "Content-Type", r.header.Get("Content-Type"), "text/plain; charset=utf-8")
 			log := logs.String()
 			assertContains(t, "log", log, "actor=MFAILING")
 			assertContains(t, "log", log, tc.log)
 
 			// The server is still up and serves the next request.
-			assertNoError(t, s.Bind("127.0.0.1:0", "MFAILING", okHandler("alive")))
+			require.NoError(t, s.Bind("127.0.0.1:0", "MFAILING", okHandler("alive")))
 			r = send(t, c, "GET", base+"/", nil, nil)
-			assertEqual(t, "status after failure", r.status, 200)
-			assertEqual(t, "body after failure", r.body, "alive")
+			require.Equal(t, "status after failure", r.status, 200)
+			require.Equal(t, "body after failure", r.body, "alive")
 		})
 	}
 }
@@ -304,11 +305,11 @@ func TestMaxBody(t *testing.T) {
 			calls.Store(0)
 			gotLen.Store(-1)
 			r := send(t, c, "POST", base+"/upload", tc.body(), nil)
-			assertEqual(t, "status", r.status, tc.status)
-			assertEqual(t, "body", r.body, tc.respond)
-			assertEqual(t, "handler calls", calls.Load(), tc.calls)
+			require.Equal(t, "status", r.status, tc.status)
+			require.Equal(t, "body", r.body, tc.respond)
+			require.Equal(t, "handler calls", calls.Load(), tc.calls)
 			if tc.calls == 1 {
-				assertEqual(t, "body length seen by the actor", gotLen.Load(), int64(limit))
+				require.Equal(t, "body length seen by the actor", gotLen.Load(), int64(limit))
 			}
 		})
 	}

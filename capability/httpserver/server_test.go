@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestBindRefusesAnotherOwner(t *testing.T) {
@@ -20,45 +21,45 @@ func TestBindRefusesAnotherOwner(t *testing.T) {
 	addr := strings.TrimPrefix(base, "http://")
 
 	err := s.Bind("127.0.0.1:0", "MSECOND", okHandler("second"))
-	assertErrorIs(t, err, ErrAddressTaken)
+	require.ErrorIs(t, err, ErrAddressTaken)
 	var taken *AddressTakenError
 	if !errors.As(err, &taken) {
 		t.Fatalf("error %v is not an *AddressTakenError", err)
 	}
-	assertEqual(t, "Owner", taken.Owner, "MFIRST")
-	assertEqual(t, "Addr", taken.Addr, "127.0.0.1:0")
+	require.Equal(t, "Owner", taken.Owner, "MFIRST")
+	require.Equal(t, "Addr", taken.Addr, "127.0.0.1:0")
 	assertContains(t, "message", err.Error(), "MFIRST")
 
 	// The port the kernel picked is another key, but the kernel refuses a second listener.
-	assertErrorIs(t, s.Bind(addr, "MSECOND", okHandler("second")), ErrListen)
+	require.ErrorIs(t, s.Bind(addr, "MSECOND", okHandler("second")), ErrListen)
 
 	// The first owner still serves the address.
 	r := send(t, newClient(t), "GET", base+"/", nil, nil)
-	assertEqual(t, "body", r.body, "first")
+	require.Equal(t, "body", r.body, "first")
 }
 
 func TestBindSameOwnerReplacesHandler(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	base := bindLoopback(t, s, "MOWNER", okHandler("v1"))
 	c := newClient(t)
-	assertEqual(t, "body before rebind", send(t, c, "GET", base+"/", nil, nil).body, "v1")
+	require.Equal(t, "body before rebind", send(t, c, "GET", base+"/", nil, nil).body, "v1")
 
-	assertNoError(t, s.Bind("127.0.0.1:0", "MOWNER", okHandler("v2")))
-	assertEqual(t, "Addr after rebind", "http://"+s.Addr("127.0.0.1:0"), base)
-	assertEqual(t, "body after rebind", send(t, c, "GET", base+"/", nil, nil).body, "v2")
+	require.NoError(t, s.Bind("127.0.0.1:0", "MOWNER", okHandler("v2")))
+	require.Equal(t, "Addr after rebind", "http://"+s.Addr("127.0.0.1:0"), base)
+	require.Equal(t, "body after rebind", send(t, c, "GET", base+"/", nil, nil).body, "v2")
 }
 
 func TestBindAddressInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	defer ln.Close()
 	addr := ln.Addr().String()
 
 	s, _ := newTestServer(t, Config{})
 	err = s.Bind(addr, "MOWNER", okHandler(""))
-	assertErrorIs(t, err, ErrListen)
+	require.ErrorIs(t, err, ErrListen)
 	assertContains(t, "message", err.Error(), addr)
-	assertEqual(t, "Addr", s.Addr(addr), "")
+	require.Equal(t, "Addr", s.Addr(addr), "")
 }
 
 func TestBindInvalid(t *testing.T) {
@@ -82,7 +83,7 @@ func TestBindInvalid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.s.Bind(tc.addr, tc.owner, tc.h)
-			assertErrorIs(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 			assertContains(t, "message", err.Error(), tc.text)
 		})
 	}
@@ -90,12 +91,12 @@ func TestBindInvalid(t *testing.T) {
 
 func TestAddrKeysNormalForm(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
-	assertNoError(t, s.Bind("127.0.0.1:00", "MOWNER", okHandler("")))
+	require.NoError(t, s.Bind("127.0.0.1:00", "MOWNER", okHandler("")))
 	if s.Addr("127.0.0.1:0") == "" {
 		t.Error(`Addr("127.0.0.1:0") is empty after Bind("127.0.0.1:00")`)
 	}
 	err := s.Bind("127.0.0.1:0", "MOTHER", okHandler(""))
-	assertErrorIs(t, err, ErrAddressTaken)
+	require.ErrorIs(t, err, ErrAddressTaken)
 }
 
 // TestUnbind checks that a request in flight finishes, that new connections are refused at once,
@@ -115,10 +116,10 @@ func TestUnbind(t *testing.T) {
 	go func() { inflight <- send(t, c, "GET", base+"/slow", nil, nil) }()
 	<-entered
 
-	assertErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOTHER"), ErrAddressTaken)
-	assertNoError(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"))
-	assertErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"), ErrNotBound)
-	assertEqual(t, "Addr after Unbind", s.Addr("127.0.0.1:0"), "")
+	require.ErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOTHER"), ErrAddressTaken)
+	require.NoError(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"))
+	require.ErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"), ErrNotBound)
+	require.Equal(t, "Addr after Unbind", s.Addr("127.0.0.1:0"), "")
 
 	if conn, err := net.Dial("tcp", addr); err == nil {
 		conn.Close()
@@ -127,12 +128,12 @@ func TestUnbind(t *testing.T) {
 
 	close(release)
 	r := <-inflight
-	assertEqual(t, "in-flight status", r.status, 200)
-	assertEqual(t, "in-flight body", r.body, "finished")
+	require.Equal(t, "in-flight status", r.status, 200)
+	require.Equal(t, "in-flight body", r.body, "finished")
 
 	// The same port can be bound again at once, by another actor.
-	assertNoError(t, s.Bind(addr, "MNEXT", okHandler("next")))
-	assertEqual(t, "body after rebind", send(t, c, "GET", base+"/", nil, nil).body, "next")
+	require.NoError(t, s.Bind(addr, "MNEXT", okHandler("next")))
+	require.Equal(t, "body after rebind", send(t, c, "GET", base+"/", nil, nil).body, "next")
 }
 
 // TestUnboundGets503 drives the handler of an address right after Unbind, as a request that was
@@ -140,21 +141,22 @@ func TestUnbind(t *testing.T) {
 func TestUnboundGets503(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	var calls atomic.Int32
-	assertNoError(t, s.Bind("127.0.0.1:0", "MOWNER", func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+	require.NoError(t, s.Bind("127.0.0.1:0", "MOWNER", func(context.Context, *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		calls.Add(1)
 		return &contract.HTTPResponse{}, nil
 	}))
+
 	s.mu.Lock()
 	b := s.bindings["127.0.0.1:0"]
 	s.mu.Unlock()
-	assertNoError(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"))
+	require.NoError(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"))
 
 	rec := httptest.NewRecorder()
 	b.ServeHTTP(rec, httptest.NewRequest("GET", "/late", nil))
-	assertEqual(t, "status", rec.Code, http.StatusServiceUnavailable)
-	assertEqual(t, "body", rec.Body.String(), textUnavailable)
-	assertEqual(t, "Connection", rec.Header().Get("Connection"), "close")
-	assertEqual(t, "handler calls", calls.Load(), int32(0))
+	require.Equal(t, "status", rec.Code, http.StatusServiceUnavailable)
+	require.Equal(t, "body", rec.Body.String(), textUnavailable)
+	require.Equal(t, "Connection", rec.Header().Get("Connection"), "close")
+	require.Equal(t, "handler calls", calls.Load(), int32(0))
 }
 
 // TestShutdownWaitsForInFlight checks that Shutdown returns only after the request in flight was
@@ -170,8 +172,8 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 		return &contract.HTTPResponse{StatusCode: 200, Body: []byte("done")}, nil
 	})
 	// A second, unbound address that is still draining is waited for too.
-	assertNoError(t, s.Bind("127.0.0.2:0", "MOTHER", okHandler("")))
-	assertNoError(t, s.Unbind(t.Context(), "127.0.0.2:0", "MOTHER"))
+	require.NoError(t, s.Bind("127.0.0.2:0", "MOTHER", okHandler("")))
+	require.NoError(t, s.Unbind(t.Context(), "127.0.0.2:0", "MOTHER"))
 
 	c := newClient(t)
 	inflight := make(chan reply, 1)
@@ -199,17 +201,17 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	close(release)
 
 	res := <-shut
-	assertNoError(t, res.err)
+	require.NoError(t, res.err)
 	if !res.sawReleased {
 		t.Error("Shutdown returned before the in-flight request was released")
 	}
 	r := <-inflight
-	assertEqual(t, "in-flight status", r.status, 200)
-	assertEqual(t, "in-flight body", r.body, "done")
+	require.Equal(t, "in-flight status", r.status, 200)
+	require.Equal(t, "in-flight body", r.body, "done")
 
-	assertNoError(t, s.Shutdown(context.Background()))
-	assertErrorIs(t, s.Bind("127.0.0.1:0", "MOWNER", okHandler("")), ErrClosed)
-	assertEqual(t, "Addr after Shutdown", s.Addr("127.0.0.1:0"), "")
+	require.NoError(t, s.Shutdown(context.Background()))
+	require.ErrorIs(t, s.Bind("127.0.0.1:0", "MOWNER", okHandler("")), ErrClosed)
+	require.Equal(t, "Addr after Shutdown", s.Addr("127.0.0.1:0"), "")
 }
 
 // TestShutdownForced checks that a Shutdown whose context ends closes the connections, cancels the
@@ -238,20 +240,20 @@ func TestShutdownForced(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := s.Shutdown(ctx)
-	assertErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, context.Canceled)
 	waitFor(t, "the handler's context to be cancelled", cancelled.Load)
 	if err := <-clientErr; err == nil {
 		t.Error("client got a response, want a closed connection")
 	}
 	// A later Shutdown does not repeat the work and reports success.
-	assertNoError(t, s.Shutdown(context.Background()))
+	require.NoError(t, s.Shutdown(context.Background()))
 }
 
 func TestShutdownWithoutBindings(t *testing.T) {
 	s := New(Config{}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	assertNoError(t, s.Shutdown(ctx))
-	assertNoError(t, s.Shutdown(ctx))
-	assertErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"), ErrNotBound)
+	require.NoError(t, s.Shutdown(ctx))
+	require.NoError(t, s.Shutdown(ctx))
+	require.ErrorIs(t, s.Unbind(t.Context(), "127.0.0.1:0", "MOWNER"), ErrNotBound)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // runServer starts an in-process nats-server with JetStream storing in dir, on port (-1 for any).
@@ -91,27 +93,6 @@ func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() erro
 	}
 }
 
-func assertNoError(tb testing.TB, err error) {
-	tb.Helper()
-	if err != nil {
-		tb.Fatalf("unexpected error: %v", err)
-	}
-}
-
-func assertErrorIs(tb testing.TB, err, want error) {
-	tb.Helper()
-	if !errors.Is(err, want) {
-		tb.Fatalf("error = %v, want errors.Is %v", err, want)
-	}
-}
-
-func assertEqual[T comparable](tb testing.TB, name string, got, want T) {
-	tb.Helper()
-	if got != want {
-		tb.Errorf("%s = %v, want %v", name, got, want)
-	}
-}
-
 func assertStrings(tb testing.TB, name string, got, want []string) {
 	tb.Helper()
 	if !slices.Equal(got, want) {
@@ -123,7 +104,7 @@ func assertStrings(tb testing.TB, name string, got, want []string) {
 func mustGet(tb testing.TB, s *Store, key string) (string, bool) {
 	tb.Helper()
 	v, ok, err := s.Get(testCtx(tb), key)
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	return v, ok
 }
 
@@ -149,12 +130,12 @@ func assertAbsent(tb testing.TB, s *Store, key string) {
 func bucketKeys(tb testing.TB, js jetstream.JetStream, bucket string) []string {
 	tb.Helper()
 	kv, err := js.KeyValue(testCtx(tb), bucket)
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	keys, err := kv.Keys(testCtx(tb))
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil
 	}
-	assertNoError(tb, err)
+	require.NoError(tb, err)
 	slices.Sort(keys)
 	return keys
 }

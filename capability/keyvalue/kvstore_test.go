@@ -13,24 +13,26 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestNewCreatesBucket(t *testing.T) {
 	js := setup(t)
 	s := newStore(t, js, "caps", "app")
 	kv, err := js.KeyValue(testCtx(t), "caps")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	st, err := kv.Status(testCtx(t))
-	assertNoError(t, err)
-	assertEqual(t, "history", st.History(), int64(1))
-	assertEqual(t, "limit marker TTL", st.LimitMarkerTTL(), markerTTL)
-	assertEqual(t, "per-key TTL", s.perKeyTTL, true)
-	assertEqual(t, "rollup", s.rollup, false)
-	assertEqual(t, "subject prefix", s.subjectPrefix, "$KV.caps.app.")
+	require.NoError(t, err)
+	require.Equal(t, "history", st.History(), int64(1))
+	require.Equal(t, "limit marker TTL", st.LimitMarkerTTL(), markerTTL)
+	require.Equal(t, "per-key TTL", s.perKeyTTL, true)
+	require.Equal(t, "rollup", s.rollup, false)
+	require.Equal(t, "subject prefix", s.subjectPrefix, "$KV.caps.app.")
 
 	// A second store on the existing bucket, and one without a prefix.
-	assertEqual(t, "subject prefix", newStore(t, js, "caps", "other.app").subjectPrefix, "$KV.caps.other.app.")
-	assertEqual(t, "subject prefix", newStore(t, js, "caps", "").subjectPrefix, "$KV.caps.")
+	require.Equal(t, "subject prefix", newStore(t, js, "caps", "other.app").subjectPrefix, "$KV.caps.other.app.")
+	require.Equal(t, "subject prefix", newStore(t, js, "caps", "").subjectPrefix, "$KV.caps.")
 }
 
 func TestNewRefuses(t *testing.T) {
@@ -54,7 +56,7 @@ func TestNewRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(testCtx(t), js, tt.bucket, tt.prefix)
-			assertErrorIs(t, err, tt.want)
+			require.ErrorIs(t, err, tt.want)
 		})
 	}
 }
@@ -65,42 +67,42 @@ func TestStrings(t *testing.T) {
 
 	assertAbsent(t, s, "k")
 	ok, err := s.Contains(ctx, "k")
-	assertNoError(t, err)
-	assertEqual(t, "Contains before Set", ok, false)
+	require.NoError(t, err)
+	require.Equal(t, "Contains before Set", ok, false)
 
-	assertNoError(t, s.Set(ctx, "k", "v1", 0))
+	require.NoError(t, s.Set(ctx, "k", "v1", 0))
 	assertValue(t, s, "k", "v1")
 	ok, err = s.Contains(ctx, "k")
-	assertNoError(t, err)
-	assertEqual(t, "Contains after Set", ok, true)
+	require.NoError(t, err)
+	require.Equal(t, "Contains after Set", ok, true)
 
-	assertNoError(t, s.Set(ctx, "k", "v2", 0))
+	require.NoError(t, s.Set(ctx, "k", "v2", 0))
 	assertValue(t, s, "k", "v2")
 
-	assertNoError(t, s.Set(ctx, "empty", "", 0))
+	require.NoError(t, s.Set(ctx, "empty", "", 0))
 	assertValue(t, s, "empty", "")
 
 	binary := string([]byte{0, 0xff, 0xfe, '\n'})
-	assertNoError(t, s.Set(ctx, "bin", binary, 0))
+	require.NoError(t, s.Set(ctx, "bin", binary, 0))
 	assertValue(t, s, "bin", binary)
 
 	deleted, err := s.Del(ctx, "k")
-	assertNoError(t, err)
-	assertEqual(t, "Del of a present key", deleted, true)
+	require.NoError(t, err)
+	require.Equal(t, "Del of a present key", deleted, true)
 	assertAbsent(t, s, "k")
 	deleted, err = s.Del(ctx, "k")
-	assertNoError(t, err)
-	assertEqual(t, "Del of a deleted key", deleted, false)
+	require.NoError(t, err)
+	require.Equal(t, "Del of a deleted key", deleted, false)
 	deleted, err = s.Del(ctx, "never")
-	assertNoError(t, err)
-	assertEqual(t, "Del of a key never set", deleted, false)
+	require.NoError(t, err)
+	require.Equal(t, "Del of a key never set", deleted, false)
 
 	// Set after Del, and Set replacing a list.
-	assertNoError(t, s.Set(ctx, "k", "v3", 0))
+	require.NoError(t, s.Set(ctx, "k", "v3", 0))
 	assertValue(t, s, "k", "v3")
 	_, err = s.ListAdd(ctx, "l", "x")
-	assertNoError(t, err)
-	assertNoError(t, s.Set(ctx, "l", "now a string", 0))
+	require.NoError(t, err)
+	require.NoError(t, s.Set(ctx, "l", "now a string", 0))
 	assertValue(t, s, "l", "now a string")
 }
 
@@ -121,25 +123,25 @@ func TestIncrement(t *testing.T) {
 	}
 	for _, st := range steps {
 		v, err := s.Increment(ctx, "counter::", st.delta)
-		assertNoError(t, err)
-		assertEqual(t, st.name, v, st.want)
+		require.NoError(t, err)
+		require.Equal(t, st.name, v, st.want)
 	}
 	assertValue(t, s, "counter::", "2147483647")
 
 	_, err := s.Increment(ctx, "counter::", 1)
-	assertErrorIs(t, err, ErrOverflow)
+	require.ErrorIs(t, err, ErrOverflow)
 	assertValue(t, s, "counter::", "2147483647")
 
 	// A value set as text is a counter if it parses.
-	assertNoError(t, s.Set(ctx, "n", "-7", 0))
+	require.NoError(t, s.Set(ctx, "n", "-7", 0))
 	v, err := s.Increment(ctx, "n", 10)
-	assertNoError(t, err)
-	assertEqual(t, "increment of a Set value", v, int32(3))
+	require.NoError(t, err)
+	require.Equal(t, "increment of a Set value", v, int32(3))
 
 	for _, bad := range []string{"abc", "", "1.5", " 1", "4294967296"} {
-		assertNoError(t, s.Set(ctx, "bad", bad, 0))
+		require.NoError(t, s.Set(ctx, "bad", bad, 0))
 		_, err := s.Increment(ctx, "bad", 1)
-		assertErrorIs(t, err, ErrNotInteger)
+		require.ErrorIs(t, err, ErrNotInteger)
 		assertValue(t, s, "bad", bad)
 	}
 }
@@ -187,7 +189,7 @@ func TestIncrementConcurrent(t *testing.T) {
 			t.Fatalf("results sorted = %v…, want 1..%d each once", all[:min(len(all), i+2)], workers*each)
 		}
 	}
-	assertEqual(t, "results", len(all), workers*each)
+	require.Equal(t, "results", len(all), workers*each)
 	assertValue(t, newStore(t, js, "kv", "app"), "hits", strconv.Itoa(workers*each))
 }
 
@@ -197,8 +199,8 @@ func TestLists(t *testing.T) {
 
 	for i, v := range []string{"a", "b", "c", "b", "d"} {
 		n, err := s.ListAdd(ctx, "l", v)
-		assertNoError(t, err)
-		assertEqual(t, "ListAdd length", n, uint32(i+1))
+		require.NoError(t, err)
+		require.Equal(t, "ListAdd length", n, uint32(i+1))
 	}
 	ranges := []struct {
 		name        string
@@ -217,48 +219,48 @@ func TestLists(t *testing.T) {
 	for _, r := range ranges {
 		t.Run("range/"+r.name, func(t *testing.T) {
 			got, err := s.ListRange(ctx, "l", r.start, r.stop)
-			assertNoError(t, err)
+			require.NoError(t, err)
 			assertStrings(t, "ListRange", got, r.want)
 		})
 	}
 
 	found, err := s.ListDel(ctx, "l", "b")
-	assertNoError(t, err)
-	assertEqual(t, "ListDel found", found, true)
+	require.NoError(t, err)
+	require.Equal(t, "ListDel found", found, true)
 	got, err := s.ListRange(ctx, "l", 0, -1)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "after ListDel (first occurrence only)", got, []string{"a", "c", "b", "d"})
 	found, err = s.ListDel(ctx, "l", "zzz")
-	assertNoError(t, err)
-	assertEqual(t, "ListDel of a missing value", found, false)
+	require.NoError(t, err)
+	require.Equal(t, "ListDel of a missing value", found, false)
 
 	got, err = s.ListRange(ctx, "absent", 0, -1)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "ListRange of an absent list", got, nil)
 
 	cleared, err := s.ListClear(ctx, "l")
-	assertNoError(t, err)
-	assertEqual(t, "ListClear", cleared, true)
+	require.NoError(t, err)
+	require.Equal(t, "ListClear", cleared, true)
 	cleared, err = s.ListClear(ctx, "l")
-	assertNoError(t, err)
-	assertEqual(t, "ListClear again", cleared, false)
+	require.NoError(t, err)
+	require.Equal(t, "ListClear again", cleared, false)
 
 	// Emptying a list deletes it.
 	_, err = s.ListAdd(ctx, "one", "x")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	found, err = s.ListDel(ctx, "one", "x")
-	assertNoError(t, err)
-	assertEqual(t, "ListDel of the last value", found, true)
+	require.NoError(t, err)
+	require.Equal(t, "ListDel of the last value", found, true)
 	ok, err := s.Contains(ctx, "one")
-	assertNoError(t, err)
-	assertEqual(t, "Contains of an emptied list", ok, false)
+	require.NoError(t, err)
+	require.Equal(t, "Contains of an emptied list", ok, false)
 
 	// Values are kept exactly, JSON metacharacters included.
 	odd := `"quoted" \ <tag> & ` + "\u2028\t"
 	_, err = s.ListAdd(ctx, "odd", odd)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	got, err = s.ListRange(ctx, "odd", 0, 0)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "odd value", got, []string{odd})
 }
 
@@ -275,56 +277,56 @@ func TestSets(t *testing.T) {
 		{"s3", "z", 1},
 	} {
 		n, err := s.SetAdd(ctx, c.set, c.value)
-		assertNoError(t, err)
-		assertEqual(t, "SetAdd "+c.set+" "+c.value, n, c.want)
+		require.NoError(t, err)
+		require.Equal(t, "SetAdd "+c.set+" "+c.value, n, c.want)
 	}
 	members, err := s.SetQuery(ctx, "s1")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetQuery", members, []string{"a", "b", "c"})
 
 	union, err := s.SetUnion(ctx, []string{"s1", "s2", "absent"})
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetUnion", union, []string{"a", "b", "c", "d"})
 	inter, err := s.SetIntersection(ctx, []string{"s1", "s2"})
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetIntersection", inter, []string{"b", "c"})
 	inter, err = s.SetIntersection(ctx, []string{"s1", "s3"})
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "disjoint SetIntersection", inter, nil)
 	inter, err = s.SetIntersection(ctx, []string{"s1", "absent"})
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetIntersection with an absent set", inter, nil)
 	inter, err = s.SetIntersection(ctx, nil)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetIntersection of no sets", inter, nil)
 
 	n, err := s.SetDel(ctx, "s1", "b")
-	assertNoError(t, err)
-	assertEqual(t, "SetDel of a member", n, uint32(1))
+	require.NoError(t, err)
+	require.Equal(t, "SetDel of a member", n, uint32(1))
 	n, err = s.SetDel(ctx, "s1", "b")
-	assertNoError(t, err)
-	assertEqual(t, "SetDel of a non-member", n, uint32(0))
+	require.NoError(t, err)
+	require.Equal(t, "SetDel of a non-member", n, uint32(0))
 	members, err = s.SetQuery(ctx, "s1")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetQuery after SetDel", members, []string{"a", "c"})
 
 	members, err = s.SetQuery(ctx, "absent")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "SetQuery of an absent set", members, nil)
 
 	cleared, err := s.SetClear(ctx, "s2")
-	assertNoError(t, err)
-	assertEqual(t, "SetClear", cleared, true)
+	require.NoError(t, err)
+	require.Equal(t, "SetClear", cleared, true)
 	cleared, err = s.SetClear(ctx, "s2")
-	assertNoError(t, err)
-	assertEqual(t, "SetClear again", cleared, false)
+	require.NoError(t, err)
+	require.Equal(t, "SetClear again", cleared, false)
 
 	n, err = s.SetDel(ctx, "s3", "z")
-	assertNoError(t, err)
-	assertEqual(t, "SetDel of the last member", n, uint32(1))
+	require.NoError(t, err)
+	require.Equal(t, "SetDel of the last member", n, uint32(1))
 	ok, err := s.Contains(ctx, "s3")
-	assertNoError(t, err)
-	assertEqual(t, "Contains of an emptied set", ok, false)
+	require.NoError(t, err)
+	require.Equal(t, "Contains of an emptied set", ok, false)
 }
 
 // TestKinds checks that each key holds one kind of value and that operations for another kind are
@@ -332,11 +334,11 @@ func TestSets(t *testing.T) {
 func TestKinds(t *testing.T) {
 	s := newStore(t, setup(t), "kv", "app")
 	ctx := testCtx(t)
-	assertNoError(t, s.Set(ctx, "str", "v", 0))
+	require.NoError(t, s.Set(ctx, "str", "v", 0))
 	_, err := s.ListAdd(ctx, "list", "v")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	_, err = s.SetAdd(ctx, "set", "v")
-	assertNoError(t, err)
+	require.NoError(t, err)
 
 	tests := []struct {
 		name string
@@ -358,25 +360,25 @@ func TestKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertErrorIs(t, tt.op(), ErrWrongKind)
+			require.ErrorIs(t, tt.op(), ErrWrongKind)
 		})
 	}
 	assertValue(t, s, "str", "v")
 	got, err := s.ListRange(ctx, "list", 0, -1)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "list", got, []string{"v"})
 	got, err = s.SetQuery(ctx, "set")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "set", got, []string{"v"})
 
 	// Contains and Del work on every kind.
 	for _, key := range []string{"str", "list", "set"} {
 		ok, err := s.Contains(ctx, key)
-		assertNoError(t, err)
-		assertEqual(t, "Contains "+key, ok, true)
+		require.NoError(t, err)
+		require.Equal(t, "Contains "+key, ok, true)
 		deleted, err := s.Del(ctx, key)
-		assertNoError(t, err)
-		assertEqual(t, "Del "+key, deleted, true)
+		require.NoError(t, err)
+		require.Equal(t, "Del "+key, deleted, true)
 	}
 }
 
@@ -404,14 +406,14 @@ func TestKeyLimits(t *testing.T) {
 	for name, op := range ops {
 		t.Run(name, func(t *testing.T) {
 			err := op("")
-			assertErrorIs(t, err, ErrEmptyKey)
+			require.ErrorIs(t, err, ErrEmptyKey)
 			var oe *OpError
 			if !errors.As(err, &oe) || oe.Op != name {
 				t.Errorf("error %v is not an *OpError for %s", err, name)
 			}
-			assertErrorIs(t, op(strings.Repeat("k", MaxKeyLen+1)), ErrKeyTooLong)
+			require.ErrorIs(t, op(strings.Repeat("k", MaxKeyLen+1)), ErrKeyTooLong)
 			// The longest key, distinct per operation since they create different kinds.
-			assertNoError(t, op(name+strings.Repeat("k", MaxKeyLen-len(name))))
+			require.NoError(t, op(name+strings.Repeat("k", MaxKeyLen-len(name))))
 		})
 	}
 }
@@ -421,12 +423,12 @@ func TestInvalidValues(t *testing.T) {
 	ctx := testCtx(t)
 	bad := string([]byte{'a', 0xff})
 	_, err := s.ListAdd(ctx, "l", bad)
-	assertErrorIs(t, err, ErrInvalidValue)
+	require.ErrorIs(t, err, ErrInvalidValue)
 	_, err = s.SetAdd(ctx, "s", bad)
-	assertErrorIs(t, err, ErrInvalidValue)
+	require.ErrorIs(t, err, ErrInvalidValue)
 	ok, err := s.Contains(ctx, "l")
-	assertNoError(t, err)
-	assertEqual(t, "list created by a refused ListAdd", ok, false)
+	require.NoError(t, err)
+	require.Equal(t, "list created by a refused ListAdd", ok, false)
 }
 
 // TestPrefixIsolation sends hostile keys through stores with different prefixes on one bucket:
@@ -467,7 +469,7 @@ func TestPrefixIsolation(t *testing.T) {
 	// Every store writes every key with a value naming itself.
 	for _, p := range prefixes {
 		for _, h := range hostile {
-			assertNoError(t, stores[p].Set(ctx, h.key, "from "+p, 0))
+			require.NoError(t, stores[p].Set(ctx, h.key, "from "+p, 0))
 		}
 	}
 	for _, p := range prefixes {
@@ -481,8 +483,8 @@ func TestPrefixIsolation(t *testing.T) {
 	// Deleting through one store leaves the others' entries alone.
 	for _, h := range hostile {
 		deleted, err := stores["a"].Del(ctx, h.key)
-		assertNoError(t, err)
-		assertEqual(t, "Del "+h.name, deleted, true)
+		require.NoError(t, err)
+		require.Equal(t, "Del "+h.name, deleted, true)
 	}
 	for _, p := range prefixes {
 		for _, h := range hostile {
@@ -496,8 +498,8 @@ func TestPrefixIsolation(t *testing.T) {
 
 	// A key never written through a store is absent there even when other stores hold it.
 	_, ok := mustGet(t, stores["b"], "only-in-a")
-	assertEqual(t, "precondition", ok, false)
-	assertNoError(t, stores["a"].Set(ctx, "only-in-a", "x", 0))
+	require.Equal(t, "precondition", ok, false)
+	require.NoError(t, stores["a"].Set(ctx, "only-in-a", "x", 0))
 	for _, p := range prefixes {
 		if p != "a" {
 			assertAbsent(t, stores[p], "only-in-a")
@@ -507,7 +509,7 @@ func TestPrefixIsolation(t *testing.T) {
 	// Every entry in the bucket is the store's prefix tokens plus exactly one base64url token.
 	keys := bucketKeys(t, js, "shared")
 	want := len(hostile)*(len(prefixes)-1) + 1
-	assertEqual(t, "entries in the bucket", len(keys), want)
+	require.Equal(t, "entries in the bucket", len(keys), want)
 	for _, k := range keys {
 		tokens := strings.Split(k, ".")
 		last := tokens[len(tokens)-1]
@@ -530,19 +532,19 @@ func TestExpiry(t *testing.T) {
 		ctx := testCtx(t)
 		base := time.Now()
 		s.now = func() time.Time { return base }
-		assertNoError(t, s.Set(ctx, "k", "v", 3600))
+		require.NoError(t, s.Set(ctx, "k", "v", 3600))
 		assertValue(t, s, "k", "v")
 		s.now = func() time.Time { return base.Add(3599 * time.Second) }
 		assertValue(t, s, "k", "v")
 		s.now = func() time.Time { return base.Add(3600 * time.Second) }
 		assertAbsent(t, s, "k")
 		ok, err := s.Contains(ctx, "k")
-		assertNoError(t, err)
-		assertEqual(t, "Contains after expiry", ok, false)
+		require.NoError(t, err)
+		require.Equal(t, "Contains after expiry", ok, false)
 		// Increment starts again from 0, and the new value does not expire.
 		v, err := s.Increment(ctx, "k", 5)
-		assertNoError(t, err)
-		assertEqual(t, "Increment after expiry", v, int32(5))
+		require.NoError(t, err)
+		require.Equal(t, "Increment after expiry", v, int32(5))
 		s.now = func() time.Time { return base.Add(1000 * time.Hour) }
 		assertValue(t, s, "k", "5")
 	})
@@ -551,12 +553,12 @@ func TestExpiry(t *testing.T) {
 		js := setup(t)
 		s := newStore(t, js, "kv", "app")
 		ctx := testCtx(t)
-		assertNoError(t, s.Set(ctx, "short", "v", 1))
+		require.NoError(t, s.Set(ctx, "short", "v", 1))
 		subj, err := s.subject("test", "short")
-		assertNoError(t, err)
+		require.NoError(t, err)
 		m, err := s.stream.GetLastMsgForSubject(ctx, subj)
-		assertNoError(t, err)
-		assertEqual(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "1s")
+		require.NoError(t, err)
+		require.Equal(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "1s")
 		// The value disappears for the store and, without any read-time check, for the server.
 		waitFor(t, 10*time.Second, "value expired", func() error {
 			if _, ok := mustGet(t, s, "short"); ok {
@@ -583,29 +585,29 @@ func TestExpiry(t *testing.T) {
 		js := setup(t)
 		ctx := testCtx(t)
 		_, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "old", History: 1})
-		assertNoError(t, err)
+		require.NoError(t, err)
 		s := newStore(t, js, "old", "app")
-		assertEqual(t, "per-key TTL", s.perKeyTTL, false)
+		require.Equal(t, "per-key TTL", s.perKeyTTL, false)
 		base := time.Now()
 		s.now = func() time.Time { return base }
-		assertNoError(t, s.Set(ctx, "k", "v", 10))
+		require.NoError(t, s.Set(ctx, "k", "v", 10))
 		subj, err := s.subject("test", "k")
-		assertNoError(t, err)
+		require.NoError(t, err)
 		m, err := s.stream.GetLastMsgForSubject(ctx, subj)
-		assertNoError(t, err)
-		assertEqual(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "")
-		assertEqual(t, "expiry header", m.Header.Get(hdrExpires), strconv.FormatInt(base.Add(10*time.Second).UnixNano(), 10))
+		require.NoError(t, err)
+		require.Equal(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "")
+		require.Equal(t, "expiry header", m.Header.Get(hdrExpires), strconv.FormatInt(base.Add(10*time.Second).UnixNano(), 10))
 		s.now = func() time.Time { return base.Add(10 * time.Second) }
 		assertAbsent(t, s, "k")
 		// The expired value is still stored until Del removes it.
 		_, err = s.stream.GetLastMsgForSubject(ctx, subj)
-		assertNoError(t, err)
+		require.NoError(t, err)
 		deleted, err := s.Del(ctx, "k")
-		assertNoError(t, err)
-		assertEqual(t, "Del of an expired key", deleted, false)
+		require.NoError(t, err)
+		require.Equal(t, "Del of an expired key", deleted, false)
 		m, err = s.stream.GetLastMsgForSubject(ctx, subj)
-		assertNoError(t, err)
-		assertEqual(t, "marker after Del", m.Header.Get(hdrKVOperation), "PURGE")
+		require.NoError(t, err)
+		require.Equal(t, "marker after Del", m.Header.Get(hdrKVOperation), "PURGE")
 	})
 
 	t.Run("Increment keeps the expiry", func(t *testing.T) {
@@ -613,17 +615,17 @@ func TestExpiry(t *testing.T) {
 		ctx := testCtx(t)
 		base := time.Now()
 		s.now = func() time.Time { return base }
-		assertNoError(t, s.Set(ctx, "c", "1", 100))
+		require.NoError(t, s.Set(ctx, "c", "1", 100))
 		s.now = func() time.Time { return base.Add(40 * time.Second) }
 		v, err := s.Increment(ctx, "c", 1)
-		assertNoError(t, err)
-		assertEqual(t, "Increment", v, int32(2))
+		require.NoError(t, err)
+		require.Equal(t, "Increment", v, int32(2))
 		subj, err := s.subject("test", "c")
-		assertNoError(t, err)
+		require.NoError(t, err)
 		m, err := s.stream.GetLastMsgForSubject(ctx, subj)
-		assertNoError(t, err)
-		assertEqual(t, "expiry header", m.Header.Get(hdrExpires), strconv.FormatInt(base.Add(100*time.Second).UnixNano(), 10))
-		assertEqual(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "1m0s")
+		require.NoError(t, err)
+		require.Equal(t, "expiry header", m.Header.Get(hdrExpires), strconv.FormatInt(base.Add(100*time.Second).UnixNano(), 10))
+		require.Equal(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "1m0s")
 		s.now = func() time.Time { return base.Add(100 * time.Second) }
 		assertAbsent(t, s, "c")
 	})
@@ -638,13 +640,13 @@ func TestPersistence(t *testing.T) {
 	nc, js := connect(t, srv.ClientURL())
 	s := newStore(t, js, "kv", "app")
 	ctx := testCtx(t)
-	assertNoError(t, s.Set(ctx, "k", "v", 0))
+	require.NoError(t, s.Set(ctx, "k", "v", 0))
 	_, err := s.Increment(ctx, "n", 7)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	_, err = s.ListAdd(ctx, "l", "x")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	_, err = s.SetAdd(ctx, "s", "y")
-	assertNoError(t, err)
+	require.NoError(t, err)
 
 	srv.Shutdown()
 	srv.WaitForShutdown()
@@ -668,18 +670,18 @@ func TestPersistence(t *testing.T) {
 	})
 	assertValue(t, s, "k", "v")
 	v, err := s.Increment(ctx, "n", 1)
-	assertNoError(t, err)
-	assertEqual(t, "counter after the restart", v, int32(8))
+	require.NoError(t, err)
+	require.Equal(t, "counter after the restart", v, int32(8))
 
 	_, js2 := connect(t, srv2.ClientURL())
 	s2 := newStore(t, js2, "kv", "app")
 	assertValue(t, s2, "k", "v")
 	assertValue(t, s2, "n", "8")
 	got, err := s2.ListRange(ctx, "l", 0, -1)
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "list", got, []string{"x"})
 	got, err = s2.SetQuery(ctx, "s")
-	assertNoError(t, err)
+	require.NoError(t, err)
 	assertStrings(t, "set", got, []string{"y"})
 }
 
@@ -689,17 +691,17 @@ func TestErrors(t *testing.T) {
 	s := newStore(t, js, "kv", "app")
 	ctx := testCtx(t)
 
-	assertNoError(t, s.Set(ctx, "word", "abc", 0))
+	require.NoError(t, s.Set(ctx, "word", "abc", 0))
 	_, err := s.Increment(ctx, "word", 1)
-	assertEqual(t, "error text", err.Error(), `keyvalue: Increment "word": stored value is not a decimal integer in the i32 range`)
+	require.Equal(t, "error text", err.Error(), `keyvalue: Increment "word": stored value is not a decimal integer in the i32 range`)
 	_, err = s.ListAdd(ctx, "word", "x")
-	assertEqual(t, "error text", err.Error(), `keyvalue: ListAdd "word": key holds a string, not a list`)
+	require.Equal(t, "error text", err.Error(), `keyvalue: ListAdd "word": key holds a string, not a list`)
 	_, _, err = s.Get(ctx, strings.Repeat("x", 600))
-	assertEqual(t, "error text", err.Error(), `keyvalue: Get "`+strings.Repeat("x", 64)+`…": key of 600 bytes, at most 512 allowed`)
+	require.Equal(t, "error text", err.Error(), `keyvalue: Get "`+strings.Repeat("x", 64)+`…": key of 600 bytes, at most 512 allowed`)
 	_, err = s.Del(ctx, "")
-	assertEqual(t, "error text", err.Error(), `keyvalue: Del "": empty key`)
+	require.Equal(t, "error text", err.Error(), `keyvalue: Del "": empty key`)
 	_, err = New(testCtx(t), js, "kv", "a b")
-	assertEqual(t, "error text", err.Error(), `keyvalue: invalid prefix: "a b" contains ' '`)
+	require.Equal(t, "error text", err.Error(), `keyvalue: invalid prefix: "a b" contains ' '`)
 
 	// Entries not written by this package.
 	corrupt := []struct {
@@ -718,21 +720,21 @@ func TestErrors(t *testing.T) {
 	for _, c := range corrupt {
 		t.Run(c.name, func(t *testing.T) {
 			subj, err := s.subject("test", c.key)
-			assertNoError(t, err)
+			require.NoError(t, err)
 			msg := &nats.Msg{Subject: subj, Data: []byte(c.data), Header: nats.Header{}}
 			for k, v := range c.header {
 				msg.Header.Set(k, v)
 			}
 			_, err = js.PublishMsg(ctx, msg)
-			assertNoError(t, err)
-			assertErrorIs(t, c.op(c.key), ErrCorrupt)
+			require.NoError(t, err)
+			require.ErrorIs(t, c.op(c.key), ErrCorrupt)
 		})
 	}
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, err = s.Get(cancelled, "word")
-	assertErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, context.Canceled)
 	var oe *OpError
 	if !errors.As(err, &oe) || oe.Op != "Get" || oe.Key != "word" {
 		t.Errorf("error %v is not an *OpError for Get \"word\"", err)

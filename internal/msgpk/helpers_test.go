@@ -3,6 +3,8 @@ package msgpk
 import (
 	"errors"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // The sentinels of an imaginary calling package, so that the tests can tell them apart.
@@ -22,25 +24,16 @@ var testSentinels = Sentinels{
 	TrailingBytes: errTrailingBytes,
 }
 
-// wantErr checks that err is wantIs (or wraps it) with exactly the text wantText. A nil wantIs
+// checkErr checks that err is wantIs (or wraps it) with exactly the text wantText. A nil wantIs
 // means no error is expected.
-func wantErr(t *testing.T, err, wantIs error, wantText string) {
+func checkErr(t *testing.T, err, wantIs error, wantText string) {
 	t.Helper()
 	if wantIs == nil {
-		if err != nil {
-			t.Fatalf("unexpected error: %v", err)
-		}
+		require.NoError(t, err)
 		return
 	}
-	if err == nil {
-		t.Fatalf("got no error, want %v (%q)", wantIs, wantText)
-	}
-	if !errors.Is(err, wantIs) {
-		t.Fatalf("error %q is not %v", err, wantIs)
-	}
-	if err.Error() != wantText {
-		t.Fatalf("error text = %q, want %q", err.Error(), wantText)
-	}
+	require.ErrorIs(t, err, wantIs)
+	require.Equal(t, "error text", err.Error(), wantText)
 }
 
 // wantRest checks that a reader left exactly want unread.

@@ -49,16 +49,16 @@ func TestTypeError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantErr(t, testSentinels.TypeError("str", tt.in), tt.wantIs, tt.wantText)
+			checkErr(t, testSentinels.TypeError("str", tt.in), tt.wantIs, tt.wantText)
 		})
 	}
 }
 
 func TestPrimitiveError(t *testing.T) {
 	_, _, short := testSentinels.ReadString([]byte{0xa3, 'a'})
-	wantErr(t, short, errTruncated, "test: truncated input")
+	checkErr(t, short, errTruncated, "test: truncated input")
 	other := errors.New("msgp: something odd")
-	wantErr(t, testSentinels.PrimitiveError(other), errMalformed, "msgp: something odd")
+	checkErr(t, testSentinels.PrimitiveError(other), errMalformed, "msgp: something odd")
 }
 
 func TestReadMapHeader(t *testing.T) {
@@ -82,7 +82,7 @@ func TestReadMapHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n, rest, err := testSentinels.ReadMapHeader(tt.in, tt.top)
-			wantErr(t, err, tt.wantIs, tt.wantText)
+			checkErr(t, err, tt.wantIs, tt.wantText)
 			if err != nil {
 				wantRest(t, rest, tt.in)
 				return
@@ -136,7 +136,7 @@ func TestValueReaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, rest, err := tt.read(tt.in)
-			wantErr(t, err, tt.wantIs, tt.wantText)
+			checkErr(t, err, tt.wantIs, tt.wantText)
 			if err != nil {
 				wantRest(t, rest, tt.in)
 				return
@@ -152,7 +152,7 @@ func TestValueReaders(t *testing.T) {
 func TestReadStringAliases(t *testing.T) {
 	in := []byte{0xa2, 'h', 'i'}
 	s, _, err := testSentinels.ReadString(in)
-	wantErr(t, err, nil, "")
+	checkErr(t, err, nil, "")
 	in[1] = 'H'
 	if s != "Hi" {
 		t.Fatalf("ReadString result = %q after the input changed, want it to alias the input (%q)", s, "Hi")
@@ -178,7 +178,7 @@ func TestSkip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rest, err := testSentinels.Skip(tt.in)
-			wantErr(t, err, tt.wantIs, tt.wantText)
+			checkErr(t, err, tt.wantIs, tt.wantText)
 			if err != nil {
 				wantRest(t, rest, tt.in)
 				return
@@ -198,18 +198,18 @@ func TestSkipDeepNesting(t *testing.T) {
 	}
 	in[depth] = 0xc0
 	rest, err := testSentinels.Skip(in)
-	wantErr(t, err, nil, "")
+	checkErr(t, err, nil, "")
 	wantRest(t, rest, []byte{})
 }
 
 func TestCheckTrailing(t *testing.T) {
-	wantErr(t, testSentinels.CheckTrailing(nil, "map"), nil, "")
-	wantErr(t, testSentinels.CheckTrailing([]byte{1, 2, 3}, "map"), errTrailingBytes, "3 trailing bytes after the top-level map")
+	checkErr(t, testSentinels.CheckTrailing(nil, "map"), nil, "")
+	checkErr(t, testSentinels.CheckTrailing([]byte{1, 2, 3}, "map"), errTrailingBytes, "3 trailing bytes after the top-level map")
 }
 
 func TestDetail(t *testing.T) {
 	err := Detail(errWrongType, "want int, got str")
-	wantErr(t, err, errWrongType, "want int, got str")
+	checkErr(t, err, errWrongType, "want int, got str")
 	var d *DetailError
 	if !errors.As(err, &d) || d.Sentinel != errWrongType || d.Text != "want int, got str" {
 		t.Fatalf("Detail returned %#v, want a *DetailError with the sentinel and text", err)

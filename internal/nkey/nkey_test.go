@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func mustParseSeed(t *testing.T, seed string) *KeyPair {
@@ -19,13 +20,6 @@ func mustParseSeed(t *testing.T, seed string) *KeyPair {
 		t.Fatalf("ParseSeed: %v", err)
 	}
 	return kp
-}
-
-func wantErr(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error = %v, want %v", err, target)
-	}
 }
 
 // The seeds that signed the two _unpriv fixtures derive their issuers and subjects; nkeys cannot read the
@@ -199,7 +193,7 @@ func TestParsePublicRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParsePublic(tc.in)
-			wantErr(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 			if len(tc.in) > 8 && strings.Contains(err.Error(), tc.in) {
 				t.Fatalf("error echoes its input: %v", err)
 			}
@@ -209,7 +203,7 @@ func TestParsePublicRefusals(t *testing.T) {
 
 func TestParsePublicOfWrongType(t *testing.T) {
 	_, err := ParsePublicOf("ACOJJN6WUP4ODD75XEBKKTCCUJJCY5ZKQ56XVKYK4BEJWGVAOOQHZMCW", Cluster)
-	wantErr(t, err, ErrWrongType)
+	require.ErrorIs(t, err, ErrWrongType)
 	var te *TypeError
 	if !errors.As(err, &te) || te.Got != Account {
 		t.Fatalf("error = %#v", err)
@@ -223,12 +217,12 @@ func TestCheckID(t *testing.T) {
 	if err := CheckID("MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5", Module); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, CheckID("MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5", Server), ErrWrongType)
-	wantErr(t, CheckID("MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WDA"), ErrInvalidChecksum)
-	wantErr(t, CheckID("N"), ErrInvalidEncoding)
+	require.ErrorIs(t, CheckID("MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5", Server), ErrWrongType)
+	require.ErrorIs(t, CheckID("MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WDA"), ErrInvalidChecksum)
+	require.ErrorIs(t, CheckID("N"), ErrInvalidEncoding)
 	kp, _ := Generate(Server)
 	seed, _ := kp.Seed()
-	wantErr(t, CheckID(string(seed), Server), ErrSeedNotPublic)
+	require.ErrorIs(t, CheckID(string(seed), Server), ErrSeedNotPublic)
 }
 
 func TestParseSeedRefusals(t *testing.T) {
@@ -270,14 +264,14 @@ func TestParseSeedRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseSeed([]byte(tc.in))
-			wantErr(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 			if strings.Contains(err.Error(), s[2:20]) {
 				t.Fatalf("error leaks the seed: %v", err)
 			}
 		})
 	}
 	_, err := ParseSeedOf(seed, Account)
-	wantErr(t, err, ErrWrongType)
+	require.ErrorIs(t, err, ErrWrongType)
 	if strings.Contains(err.Error(), s[2:20]) {
 		t.Fatalf("error leaks the seed: %v", err)
 	}

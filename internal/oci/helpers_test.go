@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,14 +13,8 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
-
-func equal[T any](t testing.TB, what string, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s = %#v, want %#v", what, got, want)
-	}
-}
 
 // sameBytes compares large byte slices without printing them.
 func sameBytes(t testing.TB, what string, got, want []byte) {
@@ -45,7 +38,7 @@ func refError(t testing.TB, err error, kind error, ref string) *oci.RefError {
 		t.Fatalf("error is not %v: %v", kind, err)
 	}
 	t.Logf("error: %v", err)
-	equal(t, "RefError.Ref", re.Ref, ref)
+	require.DeepEqual(t, "RefError.Ref", re.Ref, ref)
 	if !strings.Contains(err.Error(), ref) {
 		t.Fatalf("error does not name the reference %q: %v", ref, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func sha(b []byte) string {
@@ -43,7 +44,7 @@ func TestPull(t *testing.T) {
 			a := mustPull(t, c, tt.ref)
 			sameBytes(t, "module", a.Module, module)
 			a.Module = nil
-			equal(t, "artifact", *a, oci.Artifact{Ref: tt.ref, Registry: reg.Host, Repository: "wasmcloud/echo", Tag: tt.tag, Digest: digest})
+			require.DeepEqual(t, "artifact", *a, oci.Artifact{Ref: tt.ref, Registry: reg.Host, Repository: "wasmcloud/echo", Tag: tt.tag, Digest: digest})
 		})
 	}
 }
@@ -158,8 +159,8 @@ func TestPullLatest(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameBytes(t, "module", a.Module, module)
-			equal(t, "tag", a.Tag, tt.tag)
-			equal(t, "digest", a.Digest, digest)
+			require.DeepEqual(t, "tag", a.Tag, tt.tag)
+			require.DeepEqual(t, "digest", a.Digest, digest)
 		})
 	}
 }
@@ -175,7 +176,7 @@ func TestPullTransport(t *testing.T) {
 	t.Run("plain HTTP not listed", func(t *testing.T) {
 		_, err := oci.New(oci.Config{Insecure: []string{"127.0.0.1:1"}}).Pull(t.Context(), plainRef)
 		re := refError(t, err, oci.ErrInsecure, plainRef)
-		equal(t, "registry", re.Registry, plain.Host)
+		require.DeepEqual(t, "registry", re.Registry, plain.Host)
 		if !errors.Is(err, http.ErrSchemeMismatch) {
 			t.Fatalf("cause is not http.ErrSchemeMismatch: %v", err)
 		}
@@ -252,7 +253,7 @@ func TestPullCredentials(t *testing.T) {
 				return
 			}
 			re := refError(t, err, tt.want, tt.ref)
-			equal(t, "registry", re.Registry, tt.reg.Host)
+			require.DeepEqual(t, "registry", re.Registry, tt.reg.Host)
 			if !strings.Contains(re.Reason, tt.reg.Host) {
 				t.Fatalf("reason does not name the registry %s: %v", tt.reg.Host, err)
 			}
@@ -278,9 +279,9 @@ func TestCredentialsString(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			equal(t, "%v", fmt.Sprintf("%v", tt.c), tt.want)
-			equal(t, "%+v", fmt.Sprintf("%+v", tt.c), tt.want)
-			equal(t, "%#v", fmt.Sprintf("%#v", tt.c), tt.want)
+			require.DeepEqual(t, "%v", fmt.Sprintf("%v", tt.c), tt.want)
+			require.DeepEqual(t, "%+v", fmt.Sprintf("%+v", tt.c), tt.want)
+			require.DeepEqual(t, "%#v", fmt.Sprintf("%#v", tt.c), tt.want)
 		})
 	}
 }
@@ -319,11 +320,11 @@ func TestPullNotActor(t *testing.T) {
 					t.Fatal(err)
 				}
 				sameBytes(t, "module", a.Module, module)
-				equal(t, "digest", a.Digest, digest)
+				require.DeepEqual(t, "digest", a.Digest, digest)
 				return
 			}
 			re := refError(t, err, tt.want, ref)
-			equal(t, "reason", re.Reason, tt.reason)
+			require.DeepEqual(t, "reason", re.Reason, tt.reason)
 		})
 	}
 }
@@ -339,12 +340,12 @@ func TestPullTooLarge(t *testing.T) {
 	c := oci.New(oci.Config{Insecure: []string{reg.Host}, MaxSize: size - 1})
 	_, err := c.Pull(t.Context(), ref)
 	re := refError(t, err, oci.ErrTooLarge, ref)
-	equal(t, "reason", re.Reason, fmt.Sprintf("module layer is %d bytes, over the %d-byte limit", size, size-1))
-	equal(t, "layer downloads", blobGets.n.Load(), int64(0))
+	require.DeepEqual(t, "reason", re.Reason, fmt.Sprintf("module layer is %d bytes, over the %d-byte limit", size, size-1))
+	require.DeepEqual(t, "layer downloads", blobGets.n.Load(), int64(0))
 
 	a := mustPull(t, oci.New(oci.Config{Insecure: []string{reg.Host}, MaxSize: size}), ref)
 	sameBytes(t, "module at the limit", a.Module, module)
-	equal(t, "layer downloads", blobGets.n.Load(), int64(1))
+	require.DeepEqual(t, "layer downloads", blobGets.n.Load(), int64(1))
 }
 
 // TestPullNotFound: unknown repository or tag.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 const hexA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -39,12 +40,12 @@ func TestParseReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			equal(t, "reference", got, tt.want)
+			require.DeepEqual(t, "reference", got, tt.want)
 			str := tt.str
 			if str == "" {
 				str = tt.in
 			}
-			equal(t, "String", got.String(), str)
+			require.DeepEqual(t, "String", got.String(), str)
 		})
 	}
 }
@@ -63,7 +64,7 @@ func TestPinned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			equal(t, "Pinned", tt.r.Pinned(), tt.want)
+			require.DeepEqual(t, "Pinned", tt.r.Pinned(), tt.want)
 		})
 	}
 }
@@ -128,10 +129,10 @@ func TestMalformedReferences(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := oci.ParseReference(tt.in)
 			re := refError(t, err, oci.ErrInvalidReference, tt.in)
-			equal(t, "reason", re.Reason, tt.reason)
+			require.DeepEqual(t, "reason", re.Reason, tt.reason)
 			_, err = c.Pull(t.Context(), tt.in)
 			re = refError(t, err, oci.ErrInvalidReference, tt.in)
-			equal(t, "Pull reason", re.Reason, tt.reason)
+			require.DeepEqual(t, "Pull reason", re.Reason, tt.reason)
 		})
 	}
 }
@@ -140,12 +141,12 @@ func TestMalformedReferences(t *testing.T) {
 func TestRefErrorMessage(t *testing.T) {
 	cause := errors.New("boom")
 	err := error(&oci.RefError{Ref: "ghcr.io/echo:1", Registry: "ghcr.io", Kind: oci.ErrFetch, Reason: "fetch layer", Err: cause})
-	equal(t, "message", err.Error(), `oci: fetch failed: "ghcr.io/echo:1": fetch layer: boom`)
-	equal(t, "is kind", errors.Is(err, oci.ErrFetch), true)
-	equal(t, "is cause", errors.Is(err, cause), true)
-	equal(t, "is other", errors.Is(err, oci.ErrNotFound), false)
+	require.DeepEqual(t, "message", err.Error(), `oci: fetch failed: "ghcr.io/echo:1": fetch layer: boom`)
+	require.DeepEqual(t, "is kind", errors.Is(err, oci.ErrFetch), true)
+	require.DeepEqual(t, "is cause", errors.Is(err, cause), true)
+	require.DeepEqual(t, "is other", errors.Is(err, oci.ErrNotFound), false)
 	_, err = oci.ParseReference("echo:1")
-	equal(t, "parse message", err.Error(), `oci: invalid reference: "echo:1": no registry (want registry/repository:tag)`)
+	require.DeepEqual(t, "parse message", err.Error(), `oci: invalid reference: "echo:1": no registry (want registry/repository:tag)`)
 }
 
 // TestDaemonDoesNotLinkTestRegistry: go-containerregistry and ocitest are for tests only.

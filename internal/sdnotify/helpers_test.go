@@ -3,12 +3,10 @@ package sdnotify
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 )
@@ -87,26 +85,5 @@ func assertDatagram(t *testing.T, conn *net.UnixConn, want string) {
 	t.Helper()
 	if got := receive(t, conn); got != want {
 		t.Errorf("datagram = %q, want %q", got, want)
-	}
-}
-
-// assertErrorIs checks that err matches target and mentions every one of the fragments.
-func assertErrorIs(t *testing.T, err, target error, fragments ...string) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error = %v, want one matching %v", err, target)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(err.Error(), f) {
-			t.Errorf("error %q does not mention %q", err, f)
-		}
-	}
-}
-
-// assertNoError fails the test when err is not nil.
-func assertNoError(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // notifications are the calls under test and the exact datagram each must send.
@@ -30,7 +32,7 @@ func TestNotifyPathSocket(t *testing.T) {
 	for _, tc := range notifications {
 		t.Run(tc.name, func(t *testing.T) {
 			conn := listenPath(t)
-			assertNoError(t, tc.call())
+			require.NoError(t, tc.call())
 			assertDatagram(t, conn, tc.want)
 		})
 	}
@@ -40,7 +42,7 @@ func TestNotifyAbstractSocket(t *testing.T) {
 	for _, tc := range notifications {
 		t.Run(tc.name, func(t *testing.T) {
 			conn := listenAbstract(t)
-			assertNoError(t, tc.call())
+			require.NoError(t, tc.call())
 			assertDatagram(t, conn, tc.want)
 		})
 	}
@@ -49,9 +51,9 @@ func TestNotifyAbstractSocket(t *testing.T) {
 // TestSequence sends the notifications of a host's life in order, one datagram each.
 func TestSequence(t *testing.T) {
 	conn := listenPath(t)
-	assertNoError(t, Status("connecting to nats://127.0.0.1:4222"))
-	assertNoError(t, Ready("ready"))
-	assertNoError(t, Stopping())
+	require.NoError(t, Status("connecting to nats://127.0.0.1:4222"))
+	require.NoError(t, Ready("ready"))
+	require.NoError(t, Stopping())
 	for _, want := range []string{"STATUS=connecting to nats://127.0.0.1:4222", "READY=1\nSTATUS=ready", "STOPPING=1"} {
 		assertDatagram(t, conn, want)
 	}
@@ -126,7 +128,8 @@ func TestUnreachableSocket(t *testing.T) {
 			if err == nil {
 				t.Fatal("Ready returned nil for an unreachable socket")
 			}
-			assertErrorIs(t, err, tc.target, "sdnotify: send READY=1 to "+tc.socket+": ")
+			require.ErrorIs(t, err, tc.target)
+			require.ErrorContains(t, err, "sdnotify: send READY=1 to "+tc.socket+": ")
 		})
 	}
 }
@@ -144,7 +147,8 @@ func TestUnsupportedAddress(t *testing.T) {
 			t.Setenv(envSocket, tc.socket)
 			for _, n := range notifications {
 				err := n.call()
-				assertErrorIs(t, err, ErrSocketAddress, strconv.Quote(tc.socket))
+				require.ErrorIs(t, err, ErrSocketAddress)
+				require.ErrorContains(t, err, strconv.Quote(tc.socket))
 			}
 		})
 	}
@@ -164,8 +168,10 @@ func TestStatusTextRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn := listenPath(t)
-			assertErrorIs(t, tc.call(), ErrStatusText, tc.at)
-			assertNoError(t, Watchdog())
+			err := tc.call()
+			require.ErrorIs(t, err, ErrStatusText)
+			require.ErrorContains(t, err, tc.at)
+			require.NoError(t, Watchdog())
 			assertDatagram(t, conn, "WATCHDOG=1")
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // fixtureToken pulls the embedded token out of a fixture module by its fixed header segment, so these tests
@@ -29,13 +29,6 @@ func fixtureToken(tb testing.TB, actor string) string {
 		end++
 	}
 	return string(b[i:end])
-}
-
-func wantErr(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error = %v, want %v", err, target)
-	}
 }
 
 func TestFixtureTokens(t *testing.T) {
@@ -139,7 +132,7 @@ func TestParseRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.tok)
-			wantErr(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 		})
 	}
 }
@@ -171,24 +164,24 @@ func TestSignatureRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = parsed.VerifyIssuer(nkey.Account)
-			wantErr(t, err, ErrSignature)
+			require.ErrorIs(t, err, ErrSignature)
 		})
 	}
 
 	t.Run("issuer of the wrong type", func(t *testing.T) {
 		parsed, _ := Parse(good)
 		_, err := parsed.VerifyIssuer(nkey.Cluster)
-		wantErr(t, err, ErrIssuer)
-		wantErr(t, err, nkey.ErrWrongType)
+		require.ErrorIs(t, err, ErrIssuer)
+		require.ErrorIs(t, err, nkey.ErrWrongType)
 	})
 	t.Run("subject of the wrong type", func(t *testing.T) {
 		parsed, _ := Parse(good)
-		wantErr(t, parsed.CheckSubject(nkey.Service), ErrSubject)
+		require.ErrorIs(t, parsed.CheckSubject(nkey.Service), ErrSubject)
 	})
 	t.Run("verify under another key", func(t *testing.T) {
 		parsed, _ := Parse(good)
 		other, _ := nkey.Generate(nkey.Account)
-		wantErr(t, parsed.Verify(other.Public()), ErrSignature)
+		require.ErrorIs(t, parsed.Verify(other.Public()), ErrSignature)
 	})
 }
 
@@ -232,7 +225,7 @@ func TestTimeBounds(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 		})
 	}
 }
@@ -281,11 +274,11 @@ func TestNoMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	var a Actor
-	wantErr(t, tok.DecodeMetadata(&a), ErrNoMetadata)
+	require.ErrorIs(t, tok.DecodeMetadata(&a), ErrNoMetadata)
 
 	raw, _ = Sign(Claims{Subject: "x"}, json.RawMessage(`{"caps":"not a list"}`), kp)
 	tok, _ = Parse(raw)
-	wantErr(t, tok.DecodeMetadata(&a), ErrMetadata)
+	require.ErrorIs(t, tok.DecodeMetadata(&a), ErrMetadata)
 }
 
 func FuzzParse(f *testing.F) {

@@ -82,20 +82,6 @@ func mustEmbed(t testing.TB, b, token []byte) []byte {
 	return out
 }
 
-func equal[T comparable](t testing.TB, what string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Errorf("%s = %v, want %v", what, got, want)
-	}
-}
-
-func equalBytes(t testing.TB, what string, got, want []byte) {
-	t.Helper()
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs: got %d bytes, want %d bytes", what, len(got), len(want))
-	}
-}
-
 // formatError checks that err is a *FormatError at the given place that matches sentinel.
 func formatError(t testing.TB, err, sentinel error, section, offset int) {
 	t.Helper()

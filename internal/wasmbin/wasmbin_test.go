@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestFixtures(t *testing.T) {
@@ -15,9 +16,9 @@ func TestFixtures(t *testing.T) {
 			b := testutil.Actor(t, fx.file)
 			m := mustParse(t, b)
 
-			equal(t, "section count", len(m.Sections), fx.sections)
-			equal(t, "first section offset", m.Sections[0].Offset, PreambleSize)
-			equal(t, "last section end", m.Sections[len(m.Sections)-1].End, len(b))
+			require.Equal(t, "section count", len(m.Sections), fx.sections)
+			require.Equal(t, "first section offset", m.Sections[0].Offset, PreambleSize)
+			require.Equal(t, "last section end", m.Sections[len(m.Sections)-1].End, len(b))
 			if &m.Bytes()[0] != &b[0] {
 				t.Error("Bytes() is a copy of the input")
 			}
@@ -27,35 +28,35 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("%d token sections, want 1", len(toks))
 			}
 			tok := toks[0]
-			equal(t, "token name", tok.Name, fx.tokenName)
-			equal(t, "token offset", tok.Offset, fx.tokenOffset)
-			equal(t, "token section", m.Sections[fx.tokenIndex].Offset, tok.Offset)
-			equal(t, "token length", len(tok.Payload()), fx.tokenLen)
-			equal(t, "payload offset", tok.PayloadOffset, tok.ContentOffset+1+len(fx.tokenName))
+			require.Equal(t, "token name", tok.Name, fx.tokenName)
+			require.Equal(t, "token offset", tok.Offset, fx.tokenOffset)
+			require.Equal(t, "token section", m.Sections[fx.tokenIndex].Offset, tok.Offset)
+			require.Equal(t, "token length", len(tok.Payload()), fx.tokenLen)
+			require.Equal(t, "payload offset", tok.PayloadOffset, tok.ContentOffset+1+len(fx.tokenName))
 			if &tok.Payload()[0] != &b[tok.PayloadOffset] {
 				t.Error("Payload() is a copy of the input")
 			}
-			equal(t, "token hash claim", tokenHash(t, tok.Payload()), fx.hash)
+			require.Equal(t, "token hash claim", tokenHash(t, tok.Payload()), fx.hash)
 
 			raw, minimal := m.Hashes()
-			equal(t, "HashRaw", HexUpper(m.HashRaw()), fx.hash)
-			equal(t, "Hashes raw", HexUpper(raw), fx.hash)
-			equal(t, "HashMinimal", HexUpper(m.HashMinimal()), HexUpper(minimal))
-			equal(t, "HashMinimal matches the claim", HexUpper(minimal) == fx.hash, fx.minimalMatch)
-			equal(t, "MinimalSizes", m.MinimalSizes(), fx.minimalMatch)
-			equal(t, "whole-file SHA-256 differs", sha256.Sum256(b) != raw, true)
+			require.Equal(t, "HashRaw", HexUpper(m.HashRaw()), fx.hash)
+			require.Equal(t, "Hashes raw", HexUpper(raw), fx.hash)
+			require.Equal(t, "HashMinimal", HexUpper(m.HashMinimal()), HexUpper(minimal))
+			require.Equal(t, "HashMinimal matches the claim", HexUpper(minimal) == fx.hash, fx.minimalMatch)
+			require.Equal(t, "MinimalSizes", m.MinimalSizes(), fx.minimalMatch)
+			require.Equal(t, "whole-file SHA-256 differs", sha256.Sum256(b) != raw, true)
 
 			stripped, err := Strip(b)
 			if err != nil {
 				t.Fatalf("Strip: %v", err)
 			}
-			equal(t, "SHA-256(Strip)", sha256.Sum256(stripped), minimal)
+			require.Equal(t, "SHA-256(Strip)", sha256.Sum256(stripped), minimal)
 			sm := mustParse(t, stripped)
-			equal(t, "stripped sections", len(sm.Sections), fx.sections-1)
-			equal(t, "stripped token sections", len(sm.TokenSections()), 0)
-			equal(t, "stripped MinimalSizes", sm.MinimalSizes(), true)
+			require.Equal(t, "stripped sections", len(sm.Sections), fx.sections-1)
+			require.Equal(t, "stripped token sections", len(sm.TokenSections()), 0)
+			require.Equal(t, "stripped MinimalSizes", sm.MinimalSizes(), true)
 			if fx.minimalMatch {
-				equalBytes(t, "Strip", stripped, b[:tok.Offset]) // the token is last
+				require.True(t, bytes.Equal(stripped, b[:tok.Offset]), "%s differs: got %d bytes, want %d bytes", "Strip", len(stripped), len(b[:tok.Offset])) // the token is last
 			}
 		})
 	}
@@ -67,12 +68,12 @@ func TestPaddedFixture(t *testing.T) {
 	m := mustParse(t, b)
 	for i, s := range m.Sections {
 		padded := s.ContentOffset-s.Offset-1 == 5
-		equal(t, fmt.Sprintf("section %d (id %d %q) padded", i, s.ID, s.Name), padded, !s.IsToken())
-		equal(t, fmt.Sprintf("section %d MinimalSize", i), s.MinimalSize, s.IsToken() || s.Size() >= 1<<28)
+		require.Equal(t, fmt.Sprintf("section %d (id %d %q) padded", i, s.ID, s.Name), padded, !s.IsToken())
+		require.Equal(t, fmt.Sprintf("section %d MinimalSize", i), s.MinimalSize, s.IsToken() || s.Size() >= 1<<28)
 	}
 	stripped := m.Strip()
 	// The 12 kept sizes shrink from 5 bytes to 1, 2 or 3 (39 bytes in all) and the token goes.
-	equal(t, "stripped length", len(stripped), 178891-39)
+	require.Equal(t, "stripped length", len(stripped), 178891-39)
 }
 
 func TestParse(t *testing.T) {
@@ -122,14 +123,14 @@ func TestParse(t *testing.T) {
 				ids = append(ids, s.ID)
 				names = append(names, s.Name)
 				minimal = append(minimal, s.MinimalSize)
-				equal(t, "section offset", s.Offset, off)
+				require.Equal(t, "section offset", s.Offset, off)
 				off = s.End
 			}
-			equal(t, "end", off, len(tt.in))
-			equal(t, "ids", fmt.Sprint(ids), fmt.Sprint(tt.want.ids))
-			equal(t, "names", fmt.Sprintf("%q", names), fmt.Sprintf("%q", tt.want.names))
-			equal(t, "minimal", fmt.Sprint(minimal), fmt.Sprint(tt.want.minimal))
-			equal(t, "token sections", len(m.TokenSections()), tt.want.tokens)
+			require.Equal(t, "end", off, len(tt.in))
+			require.Equal(t, "ids", fmt.Sprint(ids), fmt.Sprint(tt.want.ids))
+			require.Equal(t, "names", fmt.Sprintf("%q", names), fmt.Sprintf("%q", tt.want.names))
+			require.Equal(t, "minimal", fmt.Sprint(minimal), fmt.Sprint(tt.want.minimal))
+			require.Equal(t, "token sections", len(m.TokenSections()), tt.want.tokens)
 		})
 	}
 }
@@ -138,24 +139,24 @@ func TestSectionAccessors(t *testing.T) {
 	b := module(section(1, []byte{1, 0x60, 0, 0}), custom("wasmcloud_jwt", []byte("a.b.c")))
 	m := mustParse(t, b)
 	typ, tok := m.Sections[0], m.Sections[1]
-	equal(t, "type Offset", typ.Offset, 8)
-	equal(t, "type ContentOffset", typ.ContentOffset, 10)
-	equal(t, "type PayloadOffset", typ.PayloadOffset, 10)
-	equal(t, "type End", typ.End, 14)
-	equal(t, "type Size", typ.Size(), 4)
-	equalBytes(t, "type Raw", typ.Raw(), b[8:14])
-	equalBytes(t, "type Payload", typ.Payload(), []byte{1, 0x60, 0, 0})
-	equal(t, "type IsToken", typ.IsToken(), false)
-	equal(t, "token Offset", tok.Offset, 14)
-	equal(t, "token ContentOffset", tok.ContentOffset, 16)
-	equal(t, "token PayloadOffset", tok.PayloadOffset, 30)
-	equal(t, "token Size", tok.Size(), 1+13+5)
-	equalBytes(t, "token Content", tok.Content(), b[16:])
-	equalBytes(t, "token Payload", tok.Payload(), []byte("a.b.c"))
-	equal(t, "token IsToken", tok.IsToken(), true)
+	require.Equal(t, "type Offset", typ.Offset, 8)
+	require.Equal(t, "type ContentOffset", typ.ContentOffset, 10)
+	require.Equal(t, "type PayloadOffset", typ.PayloadOffset, 10)
+	require.Equal(t, "type End", typ.End, 14)
+	require.Equal(t, "type Size", typ.Size(), 4)
+	require.True(t, bytes.Equal(typ.Raw(), b[8:14]), "%s differs: got %d bytes, want %d bytes", "type Raw", len(typ.Raw()), len(b[8:14]))
+	require.True(t, bytes.Equal(typ.Payload(), []byte{1, 0x60, 0, 0}), "%s differs: got %d bytes, want %d bytes", "type Payload", len(typ.Payload()), len([]byte{1, 0x60, 0, 0}))
+	require.Equal(t, "type IsToken", typ.IsToken(), false)
+	require.Equal(t, "token Offset", tok.Offset, 14)
+	require.Equal(t, "token ContentOffset", tok.ContentOffset, 16)
+	require.Equal(t, "token PayloadOffset", tok.PayloadOffset, 30)
+	require.Equal(t, "token Size", tok.Size(), 1+13+5)
+	require.True(t, bytes.Equal(tok.Content(), b[16:]), "%s differs: got %d bytes, want %d bytes", "token Content", len(tok.Content()), len(b[16:]))
+	require.True(t, bytes.Equal(tok.Payload(), []byte("a.b.c")), "%s differs: got %d bytes, want %d bytes", "token Payload", len(tok.Payload()), len([]byte("a.b.c")))
+	require.Equal(t, "token IsToken", tok.IsToken(), true)
 	// Appending to a sub-slice must not write into the next section.
 	_ = append(typ.Raw(), 0xff)
-	equal(t, "byte after type section", b[14], byte(0))
+	require.Equal(t, "byte after type section", b[14], byte(0))
 }
 
 func TestParseErrors(t *testing.T) {
@@ -212,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 			}
 			formatError(t, err, tt.sentinel, tt.section, tt.offset)
 			if tt.msg != "" {
-				equal(t, "message", err.Error(), tt.msg)
+				require.Equal(t, "message", err.Error(), tt.msg)
 			}
 			// Strip and Embed report the same error.
 			if _, serr := Strip(tt.in); serr == nil || serr.Error() != err.Error() {
@@ -278,7 +279,7 @@ func checkCut(t *testing.T, full *Module, n int) {
 	if err != nil {
 		t.Fatalf("cut at %d (a section boundary): %v", n, err)
 	}
-	equal(t, fmt.Sprintf("sections after cut at %d", n), len(got.Sections), kept)
+	require.Equal(t, fmt.Sprintf("sections after cut at %d", n), len(got.Sections), kept)
 }
 
 func TestTamper(t *testing.T) {
@@ -375,12 +376,12 @@ func TestTamper(t *testing.T) {
 					for _, s := range tm.TokenSections() {
 						tokNames = append(tokNames, s.Name)
 					}
-					equal(t, "TokenSections", fmt.Sprint(tokNames), fmt.Sprint(tt.tokens))
-					equal(t, "token names", fmt.Sprint(names), fmt.Sprint(tt.tokens))
-					equal(t, "token indexes", fmt.Sprint(at), fmt.Sprint(tt.tokenAt))
+					require.Equal(t, "TokenSections", fmt.Sprint(tokNames), fmt.Sprint(tt.tokens))
+					require.Equal(t, "token names", fmt.Sprint(names), fmt.Sprint(tt.tokens))
+					require.Equal(t, "token indexes", fmt.Sprint(at), fmt.Sprint(tt.tokenAt))
 					r, mn := tm.Hashes()
-					equal(t, "HashRaw unchanged", r == raw, tt.same)
-					equal(t, "HashMinimal unchanged", mn == minimal, tt.same)
+					require.Equal(t, "HashRaw unchanged", r == raw, tt.same)
+					require.Equal(t, "HashMinimal unchanged", mn == minimal, tt.same)
 				})
 			}
 		})
@@ -411,17 +412,17 @@ func TestEmbed(t *testing.T) {
 			stripped := m.Strip()
 
 			e1 := mustEmbed(t, in.b, t1)
-			equalBytes(t, "Embed", e1, cat(stripped, custom(TokenSectionName, t1)))
+			require.True(t, bytes.Equal(e1, cat(stripped, custom(TokenSectionName, t1))), "%s differs: got %d bytes, want %d bytes", "Embed", len(e1), len(cat(stripped, custom(TokenSectionName, t1))))
 			checkEmbedded(t, e1, t1, want)
-			equalBytes(t, "Strip(Embed)", mustStrip(t, e1), stripped)
+			require.True(t, bytes.Equal(mustStrip(t, e1), stripped), "%s differs: got %d bytes, want %d bytes", "Strip(Embed)", len(mustStrip(t, e1)), len(stripped))
 
 			e2 := mustEmbed(t, e1, t2)
 			checkEmbedded(t, e2, t2, want)
-			equal(t, "re-embedded length", len(e2), len(stripped)+1+3+1+13+len(t2))
+			require.Equal(t, "re-embedded length", len(e2), len(stripped)+1+3+1+13+len(t2))
 
 			e3 := mustEmbed(t, e2, nil)
 			checkEmbedded(t, e3, nil, want)
-			equalBytes(t, "Embed(Embed(Embed(x,t1),t2),t1)", mustEmbed(t, e3, t1), e1)
+			require.True(t, bytes.Equal(mustEmbed(t, e3, t1), e1), "%s differs: got %d bytes, want %d bytes", "Embed(Embed(Embed(x,t1),t2),t1)", len(mustEmbed(t, e3, t1)), len(e1))
 		})
 	}
 }
@@ -433,14 +434,14 @@ func checkEmbedded(t *testing.T, b, token []byte, hash [32]byte) {
 	if len(toks) != 1 {
 		t.Fatalf("%d token sections, want 1", len(toks))
 	}
-	equal(t, "token name", toks[0].Name, TokenSectionName)
-	equal(t, "token is last", toks[0].End, len(b))
-	equalBytes(t, "token payload", toks[0].Payload(), token)
-	equal(t, "MinimalSizes", m.MinimalSizes(), true)
+	require.Equal(t, "token name", toks[0].Name, TokenSectionName)
+	require.Equal(t, "token is last", toks[0].End, len(b))
+	require.True(t, bytes.Equal(toks[0].Payload(), token), "%s differs: got %d bytes, want %d bytes", "token payload", len(toks[0].Payload()), len(token))
+	require.Equal(t, "MinimalSizes", m.MinimalSizes(), true)
 	raw, minimal := m.HashRaw(), m.HashMinimal()
-	equal(t, "HashRaw", HexUpper(raw), HexUpper(hash))
-	equal(t, "HashMinimal", HexUpper(minimal), HexUpper(hash))
-	equal(t, "SHA-256(Strip)", sha256.Sum256(mustStrip(t, b)), hash)
+	require.Equal(t, "HashRaw", HexUpper(raw), HexUpper(hash))
+	require.Equal(t, "HashMinimal", HexUpper(minimal), HexUpper(hash))
+	require.Equal(t, "SHA-256(Strip)", sha256.Sum256(mustStrip(t, b)), hash)
 }
 
 func mustStrip(t *testing.T, b []byte) []byte {
@@ -468,20 +469,20 @@ func TestLEB(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			equalBytes(t, "appendLEB", appendLEB(nil, tt.v), tt.enc)
-			equal(t, "lebLen", lebLen(tt.v), len(tt.enc))
+			require.True(t, bytes.Equal(appendLEB(nil, tt.v), tt.enc), "%s differs: got %d bytes, want %d bytes", "appendLEB", len(appendLEB(nil, tt.v)), len(tt.enc))
+			require.Equal(t, "lebLen", lebLen(tt.v), len(tt.enc))
 			v, n, err := readU32(append(bytes.Clone(tt.enc), 0xaa))
 			if err != nil {
 				t.Fatalf("readU32: %v", err)
 			}
-			equal(t, "value", v, tt.v)
-			equal(t, "length", n, len(tt.enc))
+			require.Equal(t, "value", v, tt.v)
+			require.Equal(t, "length", n, len(tt.enc))
 		})
 	}
 }
 
 func TestHexUpper(t *testing.T) {
 	sum := sha256.Sum256([]byte("abc"))
-	equal(t, "HexUpper", HexUpper(sum), "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD")
-	equal(t, "zero", HexUpper([32]byte{}), "0000000000000000000000000000000000000000000000000000000000000000")
+	require.Equal(t, "HexUpper", HexUpper(sum), "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD")
+	require.Equal(t, "zero", HexUpper([32]byte{}), "0000000000000000000000000000000000000000000000000000000000000000")
 }

@@ -2,6 +2,8 @@ package wire
 
 import (
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestEntityURL(t *testing.T) {
@@ -68,9 +70,9 @@ func TestEntityURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertEqual(t, "URL()", tt.entity.URL(), tt.want)
+			require.Equal(t, "URL()", tt.entity.URL(), tt.want)
 			prefix := []byte("prefix:")
-			assertEqual(t, "AppendURL()", string(tt.entity.AppendURL(prefix)), "prefix:"+tt.want)
+			require.Equal(t, "AppendURL()", string(tt.entity.AppendURL(prefix)), "prefix:"+tt.want)
 		})
 	}
 }
@@ -79,17 +81,18 @@ func TestEntityAppendURLDoesNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	for _, e := range []Entity{actorEntity, providerEntity} {
 		allocs := testing.AllocsPerRun(100, func() { buf = e.AppendURL(buf[:0]) })
-		assertEqual(t, "allocations of AppendURL("+e.PublicKey+")", allocs, 0)
+		require.Equal(t, "allocations of AppendURL("+e.PublicKey+")", allocs, 0)
 	}
 	allocs := testing.AllocsPerRun(100, func() { _ = providerEntity.URL() })
-	assertEqual(t, "allocations of URL()", allocs, 1)
+	require.Equal(t, "allocations of URL()", allocs, 1)
 }
 
 func TestTargetURL(t *testing.T) {
 	inv := goldenInvocation()
-	assertEqual(t, "TargetURL()", inv.TargetURL(),
+	require.Equal(t, "TargetURL()", inv.TargetURL(),
 		"wasmbus://wasmcloud/httpserver/default/"+providerKey+"/HttpServer.HandleRequest")
+
 	inv.Target = actorEntity
 	inv.Operation = "Actor.HealthRequest"
-	assertEqual(t, "TargetURL() of an actor", inv.TargetURL(), "wasmbus://"+actorKey+"/Actor.HealthRequest")
+	require.Equal(t, "TargetURL() of an actor", inv.TargetURL(), "wasmbus://"+actorKey+"/Actor.HealthRequest")
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ from the current encoder")
@@ -187,6 +189,6 @@ func TestKeyConstants(t *testing.T) {
 	}
 	for encoded, name := range keys {
 		want := append([]byte{0xa0 | byte(len(name))}, name...)
-		assertEqual(t, "encoded key "+name, encoded, string(want))
+		require.Equal(t, "encoded key "+name, encoded, string(want))
 	}
 }

@@ -3,6 +3,8 @@ package wire
 import (
 	"crypto/sha256"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // TestHashVector checks the invocation hash against the vector computed from the 0.x sources
@@ -15,7 +17,7 @@ func TestHashVector(t *testing.T) {
 		Msg:       []byte{1, 2, 3, 4},
 	}
 	const want = "6F818CD888A96D649F75E827A4CAF753085E4A5DFDBC1D2E8A1E79092C9E6D2E"
-	assertEqual(t, "HashHex(Hash())", HashHex(inv.Hash()), want)
+	require.Equal(t, "HashHex(Hash())", HashHex(inv.Hash()), want)
 }
 
 func TestHashInputs(t *testing.T) {
@@ -23,7 +25,7 @@ func TestHashInputs(t *testing.T) {
 	input := "wasmbus://" + actorKey +
 		"wasmbus://wasmcloud/httpserver/default/" + providerKey + "/" + operation +
 		operation + "hello"
-	assertEqual(t, "Hash()", inv.Hash(), sha256.Sum256([]byte(input)))
+	require.Equal(t, "Hash()", inv.Hash(), sha256.Sum256([]byte(input)))
 
 	// The hash covers every input: changing any of them changes it.
 	base := inv.Hash()
@@ -49,7 +51,7 @@ func TestHashInputs(t *testing.T) {
 	// Fields outside the hash do not change it.
 	other := goldenInvocation()
 	other.ID, other.HostID, other.EncodedClaims, other.ContentLength = simpleID, clusterKey, "x", 99
-	assertEqual(t, "Hash() with other id, host, claims, length", other.Hash(), base)
+	require.Equal(t, "Hash() with other id, host, claims, length", other.Hash(), base)
 }
 
 func TestHashDoesNotAllocate(t *testing.T) {
@@ -59,7 +61,7 @@ func TestHashDoesNotAllocate(t *testing.T) {
 	inv := goldenInvocation()
 	inv.Hash() // warm the pool
 	allocs := testing.AllocsPerRun(100, func() { _ = inv.Hash() })
-	assertEqual(t, "allocations of Hash()", allocs, 0)
+	require.Equal(t, "allocations of Hash()", allocs, 0)
 }
 
 func TestHashHex(t *testing.T) {
@@ -67,5 +69,5 @@ func TestHashHex(t *testing.T) {
 	for i := range sum {
 		sum[i] = byte(i * 9)
 	}
-	assertEqual(t, "HashHex", HashHex(sum), "0009121B242D363F48515A636C757E879099A2ABB4BDC6CFD8E1EAF3FC050E17")
+	require.Equal(t, "HashHex", HashHex(sum), "0009121B242D363F48515A636C757E879099A2ABB4BDC6CFD8E1EAF3FC050E17")
 }

@@ -2,9 +2,10 @@ package wire
 
 import (
 	"bytes"
-	"errors"
 	"maps"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // Test values shared by the golden, peer and benchmark tests. The keys are real wasmCloud test
@@ -96,37 +97,16 @@ func assertResponse(t testing.TB, got, want Response) {
 	}
 }
 
-func assertNoError(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
-	}
-}
-
-func assertErrorIs(t testing.TB, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("error = %v, want errors.Is %v", err, want)
-	}
-}
-
-func assertEqual[T comparable](t testing.TB, name string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Errorf("%s = %v, want %v", name, got, want)
-	}
-}
-
 func decodeInvocation(t testing.TB, b []byte) Invocation {
 	t.Helper()
 	var inv Invocation
-	assertNoError(t, inv.UnmarshalMsgpack(b))
+	require.NoError(t, inv.UnmarshalMsgpack(b))
 	return inv
 }
 
 func decodeResponse(t testing.TB, b []byte) Response {
 	t.Helper()
 	var r Response
-	assertNoError(t, r.UnmarshalMsgpack(b))
+	require.NoError(t, r.UnmarshalMsgpack(b))
 	return r
 }

@@ -3,6 +3,8 @@ package wire
 import (
 	"regexp"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func TestParseID(t *testing.T) {
@@ -30,11 +32,11 @@ func TestParseID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := ParseID(tt.id)
-			assertEqual(t, "ok", ok, tt.wantOK)
+			require.Equal(t, "ok", ok, tt.wantOK)
 			if tt.wantOK {
-				assertEqual(t, "key", got, want)
+				require.Equal(t, "key", got, want)
 			} else {
-				assertEqual(t, "key", got, [16]byte{})
+				require.Equal(t, "key", got, [16]byte{})
 			}
 		})
 	}
@@ -45,7 +47,7 @@ func TestParseIDDoesNotAllocate(t *testing.T) {
 		_, _ = ParseID(hyphenID)
 		_, _ = ParseID(simpleID)
 	})
-	assertEqual(t, "allocations of ParseID", allocs, 0)
+	require.Equal(t, "allocations of ParseID", allocs, 0)
 }
 
 func TestNewID(t *testing.T) {
@@ -60,8 +62,8 @@ func TestNewID(t *testing.T) {
 		if !ok {
 			t.Fatalf("ParseID(NewID() = %q) failed", id)
 		}
-		assertEqual(t, "version nibble", key[6]>>4, 4)
-		assertEqual(t, "variant bits", key[8]>>6, 2)
+		require.Equal(t, "version nibble", key[6]>>4, 4)
+		require.Equal(t, "variant bits", key[8]>>6, 2)
 		if seen[id] {
 			t.Fatalf("NewID() repeated %q", id)
 		}

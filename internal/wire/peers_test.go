@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // The byte sequences in this file are built key by key with msgp's own append functions (or
@@ -263,12 +265,12 @@ func TestDecodeContentLengthWidths(t *testing.T) {
 			if tt.length != nil {
 				entries = append(entries, kv{"content_length", tt.length})
 			}
-			assertEqual(t, "invocation ContentLength", decodeInvocation(t, mapOf(entries...)).ContentLength, tt.want)
+			require.Equal(t, "invocation ContentLength", decodeInvocation(t, mapOf(entries...)).ContentLength, tt.want)
 			resp := []kv{{"msg", str("hello")}, {"invocation_id", str(hyphenID)}}
 			if tt.length != nil {
 				resp = append(resp, kv{"content_length", tt.length})
 			}
-			assertEqual(t, "response ContentLength", decodeResponse(t, mapOf(resp...)).ContentLength, tt.want)
+			require.Equal(t, "response ContentLength", decodeResponse(t, mapOf(resp...)).ContentLength, tt.want)
 		})
 	}
 }
@@ -425,10 +427,10 @@ func TestOnlyMsgAliasesInput(t *testing.T) {
 func TestDecodeReplacesAllFields(t *testing.T) {
 	inv := goldenInvocation()
 	inv.TraceContext = map[string]string{"a": "b"}
-	assertNoError(t, inv.UnmarshalMsgpack(peerInvocations()[0].input))
+	require.NoError(t, inv.UnmarshalMsgpack(peerInvocations()[0].input))
 	assertInvocation(t, inv, peerInvocations()[0].want)
 
 	r := Response{Error: "old", InstanceID: "old", Claims: "old", TraceContext: map[string]string{"a": "b"}}
-	assertNoError(t, r.UnmarshalMsgpack(peerResponses()[3].input))
+	require.NoError(t, r.UnmarshalMsgpack(peerResponses()[3].input))
 	assertResponse(t, r, peerResponses()[3].want)
 }

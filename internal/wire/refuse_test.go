@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // validInvocation returns the entries of a valid invocation in the Rust key order.
@@ -186,12 +188,12 @@ func TestDecodeRefusals(t *testing.T) {
 				var inv Invocation
 				err = inv.UnmarshalMsgpack(tt.input)
 			}
-			assertErrorIs(t, err, tt.want)
+			require.ErrorIs(t, err, tt.want)
 			var de *DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v does not wrap a *DecodeError", err)
 			}
-			assertEqual(t, "DecodeError.Field", de.Field, tt.wantField)
+			require.Equal(t, "DecodeError.Field", de.Field, tt.wantField)
 		})
 	}
 }
@@ -260,7 +262,7 @@ func TestDecodeErrorMessages(t *testing.T) {
 			if err == nil {
 				t.Fatal("decode succeeded, want an error")
 			}
-			assertEqual(t, "error", err.Error(), tt.want)
+			require.Equal(t, "error", err.Error(), tt.want)
 		})
 	}
 }
@@ -268,8 +270,8 @@ func TestDecodeErrorMessages(t *testing.T) {
 // TestTraceContextLimit accepts exactly MaxTraceEntries entries.
 func TestTraceContextLimit(t *testing.T) {
 	got := decodeInvocation(t, mapOf(plus(validInvocation(), kv{"traceContext", bigTrace(MaxTraceEntries)})...))
-	assertEqual(t, "len(TraceContext)", len(got.TraceContext), MaxTraceEntries)
-	assertEqual(t, "TraceContext[k63]", got.TraceContext["k63"], "v")
+	require.Equal(t, "len(TraceContext)", len(got.TraceContext), MaxTraceEntries)
+	require.Equal(t, "TraceContext[k63]", got.TraceContext["k63"], "v")
 }
 
 // TestDecodeTruncated cuts valid encodings at every length: each strict prefix is refused as
@@ -290,11 +292,11 @@ func TestDecodeTruncated(t *testing.T) {
 				if isResponse {
 					r := Response{InvocationID: "unchanged"}
 					err = r.UnmarshalMsgpack(b[:n])
-					assertEqual(t, "InvocationID after a failed decode", r.InvocationID, "unchanged")
+					require.Equal(t, "InvocationID after a failed decode", r.InvocationID, "unchanged")
 				} else {
 					inv := Invocation{ID: "unchanged"}
 					err = inv.UnmarshalMsgpack(b[:n])
-					assertEqual(t, "ID after a failed decode", inv.ID, "unchanged")
+					require.Equal(t, "ID after a failed decode", inv.ID, "unchanged")
 				}
 				if !errors.Is(err, ErrTruncated) {
 					t.Fatalf("prefix of %d/%d bytes: error = %v, want ErrTruncated", n, len(b), err)
@@ -313,5 +315,5 @@ func TestDeepNestingInUnknownValue(t *testing.T) {
 	}
 	nested = append(nested, 0x01)
 	got := decodeInvocation(t, mapOf(plus(validInvocation(), kv{"x", nested})...))
-	assertEqual(t, "ID", got.ID, hyphenID)
+	require.Equal(t, "ID", got.ID, hyphenID)
 }

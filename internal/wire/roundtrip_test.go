@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 func traceOf(n int) map[string]string {
@@ -110,5 +112,5 @@ func TestEncodeDoesNotAllocate(t *testing.T) {
 		buf = inv.AppendMsgpack(buf[:0])
 		buf = resp.AppendMsgpack(buf[:0])
 	})
-	assertEqual(t, "allocations of AppendMsgpack with a reused buffer", allocs, 0)
+	require.Equal(t, "allocations of AppendMsgpack with a reused buffer", allocs, 0)
 }
