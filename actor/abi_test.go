@@ -259,7 +259,7 @@ func TestCallerContext(t *testing.T) {
 			defer wg.Done()
 			_, err = a.Call(ctx, opLoopForever, nil)
 		}()
-		waitFor(t, func() bool { _, busy := a.Instances(); return busy == 1 })
+		require.Eventually(t, 10*time.Second, func() bool { _, busy := a.Instances(); return busy == 1 })
 		cancel()
 		wg.Wait()
 		assertErrorIs(t, err, []error{context.Canceled}, "call cancelled")
@@ -276,16 +276,4 @@ func TestCallerContext(t *testing.T) {
 		assertErrorIs(t, err, []error{context.Canceled})
 		assertEcho(t, a)
 	})
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(tb testing.TB, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not reached within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

@@ -185,7 +185,7 @@ func TestActorClose(t *testing.T) {
 
 	closed := make(chan error, 1)
 	go func() { closed <- a.Close(context.Background()) }()
-	waitFor(t, a.pool.isClosed)
+	require.Eventually(t, 10*time.Second, a.pool.isClosed)
 	res := await(t, waiting)
 	assertErrorIs(t, res.err, []error{ErrClosed}, `operation "a.echo"`)
 	select {
@@ -220,7 +220,7 @@ func TestActorCloseAborts(t *testing.T) {
 	require.NoError(t, err)
 
 	looping := goCall(context.Background(), a, opLoopForever)
-	waitFor(t, func() bool { _, busy := a.Instances(); return busy == 1 })
+	require.Eventually(t, 10*time.Second, func() bool { _, busy := a.Instances(); return busy == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err = a.Close(ctx)

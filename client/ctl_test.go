@@ -533,10 +533,11 @@ func TestCtlAuctionActor(t *testing.T) {
 			}
 			// Every host receives the one request (those that do not bid may still be reading it).
 			var got []string
-			eventually(t, "three auction requests", func() bool {
+			require.Eventually(t, 10*time.Second, func() bool {
 				got = l.requests(testBase + ".auction.actor")
 				return len(got) >= before+3
-			})
+			}, "three auction requests")
+
 			require.Equal(t, "auction requests", len(got), before+3)
 			for _, r := range got[before:] {
 				require.Equal(t, "auction request", r, tc.request)

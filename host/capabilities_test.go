@@ -16,6 +16,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 const (
@@ -43,30 +44,30 @@ func link(t testing.TB, h *Host, actorKey, provider, contract string, values map
 	if _, err := h.data.PutLink(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if got, ok := h.data.Link(actorKey, contract, "default"); ok && maps.Equal(got.Values, values) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("link of %s to %s never applied", actorKey, contract)
-		}
-	}
+	require.Eventually(t, 5*time.Second, func() bool {
+		got, ok := h.data.Link(actorKey, contract, "default")
+		return ok && maps.Equal(got.Values, values)
+	}, "the link of %s to %s to be applied", actorKey, contract)
 }
 
 // get polls an HTTP address until it answers (the listener appears once the link is applied).
 func get(t *testing.T, addr, path string) (int, string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	var (
+		code int
+		body []byte
+	)
+	require.EventuallyNoError(t, 10*time.Second, func() error {
 		resp, err := http.Get("http://" + addr + path)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode, string(b)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", addr, err)
-		}
-	}
+		defer resp.Body.Close()
+		code = resp.StatusCode
+		body, _ = io.ReadAll(resp.Body)
+		return nil
+	}, "GET %s", addr)
+	return code, string(body)
 }
 
 func counterOf(t *testing.T, body string) int {
@@ -144,14 +145,13 @@ func TestCapabilityRefusals(t *testing.T) {
 			ContractID: contract.ContractHTTPServer, LinkName: "default"}); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			if _, err := http.Get("http://" + addr + "/"); err != nil {
-				break
+		require.Eventually(t, 5*time.Second, func() bool {
+			resp, err := http.Get("http://" + addr + "/")
+			if err == nil {
+				resp.Body.Close()
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("still listening after the link was deleted")
-			}
-		}
+			return err != nil
+		}, "the listener to stop after the link was deleted")
 	})
 }
 
@@ -166,16 +166,13 @@ func TestPolicyActorOverMessaging(t *testing.T) {
 	link(t, h, policyKey, capability.BuiltinMessaging, contract.ContractMessaging, map[string]string{messaging.LinkSubscription: "wasmcloud.policy.evaluator"})
 	nc := connect(t, s)
 	var reply []byte
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	require.EventuallyNoError(t, 10*time.Second, func() error {
 		m, err := nc.Request("wasmcloud.policy.evaluator", []byte(policyRequest), 2*time.Second)
 		if err == nil {
 			reply = m.Data
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no policy decision: %v", err)
-		}
-	}
+		return err
+	}, "a policy decision")
 	if string(reply) != `{"permitted":true,"message":null,"requestId":"11111111-2222-3333-4444-555555555555"}` {
 		t.Fatalf("decision %s", reply)
 	}
@@ -192,14 +189,10 @@ func TestFailedLinkIsRetried(t *testing.T) {
 	addr := blocker.Addr().String()
 	startFixture(t, h, "echo.wasm")
 	link(t, h, echoKey, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": addr})
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if failed := h.caps.FailedLinks(); len(failed) == 1 && failed[0].ActorID == echoKey && failed[0].ContractID == contract.ContractHTTPServer {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the link on a taken port was not recorded as failed")
-		}
-	}
+	require.Eventually(t, 5*time.Second, func() bool {
+		failed := h.caps.FailedLinks()
+		return len(failed) == 1 && failed[0].ActorID == echoKey && failed[0].ContractID == contract.ContractHTTPServer
+	}, "the link on a taken port to be recorded as failed")
 	blocker.Close()
 	h.caps.RetryFailed(context.Background()) // what the next heartbeat does
 	if code, _ := get(t, addr, "/"); code != http.StatusOK {

@@ -19,6 +19,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // BenchmarkHTTPEcho measures requests per second over loopback HTTP to echo.wasm behind the built-in HTTP
@@ -62,23 +63,23 @@ func BenchmarkHTTPEcho(b *testing.B) {
 // returns the body: what every later request must get back.
 func firstAnswer(b *testing.B, url string) []byte {
 	b.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	var body []byte
+	require.EventuallyNoError(b, 10*time.Second, func() error {
 		resp, err := http.Get(url)
-		if err == nil {
-			body, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if rerr == nil && resp.StatusCode == http.StatusOK {
-				if !bytes.Contains(body, []byte(`"path":"/echo"`)) || !bytes.Contains(body, []byte(`"query_string":"x=1"`)) {
-					b.Fatalf("echo answered %q", body)
-				}
-				return body
-			}
-			err = errors.Join(rerr, errors.New(resp.Status))
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("GET %s: %v", url, err)
+		defer resp.Body.Close()
+		body, err = io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			return nil
 		}
+		return errors.Join(err, errors.New(resp.Status))
+	}, "GET %s", url)
+	if !bytes.Contains(body, []byte(`"path":"/echo"`)) || !bytes.Contains(body, []byte(`"query_string":"x=1"`)) {
+		b.Fatalf("echo answered %q", body)
 	}
+	return body
 }
 
 // bareServer serves body for every request from a plain net/http handler on a loopback port, with the

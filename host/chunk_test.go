@@ -16,6 +16,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
@@ -125,15 +126,13 @@ func watchSizes(t *testing.T, nc *nats.Conn, id string) *wireSizes {
 // wait polls until both messages were seen, and returns their sizes.
 func (w *wireSizes) wait(t *testing.T) (request, resp int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	require.Eventually(t, 10*time.Second, func() bool {
 		w.mu.Lock()
 		request, resp = w.request, w.resp
 		w.mu.Unlock()
-		if (request >= 0 && resp >= 0) || time.Now().After(deadline) {
-			return request, resp
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return request >= 0 && resp >= 0
+	}, "the request and the response of the chunked call on the wire")
+	return request, resp
 }
 
 func TestChunkedCallAcrossHosts(t *testing.T) {

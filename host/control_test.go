@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
@@ -52,29 +53,30 @@ func watchEvents(t *testing.T, nc *nats.Conn) *eventLog {
 // waitFor polls until an event of the type (without the prefix) arrives, and returns its data.
 func (l *eventLog) waitFor(t *testing.T, name string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var (
+		found lattice.CloudEvent
+		data  map[string]any
+	)
+	require.Eventually(t, 10*time.Second, func() bool {
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		for _, e := range l.events {
 			if e.Type != lattice.EventTypePrefix+name {
 				continue
 			}
-			var data map[string]any
+			data = nil
 			_ = json.Unmarshal(e.Data, &data)
 			if match == nil || match(data) {
-				l.mu.Unlock()
-				if e.SpecVersion != "1.0" || e.ID == "" || e.Source == "" || e.DataContentType != "application/json" || e.Time.IsZero() {
-					t.Fatalf("not a valid CloudEvents envelope: %+v", e)
-				}
-				return data
+				found = e
+				return true
 			}
 		}
-		l.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event", name)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}, "a %s event", name)
+	if found.SpecVersion != "1.0" || found.ID == "" || found.Source == "" || found.DataContentType != "application/json" || found.Time.IsZero() {
+		t.Fatalf("not a valid CloudEvents envelope: %+v", found)
 	}
+	return data
 }
 
 func ctlRequest[T any](t *testing.T, nc *nats.Conn, subject string, body any) T {
@@ -217,16 +219,10 @@ func TestControlInterface(t *testing.T) {
 		wantAck(t, ctlRequest[control.CtlAck](t, nc, ctl+"linkdefs.put", l), true, "")
 		events.waitFor(t, "linkdef_set", func(d map[string]any) bool { return d["actor_id"] == echoKey })
 		for _, h := range []*Host{a, b} {
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				if got, ok := h.data.Link(echoKey, "wasmcloud:httpserver", "default"); ok && got.Values["address"] == "127.0.0.1:8080" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("host %s never saw the link", h.HostID())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			require.Eventually(t, 5*time.Second, func() bool {
+				got, ok := h.data.Link(echoKey, "wasmcloud:httpserver", "default")
+				return ok && got.Values["address"] == "127.0.0.1:8080"
+			}, "host %s to see the link", h.HostID())
 		}
 		links := ctlRequest[control.LinkDefinitionList](t, nc, ctl+"get.links", nil)
 		if len(links.Links) != 1 || links.Links[0].ID == "" {

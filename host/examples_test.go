@@ -24,6 +24,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/guesttest"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -385,17 +386,16 @@ func TestCapabilitiesExample(t *testing.T) {
 
 	t.Run("a NATS request to the subscription is answered", func(t *testing.T) {
 		// The subscription starts when the host has applied the link: retry until it answers.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var answer []byte
+		require.EventuallyNoError(t, 10*time.Second, func() error {
 			m, err := nc.Request("demo.echo", []byte("hi"), 5*time.Second)
 			if err == nil {
-				if string(m.Data) != "echo: hi" {
-					t.Fatalf("answer %q, want %q", m.Data, "echo: hi")
-				}
-				break
+				answer = m.Data
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no answer on demo.echo: %v", err)
-			}
+			return err
+		}, "an answer on demo.echo")
+		if string(answer) != "echo: hi" {
+			t.Fatalf("answer %q, want %q", answer, "echo: hi")
 		}
 		// A message without a reply subject is delivered and ignored: no error is logged for it.
 		if err := nc.Publish("demo.echo", []byte("no answer wanted")); err != nil {
@@ -427,14 +427,10 @@ func BenchmarkCapabilitiesExample(b *testing.B) {
 	if _, err := h.data.PutLink(ctx, l); err != nil {
 		b.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, ok := h.data.Link(key, contract.ContractKeyValue, "default"); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("link never applied")
-		}
-	}
+	require.Eventually(b, 5*time.Second, func() bool {
+		_, ok := h.data.Link(key, contract.ContractKeyValue, "default")
+		return ok
+	}, "the link to be applied")
 	if _, err := invokeActor(b, h, key, "Caps.Set", strMap("key", "k", "value", "v")); err != nil {
 		b.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
@@ -192,19 +193,13 @@ func TestHostCallRouting(t *testing.T) {
 	caller := &actor.Claims{Subject: echoKey, Caps: []string{"wasmcloud:keyvalue", "wasmcloud:builtin:logging"}}
 
 	// The alias reaches host b through the lattice bucket.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		key, err := b.resolveActor("echoer")
-		if err == nil {
-			if key != mod.Public().String() {
-				t.Fatalf("alias resolved to %s", key)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alias never reached host b: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var key string
+	require.EventuallyNoError(t, 10*time.Second, func() (err error) {
+		key, err = b.resolveActor("echoer")
+		return err
+	}, "the alias to reach host b")
+	if key != mod.Public().String() {
+		t.Fatalf("alias resolved to %s", key)
 	}
 	out, err := b.hostCall(ctx, caller, "", "echoer", "HttpServer.HandleRequest", echoRequest)
 	if err != nil || !bytes.Equal(out, echoReply) {

@@ -118,24 +118,26 @@ func served(t testing.TB, addr, target string) answer {
 	t.Helper()
 	var a answer
 	var err error
-	eventually(t, "an actor serving http://"+addr+target, func() bool {
+	require.Eventually(t, pollTimeout, func() bool {
 		a, err = httpGet(addr, target)
 		return err == nil && a.status != http.StatusServiceUnavailable
-	})
+	}, "an actor serving http://"+addr+target)
+
 	return a
 }
 
 // connRefused polls until a connection to addr is refused: nothing listens there any more.
 func connRefused(t testing.TB, addr string) {
 	t.Helper()
-	eventually(t, "connections to "+addr+" refused", func() bool {
+	require.Eventually(t, pollTimeout, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
 			return false
 		}
 		return errors.Is(err, syscall.ECONNREFUSED)
-	})
+	}, "connections to "+addr+" refused")
+
 }
 
 // signWithCaps signs wasm with `claims sign`, a fresh account and the capabilities caps, and returns the

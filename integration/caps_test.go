@@ -169,11 +169,12 @@ func TestBuiltinProviders(t *testing.T) {
 		}
 		defer nc.Close()
 		var reply *nats.Msg
-		eventually(t, "a policy decision", func() bool {
-			// No responders until the host has applied the link: poll.
+		require.Eventually(t, pollTimeout, func() bool {
+
 			reply, err = nc.Request("wasmcloud.policy.evaluator", []byte(policyRequest), 5*time.Second)
 			return err == nil
-		})
+		}, "a policy decision")
+
 		require.Equal(t, "decision", string(reply.Data), policyDecision)
 	})
 }

@@ -460,9 +460,10 @@ func testForgedLatticeData(t *testing.T, srv *server.Server, w *eventWatcher, e 
 		l := ctlJSON[control.LinkDefinition](t, e, "link", "put", echoKey, provider, "wasmcloud:barrier"+string(rune('a'+len(barriers))))
 		l.ID = strings.TrimPrefix(linkKey(l.ActorID, l.ContractID, l.LinkName), "LINKDEF_")
 		barriers = append(barriers, l)
-		eventually(t, "link "+l.ContractID+" in ctl link get", func() bool {
+		require.Eventually(t, pollTimeout, func() bool {
 			return strings.Contains(ctlOK(t, e, "link", "get", "--json"), l.ContractID)
-		})
+		}, "link "+l.ContractID+" in ctl link get")
+
 	}
 	checkLinks := func(t *testing.T) {
 		t.Helper()

@@ -55,7 +55,7 @@ func TestEmbeddedAuto(t *testing.T) {
 			require.Equal(t, h.name+" exit status", h.stop(t), 0)
 			h.logLine(t, "msg=stopped")
 		}
-		eventually(t, defaultNATS+" free again", portFree)
+		require.Eventually(t, pollTimeout, portFree, defaultNATS+" free again")
 	})
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // Events are CloudEvents 1.0 in structured JSON, published by every host on eventSubject and again on
@@ -122,10 +124,11 @@ func (w *eventWatcher) index(name string, match func(latticeEvent) bool) int {
 func (w *eventWatcher) wait(t testing.TB, name string, match func(latticeEvent) bool) latticeEvent {
 	t.Helper()
 	i := -1
-	eventually(t, "event "+name, func() bool {
+	require.Eventually(t, pollTimeout, func() bool {
 		i = w.index(name, match)
 		return i >= 0
-	})
+	}, "event "+name)
+
 	return w.main()[i]
 }
 
@@ -144,7 +147,7 @@ func about(hostID, key string) func(latticeEvent) bool {
 // waits for the second copy of each event, which the host publishes right after the first.
 func (w *eventWatcher) check(t testing.TB, hosts ...string) {
 	t.Helper()
-	eventually(t, "every event on both subjects", func() bool {
+	require.Eventually(t, pollTimeout, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		byName := 0
@@ -154,7 +157,8 @@ func (w *eventWatcher) check(t testing.TB, hosts ...string) {
 			}
 		}
 		return byName*2 == len(w.events)
-	})
+	}, "every event on both subjects")
+
 	w.mu.Lock()
 	events := slices.Clone(w.events)
 	w.mu.Unlock()

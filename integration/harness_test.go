@@ -24,6 +24,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // Bounds of the waits below. They are generous: a host compiles its actors before it is ready, and the
@@ -292,25 +293,29 @@ func startHost(t testing.TB, name string, e env) *hostProc {
 		}
 		p.checkOutput(t)
 	})
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		if line, ok := p.readyLine(); ok {
-			m := readyPattern.FindStringSubmatch(line)
-			if m == nil {
-				t.Fatalf("%s: malformed readiness line %q", name, line)
-			}
-			p.ready = readyLine{HostID: m[1], ClusterKey: m[2], Lattice: m[3], NATSURL: m[4]}
-			return p
+	var line string
+	require.EventuallyNoError(t, readyTimeout, func() error {
+		var ok bool
+		if line, ok = p.readyLine(); ok {
+			return nil
 		}
 		if p.exited() {
 			t.Fatalf("%s exited with status %d before it was ready; stderr:\n%s", name, p.cmd.ProcessState.ExitCode(), p.stderr)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after %s; stderr:\n%s", name, readyTimeout, p.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return notReady{p}
+	}, "%s to be ready", name)
+	m := readyPattern.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("%s: malformed readiness line %q", name, line)
 	}
+	p.ready = readyLine{HostID: m[1], ClusterKey: m[2], Lattice: m[3], NATSURL: m[4]}
+	return p
 }
+
+// notReady is the reason a host is not ready yet: what it wrote to stderr so far, read when the wait fails.
+type notReady struct{ p *hostProc }
+
+func (e notReady) Error() string { return "stderr:\n" + e.p.stderr.String() }
 
 // readyLine returns the first complete stdout line.
 func (p *hostProc) readyLine() (string, bool) {
@@ -366,10 +371,11 @@ func (p *hostProc) checkOutput(t testing.TB) {
 func (p *hostProc) logLine(t testing.TB, parts ...string) string {
 	t.Helper()
 	var found string
-	eventually(t, p.name+" log line with "+strings.Join(parts, " "), func() bool {
+	require.Eventually(t, pollTimeout, func() bool {
 		found = findLine(p.stderr.String(), parts...)
 		return found != ""
-	})
+	}, p.name+" log line with "+strings.Join(parts, " "))
+
 	return found
 }
 
@@ -492,18 +498,6 @@ const (
 	echoRequest = `{"method":"GET","path":"/","queryString":"","header":{},"body":"hello"}`
 	echoReply   = `{"body":"{\"body\":[104,101,108,108,111],\"method\":\"GET\",\"path\":\"/\",\"query_string\":\"\"}","header":{},"statusCode":200}`
 )
-
-// eventually polls cond until it holds or pollTimeout passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(pollTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", pollTimeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func contains(t testing.TB, what, s string, parts ...string) {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 )
 
@@ -123,10 +124,11 @@ func TestForgedLatticeData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eventually(t, "the genuine alias resolves", func() bool {
+	require.Eventually(t, 10*time.Second, func() bool {
 		key, ok := d.Alias("genuine")
 		return ok && key == mod.Public().String()
-	})
+	}, "the genuine alias resolves")
+
 	// Now overwrite the genuine entry with widened caps: the token no longer matches, so it is ignored.
 	mustPut(t, kv, "CLAIMS_"+forged.Subject, forged)
 	// The watch delivers in order: once a later, genuine entry is applied, the forged ones have been seen.
@@ -134,10 +136,11 @@ func TestForgedLatticeData(t *testing.T) {
 	if err := d.PublishClaims(ctx, signedClaims(t, acct, markerKey.Public(), "m", "marker")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the marker entry arrives", func() bool {
+	require.Eventually(t, 10*time.Second, func() bool {
 		_, ok := d.Alias("marker")
 		return ok
-	})
+	}, "the marker entry arrives")
+
 	if _, ok := d.Alias("stolen"); ok {
 		t.Fatal("an alias from an entry without a token resolves")
 	}

@@ -62,7 +62,7 @@ func TestEmbeddedJetStream(t *testing.T) {
 	if err := e.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "client to see the server gone", func() bool { return !nc.IsConnected() })
+	require.Eventually(t, 10*time.Second, func() bool { return !nc.IsConnected() }, "client to see the server gone")
 	if err := e.Shutdown(t.Context()); err != nil {
 		t.Fatalf("second Shutdown: %v", err)
 	}

@@ -21,6 +21,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // runServer starts an in-process nats-server on a free loopback port with opts (nil for
@@ -88,23 +90,11 @@ func captureLog() (*slog.Logger, *syncBuffer) {
 	return slog.New(h), buf
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // logLine waits until a line of buf contains every part, and returns it.
 func logLine(t testing.TB, buf *syncBuffer, parts ...string) string {
 	t.Helper()
 	var found string
-	eventually(t, "log line with "+strings.Join(parts, " "), func() bool {
+	require.Eventually(t, 10*time.Second, func() bool {
 		for line := range strings.Lines(buf.String()) {
 			ok := true
 			for _, p := range parts {
@@ -116,7 +106,8 @@ func logLine(t testing.TB, buf *syncBuffer, parts ...string) string {
 			}
 		}
 		return false
-	})
+	}, "log line with "+strings.Join(parts, " "))
+
 	return found
 }
 

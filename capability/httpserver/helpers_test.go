@@ -30,18 +30,6 @@ func assertContains(tb testing.TB, name, s, sub string) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a generous deadline.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // logBuffer is a log destination that tests can read while the server writes to it.
 type logBuffer struct {
 	mu  sync.Mutex

@@ -190,13 +190,14 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 		shut <- result{err, released.Load()}
 	}()
 	addr := strings.TrimPrefix(base, "http://")
-	waitFor(t, "the listener to close", func() bool {
+	require.Eventually(t, 10*time.Second, func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
 			conn.Close()
 		}
 		return err != nil
-	})
+	}, "the listener to close")
+
 	released.Store(true)
 	close(release)
 
@@ -241,7 +242,7 @@ func TestShutdownForced(t *testing.T) {
 	cancel()
 	err := s.Shutdown(ctx)
 	require.ErrorIs(t, err, context.Canceled)
-	waitFor(t, "the handler's context to be cancelled", cancelled.Load)
+	require.Eventually(t, 10*time.Second, cancelled.Load, "the handler's context to be cancelled")
 	if err := <-clientErr; err == nil {
 		t.Error("client got a response, want a closed connection")
 	}

@@ -77,22 +77,6 @@ func testCtx(tb testing.TB) context.Context {
 	return ctx
 }
 
-// waitFor polls cond until it returns nil, failing the test with cond's last error after timeout.
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() error) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: still not true after %v: %v", what, timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func assertStrings(tb testing.TB, name string, got, want []string) {
 	tb.Helper()
 	if !slices.Equal(got, want) {

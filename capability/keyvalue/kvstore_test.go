@@ -560,13 +560,14 @@ func TestExpiry(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "Nats-TTL header", m.Header.Get(jetstream.MsgTTLHeader), "1s")
 		// The value disappears for the store and, without any read-time check, for the server.
-		waitFor(t, 10*time.Second, "value expired", func() error {
+		require.EventuallyNoError(t, 10*time.Second, func() error {
 			if _, ok := mustGet(t, s, "short"); ok {
 				return errors.New("still present")
 			}
 			return nil
-		})
-		waitFor(t, 10*time.Second, "server removed the message", func() error {
+		}, "value expired")
+
+		require.EventuallyNoError(t, 10*time.Second, func() error {
 			m, err := s.stream.GetLastMsgForSubject(ctx, subj)
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
 				return nil
@@ -578,7 +579,8 @@ func TestExpiry(t *testing.T) {
 				return errors.New("the value message is still stored")
 			}
 			return nil
-		})
+		}, "server removed the message")
+
 	})
 
 	t.Run("bucket without per-message TTL", func(t *testing.T) {
@@ -650,24 +652,27 @@ func TestPersistence(t *testing.T) {
 
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	waitFor(t, 10*time.Second, "client noticed the shutdown", func() error {
+	require.EventuallyNoError(t, 10*time.Second, func() error {
 		if nc.IsConnected() {
 			return errors.New("still connected")
 		}
 		return nil
-	})
+	}, "client noticed the shutdown")
+
 	srv2 := runServer(t, dir, port)
-	waitFor(t, 10*time.Second, "client reconnected", func() error {
+	require.EventuallyNoError(t, 10*time.Second, func() error {
 		if !nc.IsConnected() {
 			return errors.New("status " + nc.Status().String())
 		}
 		return nil
-	})
+	}, "client reconnected")
+
 	// JetStream may take a moment to serve the recovered stream.
-	waitFor(t, 10*time.Second, "value readable after the restart", func() error {
+	require.EventuallyNoError(t, 10*time.Second, func() error {
 		_, _, err := s.Get(ctx, "k")
 		return err
-	})
+	}, "value readable after the restart")
+
 	assertValue(t, s, "k", "v")
 	v, err := s.Increment(ctx, "n", 1)
 	require.NoError(t, err)

@@ -81,10 +81,35 @@ func False(tb testing.TB, cond bool, msgf ...any) {
 // timeout; msgf (a format and its arguments) names what was waited for.
 func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, msgf ...any) {
 	tb.Helper()
+	if err := poll(timeout, func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	}); err != nil {
+		tb.Fatalf("timed out after %v waiting for %s", timeout, message(msgf, "the condition"))
+	}
+}
+
+// EventuallyNoError is Eventually for a condition that says why it does not hold yet: it polls until cond
+// returns nil, and the failure reports cond's last error.
+func EventuallyNoError(tb testing.TB, timeout time.Duration, cond func() error, msgf ...any) {
+	tb.Helper()
+	if err := poll(timeout, cond); err != nil {
+		tb.Fatalf("timed out after %v waiting for %s: %v", timeout, message(msgf, "the condition"), err)
+	}
+}
+
+var errNotYet = errors.New("not yet")
+
+// poll is the one poll loop: it calls cond every PollInterval until it returns nil or timeout passes, and
+// returns cond's last error.
+func poll(timeout time.Duration, cond func() error) error {
 	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, message(msgf, "the condition"))
+	for {
+		err := cond()
+		if err == nil || time.Now().After(deadline) {
+			return err
 		}
 		time.Sleep(PollInterval)
 	}

@@ -90,3 +90,22 @@ func TestEventually(t *testing.T) {
 		t.Fatalf("failed=%v %q", failed, msg)
 	}
 }
+
+func TestEventuallyNoError(t *testing.T) {
+	var n atomic.Int32
+	cond := func() error {
+		if n.Add(1) < 3 {
+			return errors.New("only " + fmt.Sprint(n.Load()))
+		}
+		return nil
+	}
+	if failed, msg := run(t, func(tb testing.TB) { EventuallyNoError(tb, 10*time.Second, cond) }); failed {
+		t.Fatalf("failed: %s", msg)
+	}
+	failed, msg := run(t, func(tb testing.TB) {
+		EventuallyNoError(tb, 20*time.Millisecond, func() error { return errors.New("still down") }, "the server")
+	})
+	if !failed || !strings.Contains(msg, "waiting for the server: still down") {
+		t.Fatalf("failed=%v %q", failed, msg)
+	}
+}
