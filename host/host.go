@@ -1,10 +1,18 @@
 // Package host is the wasmcloud-host daemon: it joins a lattice over two NATS connections (starting an
 // embedded nats-server when it is alone), loads only actors whose signed claims check out, serves each on its
-// 0.x RPC subject behind the full invocation verification of package rpc, and signs everything it sends.
+// 0.x RPC subject behind the full invocation verification of package rpc, and signs everything it sends. It
+// answers the 0.x control interface (the server side of package control's messages), publishes heartbeats
+// and lattice events, and pulls actors from OCI registries.
 //
-// The lifecycle is New (no I/O), Start, Shutdown. Shutdown runs in a fixed order: stop taking invocations,
-// let those in flight finish (bounded by the context), drain both connections, close the actors and the wasm
-// runtime, stop the embedded server, and wipe every key.
+// What the host does not do itself it delegates: lattice state (links, claims, aliases, chunked payloads,
+// events) to package lattice, which tells it about link changes through lattice.Observer; capability calls
+// to capability.Gate, for which it implements capability.Host (deliver an invocation to a local actor, look
+// up a link, say whether an actor runs here, publish an event).
+//
+// The lifecycle is New (no I/O), Start, Shutdown. Every goroutine the host starts is tracked and waited for
+// by Shutdown, which runs in a fixed order: stop taking commands and invocations, let those in flight finish
+// (bounded by the context), drain both connections, close the actors and the wasm runtime, stop the
+// embedded server, and wipe every key.
 package host
 
 import (
