@@ -37,6 +37,9 @@ var (
 	ErrNotYetValid = errors.New("wascap: token not valid yet")
 	// ErrNoMetadata: the token has no wascap metadata object.
 	ErrNoMetadata = errors.New("wascap: token has no wascap metadata")
+	// ErrKind: the wascap metadata describes another kind of entity than the caller expects (an actor's
+	// metadata where a provider's is wanted, for example).
+	ErrKind = errors.New("wascap: metadata of the wrong kind")
 	// ErrMetadata: the wascap metadata object is malformed for its kind.
 	ErrMetadata = errors.New("wascap: malformed wascap metadata")
 )
