@@ -50,16 +50,21 @@ var groups = []group{
 			{"sign", "claims sign <in.wasm> -o <out.wasm> --issuer <SA…|@file> --name <name> [flags]", claimsSign},
 		},
 	},
+	parGroup,
 	ctlGroup,
 }
 
-const overview = `wasmcloud-host runs a wasmCloud 0.x compatible host and manages the keys and signed claims of actors.
+const overview = `wasmcloud-host runs a wasmCloud 0.x compatible host and manages the keys and signed claims of actors
+and provider archives.
 
 Usage:
   wasmcloud-host [up]            run the host in the foreground until SIGINT or SIGTERM
   wasmcloud-host keys gen <type> [--json]
   wasmcloud-host claims inspect <file.wasm> [--json]
   wasmcloud-host claims sign <in.wasm> -o <out.wasm> --issuer <SA…|@file> --name <name> [flags]
+  wasmcloud-host par create --capid <contract> --vendor <v> --name <name> --binary <file> [--arch <target>]...
+                            --issuer <SA…|@file> -o <out.par.gz> [flags]
+  wasmcloud-host par inspect <file.par.gz> [--json]
   wasmcloud-host call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]
   wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims> …  ask and command the lattice's hosts
   wasmcloud-host version         print the version
