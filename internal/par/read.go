@@ -215,7 +215,7 @@ func ReadWith(r io.Reader, o ReadOptions) (*Archive, error) {
 		if err := checkName(name); err != nil {
 			return nil, err
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA { //nolint:staticcheck // old archives write TypeRegA
+		if hdr.Typeflag != tar.TypeReg { // archive/tar reports wasmCloud's NUL type flag as TypeReg
 			return nil, fmt.Errorf("%w: %s is %s", ErrEntryType, quote(name), typeName(hdr.Typeflag))
 		}
 		if seen[name] {

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -242,4 +244,40 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	}
 	r.n += int64(len(p))
 	return len(p), nil
+}
+
+// wasmCloud's writer (tokio-tar's Header::new_gnu, then set_path, set_size and set_cksum) leaves the type
+// flag and the mode as NUL bytes: such entries are regular files.
+func TestReadWasmCloudHeaders(t *testing.T) {
+	plain := gunzip(t, create(t, exampleOptions(t)))
+	patched := bytes.Clone(plain)
+	for off := 0; off+512 <= len(patched); {
+		hdr := patched[off : off+512]
+		if bytes.Equal(hdr, make([]byte, 512)) {
+			break
+		}
+		size, err := strconv.ParseInt(strings.TrimRight(string(hdr[124:135]), "\x00 "), 8, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(hdr[100:108])            // mode
+		hdr[156] = 0                   // type flag: NUL, the old regular file
+		copy(hdr[148:156], "        ") // checksum, counted as spaces
+		var sum int64
+		for _, c := range hdr {
+			sum += int64(c)
+		}
+		copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
+		off += 512 + int(size+511)/512*512
+	}
+	if patched[156] != 0 || bytes.Equal(patched, plain) {
+		t.Fatal("test bug: nothing patched")
+	}
+	a := read(t, gz(t, patched))
+	if _, err := Inspect(a, VerifyOptions{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Targets()) != 3 {
+		t.Fatalf("targets %q", a.Targets())
+	}
 }
