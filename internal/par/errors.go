@@ -71,12 +71,13 @@ type VerifyError struct {
 
 func (e *VerifyError) Error() string {
 	what := strings.TrimPrefix(e.Reason.Error(), "par: ")
-	switch e.Reason {
-	case ErrNoBinary:
+	switch {
+	case e.Target == "":
+	case e.Reason == ErrNoBinary:
 		what = "no binary for " + e.Target
-	case ErrUnsignedBinary:
+	case e.Reason == ErrUnsignedBinary:
 		what = "the binary for " + e.Target + " has no signed hash"
-	case ErrHashMismatch:
+	case e.Reason == ErrHashMismatch:
 		what = "the binary for " + e.Target + " does not match its signed hash"
 	}
 	msg := "par: archive refused: " + what

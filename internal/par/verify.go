@@ -48,6 +48,9 @@ type VerifyOptions struct {
 // target_hashes[target], and the WIT world's hash when the archive has one. Hashes of other targets are not
 // looked at: a host runs one binary. A refusal is a *VerifyError.
 func Verify(a *Archive, target string, opts VerifyOptions) (*Claims, error) {
+	if target == "" {
+		return nil, &VerifyError{Reason: ErrNoBinary, Err: errors.New("no target was named")}
+	}
 	c, err := verifyToken(a, opts)
 	if err != nil {
 		return nil, err

@@ -72,6 +72,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{"missing target", parOf(t, good, withoutLinux), "x86_64-linux", VerifyOptions{}, []error{ErrNoBinary},
 			"no binary for x86_64-linux: the archive holds aarch64-linux, aarch64-macos"},
 		{"unknown target", parOf(t, good, bins), "sparc64-solaris", VerifyOptions{}, []error{ErrNoBinary}, "no binary for sparc64-solaris"},
+		{"no target", parOf(t, good, bins), "", VerifyOptions{}, []error{ErrNoBinary}, "no binary for the target: no target was named"},
 		{"unsigned binary", parOf(t, good, extra), "riscv64-linux", VerifyOptions{}, []error{ErrUnsignedBinary},
 			"the binary for riscv64-linux has no signed hash"},
 		{"garbage token", parOf(t, "not a token", bins), "x86_64-linux", VerifyOptions{}, []error{ErrMalformedToken, wascap.ErrSegments},
@@ -133,7 +134,7 @@ func TestVerifyRefusals(t *testing.T) {
 			// Inspect refuses it for the same reason, except where only the asked-for target was wrong, and
 			// still shows what the token claims when it decodes.
 			r, ierr := Inspect(a, opts)
-			if tc.target == "sparc64-solaris" {
+			if tc.target == "sparc64-solaris" || tc.target == "" {
 				if ierr != nil {
 					t.Fatalf("Inspect: %v", ierr)
 				}
