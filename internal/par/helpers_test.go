@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -194,18 +193,6 @@ func mustDecode(tb testing.TB, seg string) []byte {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func wantErr(tb testing.TB, err error, targets ...error) {
-	tb.Helper()
-	if err == nil {
-		tb.Fatalf("no error, want %v", targets)
-	}
-	for _, target := range targets {
-		if !errors.Is(err, target) {
-			tb.Fatalf("error = %v, want %v", err, target)
-		}
-	}
-}
 
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(tb testing.TB, name string, got []byte) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 )
@@ -82,7 +84,7 @@ func TestReadRefusals(t *testing.T) {
 			if a != nil {
 				t.Fatal("an archive returned with an error")
 			}
-			wantErr(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 			for _, reason := range readReasons {
 				if reason != tc.want && errors.Is(err, reason) {
 					t.Fatalf("error %v also matches %v", err, reason)
@@ -200,7 +202,7 @@ func TestBombs(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, err := ReadWith(bytes.NewReader(tc.input), ReadOptions{Limits: tc.lim})
 			runtime.ReadMemStats(&after)
-			wantErr(t, err, ErrTooLarge)
+			require.ErrorIs(t, err, ErrTooLarge)
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("error %q, want %q", err, tc.msg)
 			}
@@ -218,7 +220,7 @@ func TestInputCap(t *testing.T) {
 	header := gz(t, nil)[:10]
 	emptyBlocks := &repeatReader{b: []byte{0x00, 0x00, 0x00, 0xff, 0xff}} // BFINAL=0, stored, LEN 0, NLEN ^0
 	_, err := ReadWith(io.MultiReader(bytes.NewReader(header), emptyBlocks), ReadOptions{Limits: lim})
-	wantErr(t, err, ErrTooLarge)
+	require.ErrorIs(t, err, ErrTooLarge)
 	if !strings.Contains(err.Error(), "the input exceeds") || emptyBlocks.n > 4<<20 {
 		t.Fatalf("error %v after %d bytes", err, emptyBlocks.n)
 	}
@@ -227,7 +229,7 @@ func TestInputCap(t *testing.T) {
 	endless := &repeatReader{b: make([]byte, 512)}
 	_, err = ReadWith(io.MultiReader(bytes.NewReader(tarOf(t, file{name: TokenEntry, data: []byte("x")})), endless),
 		ReadOptions{Limits: lim})
-	wantErr(t, err, ErrNoBinaries)
+	require.ErrorIs(t, err, ErrNoBinaries)
 }
 
 // repeatReader repeats b without end, counting the bytes it hands out.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
@@ -118,7 +120,9 @@ func TestVerifyRefusals(t *testing.T) {
 			if c != nil {
 				t.Fatalf("claims returned with a refusal: %+v", c)
 			}
-			wantErr(t, err, tc.want...)
+			for _, want := range tc.want {
+				require.ErrorIs(t, err, want)
+			}
 			var ve *VerifyError
 			if !errors.As(err, &ve) {
 				t.Fatalf("%T is not a *VerifyError", err)
@@ -166,9 +170,9 @@ func TestVerifyTime(t *testing.T) {
 		t.Fatalf("within skew: %v", err)
 	}
 	_, err := Verify(a, "x86_64-linux", VerifyOptions{Now: now, Skew: 4 * time.Second})
-	wantErr(t, err, ErrExpired)
+	require.ErrorIs(t, err, ErrExpired)
 	_, err = Verify(a, "x86_64-linux", VerifyOptions{}) // the wall clock is long past 2023
-	wantErr(t, err, ErrExpired)
+	require.ErrorIs(t, err, ErrExpired)
 }
 
 // Inspect reports every target: matching, tampered, missing and unsigned.
@@ -183,7 +187,7 @@ func TestInspectTargets(t *testing.T) {
 	got["riscv64-linux"] = []byte("unsigned")
 	a := read(t, parOf(t, signed(t, account, wascap.Claims{}, meta), got))
 	r, err := Inspect(a, VerifyOptions{Now: now})
-	wantErr(t, err, ErrNoBinary) // aarch64-linux comes first
+	require.ErrorIs(t, err, ErrNoBinary) // aarch64-linux comes first
 	type row struct {
 		target       string
 		signed, have bool

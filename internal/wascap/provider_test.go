@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 const (
@@ -125,7 +126,7 @@ func TestDecodeProvider(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := signMeta(t, tc.meta).DecodeProvider()
-			wantErr(t, err, tc.want)
+			require.ErrorIs(t, err, tc.want)
 			if p != nil {
 				t.Fatalf("a refused decode returned %+v", p)
 			}
