@@ -35,6 +35,10 @@ type Options struct {
 	// Wrap, if set, wraps the registry handler (inside authentication), to observe requests or tamper
 	// with responses.
 	Wrap func(http.Handler) http.Handler
+	// Referrers serves the OCI 1.1 referrers API (GET /v2/<name>/referrers/<digest>). Without it the
+	// registry answers that path with 404, as registries older than OCI 1.1 do, and clients fall back to
+	// the sha256-<hex> referrers tag.
+	Referrers bool
 }
 
 // Registry is a running test registry. It is closed when the test ends.
@@ -50,7 +54,7 @@ type Registry struct {
 // NewRegistry starts an empty registry on 127.0.0.1 and stops it when tb ends.
 func NewRegistry(tb testing.TB, opts Options) *Registry {
 	tb.Helper()
-	var h http.Handler = ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+	var h http.Handler = Handler(opts.Referrers)
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
 	}
@@ -79,6 +83,11 @@ func NewRegistry(tb testing.TB, opts Options) *Registry {
 	tb.Cleanup(srv.Close)
 	r.Host = srv.Listener.Addr().String()
 	return r
+}
+
+// Handler returns a new, empty in-memory registry handler, with or without the referrers API.
+func Handler(referrers bool) http.Handler {
+	return ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)), ggcr.WithReferrersSupport(referrers))
 }
 
 // Ref returns the reference of repoAndTag ("echo:0.1.0", "org/echo@sha256:…") in this registry.
