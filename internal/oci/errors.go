@@ -37,6 +37,11 @@ var ErrNotActor = errors.New("oci: not an actor artifact")
 // 4 MiB); it is refused before the download.
 var ErrTooLarge = errors.New("oci: artifact too large")
 
+// ErrSignature is matched when a cosign verifier is set and the artifact has no signature it accepts; the
+// cause is a *cosign.Error whose Kind (cosign.ErrNoSignature, cosign.ErrBadSignature, cosign.ErrIdentity,
+// cosign.ErrDigestMismatch, …) says why, and errors.Is matches that kind too. The module is not downloaded.
+var ErrSignature = errors.New("oci: no trusted cosign signature")
+
 // ErrFetch is matched by every other failure to talk to the registry: the network, TLS verification, an
 // unexpected status, a response that breaks the distribution protocol.
 var ErrFetch = errors.New("oci: fetch failed")

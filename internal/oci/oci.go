@@ -10,8 +10,13 @@
 // before the download) and it hashes to its descriptor. HTTPS is the only transport unless a registry is
 // listed as insecure.
 //
-// Pull does not verify the module's signature: the host runs actor.Verify on the bytes, exactly as it does
-// for a file, so a registry is never trusted for what the module may do.
+// With a cosign Verifier (Config.Verifier or SetVerifier), Pull also requires a cosign signature of the
+// manifest digest it pulled, by a trusted key or identity, before it downloads the module: an artifact
+// without one fails with ErrSignature and a *cosign.Error saying why. Signatures are fetched through the
+// same client, credentials and limits as the artifact.
+//
+// Pull does not verify the module's own (wascap) signature: the host runs actor.Verify on the bytes,
+// exactly as it does for a file, so a registry is never trusted for what the module may do.
 package oci
 
 import (
@@ -21,8 +26,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
@@ -59,6 +67,9 @@ type Config struct {
 	Credentials map[string]Credentials
 	// MaxSize is the largest module accepted, in bytes; zero or less means DefaultMaxSize.
 	MaxSize int64
+	// Verifier, when not nil, requires every artifact to carry a cosign signature it accepts (see
+	// cosign.Load); SetVerifier replaces it.
+	Verifier *cosign.Verifier
 }
 
 // Credentials authenticate to one registry: Username and Password for basic auth or a token exchange, or
@@ -89,6 +100,8 @@ type Client struct {
 	insecure    map[string]bool // lower-cased host[:port]; read-only after New
 	maxSize     int64
 	httpClient  *http.Client
+
+	verifier atomic.Pointer[cosign.Verifier] // nil: no signature required
 
 	mu    sync.RWMutex
 	creds map[string]Credentials // guarded by mu; by lower-cased registry
@@ -123,8 +136,16 @@ func New(cfg Config) *Client {
 	// retry retries 5xx, 429 and dial timeouts with backoff, never a refused connection or a TLS failure.
 	c.httpClient = &http.Client{Transport: retry.NewTransport(transport)}
 	c.auth = c.newAuth()
+	c.verifier.Store(cfg.Verifier)
 	return c
 }
+
+// SetVerifier replaces the cosign verifier (nil: no signature required), as a configuration reload does.
+// It is safe to call while pulls run: a pull uses the verifier that was set when it started.
+func (c *Client) SetVerifier(v *cosign.Verifier) { c.verifier.Store(v) }
+
+// Verifier returns the cosign verifier in use, or nil.
+func (c *Client) Verifier() *cosign.Verifier { return c.verifier.Load() }
 
 // newAuth returns an auth client with an empty token cache that resolves credentials from c.creds.
 func (c *Client) newAuth() *auth.Client {

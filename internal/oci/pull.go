@@ -11,12 +11,15 @@ import (
 	"io"
 	"net/http"
 
+	godigest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 )
 
 // Manifest media types accepted for an actor: the OCI image manifest wash writes, and the Docker schema 2
@@ -47,6 +50,8 @@ type Artifact struct {
 	Digest string
 	// Module is the content of the WebAssembly layer, verified against the layer digest.
 	Module []byte
+	// Signature is the cosign signature that was accepted, or nil when no verifier is set.
+	Signature *cosign.Result
 }
 
 // Pull fetches the actor artifact ref names and returns its module. Every failure is a *RefError whose Kind
@@ -78,13 +83,21 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Artifact, error) {
 	if want == "" {
 		want = r.Digest
 	}
-	digest, manifest, err := p.manifest(ctx, want)
+	subject, manifest, err := p.manifest(ctx, want)
 	if err != nil {
 		return nil, err
 	}
+	digest := string(subject.Digest)
 	layer, err := p.layer(manifest, c.maxSize)
 	if err != nil {
 		return nil, err
+	}
+	// The signature is checked before the module is downloaded: an unsigned module is never fetched.
+	var sig *cosign.Result
+	if v := c.verifier.Load(); v != nil {
+		if sig, err = v.Verify(ctx, p.repo, subject); err != nil {
+			return nil, p.fail(ErrSignature, "", err)
+		}
 	}
 	module, err := p.fetchLayer(ctx, layer)
 	if err != nil {
@@ -97,6 +110,7 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Artifact, error) {
 		Tag:        tag,
 		Digest:     digest,
 		Module:     module,
+		Signature:  sig,
 	}, nil
 }
 
@@ -114,49 +128,50 @@ func (p *pull) fail(kind error, reason string, cause error) error {
 }
 
 // manifest fetches the manifest by tag or digest, checks that it hashes to the pin (if any) and to the
-// registry's Docker-Content-Digest, and decodes it. It returns the manifest's digest.
-func (p *pull) manifest(ctx context.Context, want string) (string, *ocispec.Manifest, error) {
+// registry's Docker-Content-Digest, and decodes it. It returns the manifest's descriptor (media type,
+// digest computed from the bytes received, size).
+func (p *pull) manifest(ctx context.Context, want string) (ocispec.Descriptor, *ocispec.Manifest, error) {
 	p.rec.digest = ""
 	desc, rc, err := p.repo.FetchReference(ctx, want)
 	if err != nil {
 		if want == p.r.Digest && p.rec.digest != "" && p.rec.digest != want {
-			return "", nil, p.fail(ErrDigestMismatch, fmt.Sprintf("registry served manifest %s for the pinned digest", p.rec.digest), err)
+			return ocispec.Descriptor{}, nil, p.fail(ErrDigestMismatch, fmt.Sprintf("registry served manifest %s for the pinned digest", p.rec.digest), err)
 		}
-		return "", nil, p.mapErr("fetch manifest", err)
+		return ocispec.Descriptor{}, nil, p.mapErr("fetch manifest", err)
 	}
 	defer rc.Close()
 	if desc.Size > maxManifestSize {
-		return "", nil, p.fail(ErrTooLarge, fmt.Sprintf("manifest is %d bytes, over the %d-byte limit", desc.Size, maxManifestSize), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrTooLarge, fmt.Sprintf("manifest is %d bytes, over the %d-byte limit", desc.Size, maxManifestSize), nil)
 	}
 	body, err := io.ReadAll(io.LimitReader(rc, maxManifestSize+1))
 	if err != nil {
-		return "", nil, p.mapErr("read manifest", err)
+		return ocispec.Descriptor{}, nil, p.mapErr("read manifest", err)
 	}
 	if int64(len(body)) != desc.Size {
-		return "", nil, p.fail(ErrFetch, fmt.Sprintf("manifest is %d bytes, the registry announced %d", len(body), desc.Size), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrFetch, fmt.Sprintf("manifest is %d bytes, the registry announced %d", len(body), desc.Size), nil)
 	}
 	got := sha256Digest(body)
 	if p.r.Digest != "" && got != p.r.Digest {
-		return "", nil, p.fail(ErrDigestMismatch, fmt.Sprintf("manifest received for %s hashes to %s, not the pinned digest", want, got), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrDigestMismatch, fmt.Sprintf("manifest received for %s hashes to %s, not the pinned digest", want, got), nil)
 	}
 	if desc.Digest.String() != got {
-		return "", nil, p.fail(ErrDigestMismatch, fmt.Sprintf("manifest received hashes to %s, the registry says %s", got, desc.Digest), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrDigestMismatch, fmt.Sprintf("manifest received hashes to %s, the registry says %s", got, desc.Digest), nil)
 	}
 
 	if desc.MediaType != mediaTypeOCIManifest && desc.MediaType != mediaTypeDockerManifest {
-		return "", nil, p.fail(ErrNotActor, fmt.Sprintf("manifest media type %q is not an image manifest", desc.MediaType), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrNotActor, fmt.Sprintf("manifest media type %q is not an image manifest", desc.MediaType), nil)
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(body, &m); err != nil {
-		return "", nil, p.fail(ErrNotActor, "manifest is not valid JSON", err)
+		return ocispec.Descriptor{}, nil, p.fail(ErrNotActor, "manifest is not valid JSON", err)
 	}
 	if m.SchemaVersion != 2 {
-		return "", nil, p.fail(ErrNotActor, fmt.Sprintf("manifest schemaVersion is %d, want 2", m.SchemaVersion), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrNotActor, fmt.Sprintf("manifest schemaVersion is %d, want 2", m.SchemaVersion), nil)
 	}
 	if m.MediaType != "" && m.MediaType != desc.MediaType {
-		return "", nil, p.fail(ErrNotActor, fmt.Sprintf("manifest says media type %q, the registry %q", m.MediaType, desc.MediaType), nil)
+		return ocispec.Descriptor{}, nil, p.fail(ErrNotActor, fmt.Sprintf("manifest says media type %q, the registry %q", m.MediaType, desc.MediaType), nil)
 	}
-	return got, &m, nil
+	return ocispec.Descriptor{MediaType: desc.MediaType, Digest: godigest.Digest(got), Size: int64(len(body))}, &m, nil
 }
 
 // layer picks the module layer: exactly one layer, of a WebAssembly media type, with a sha256 digest and a

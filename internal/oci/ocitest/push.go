@@ -181,3 +181,53 @@ func (r *Registry) PushManifest(tb testing.TB, repoAndTag string, m Manifest) (r
 	}
 	return ref, digest
 }
+
+// repository returns an oras client for repository in this registry, with its options.
+func (r *Registry) repository(repository string) *remote.Repository {
+	var cfg pushConfig
+	for _, o := range r.PushOptions() {
+		o(&cfg)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.rootCAs, MinVersion: tls.VersionTLS12}
+	return &remote.Repository{
+		Client: &auth.Client{
+			Client:     &http.Client{Transport: transport},
+			Credential: auth.StaticCredential(r.Host, cfg.cred),
+		},
+		Reference: registry.Reference{Registry: r.Host, Repository: repository},
+		PlainHTTP: cfg.plainHTTP,
+	}
+}
+
+// PushBlobs pushes each of blobs to repository as it is, failing tb on error.
+func (r *Registry) PushBlobs(tb testing.TB, repository string, blobs ...[]byte) {
+	tb.Helper()
+	repo := r.repository(repository)
+	for _, b := range blobs {
+		d := content.NewDescriptorFromBytes("application/octet-stream", b)
+		if err := repo.Blobs().Push(tb.Context(), d, bytes.NewReader(b)); err != nil {
+			tb.Fatalf("ocitest: push blob %s to %s: %v", d.Digest, repository, err)
+		}
+	}
+}
+
+// PushRawManifest pushes body, a manifest of mediaType, to repository as it is (its blobs must be there
+// already): under tag, or by digest when tag is "". A manifest with a subject is also listed in the
+// sha256-<hex> referrers tag, as oras-go does for registries that do not say they index referrers. It
+// returns the manifest digest.
+func (r *Registry) PushRawManifest(tb testing.TB, repository, tag, mediaType string, body []byte) string {
+	tb.Helper()
+	repo := r.repository(repository)
+	d := content.NewDescriptorFromBytes(mediaType, body)
+	var err error
+	if tag != "" {
+		err = repo.Manifests().PushReference(tb.Context(), d, bytes.NewReader(body), tag)
+	} else {
+		err = repo.Manifests().Push(tb.Context(), d, bytes.NewReader(body))
+	}
+	if err != nil {
+		tb.Fatalf("ocitest: push manifest %s to %s: %v", d.Digest, repository, err)
+	}
+	return d.Digest.String()
+}
