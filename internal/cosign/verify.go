@@ -138,7 +138,11 @@ func (s *session) fetchManifest(ctx context.Context, ref string) (string, []byte
 	if desc.Size > maxManifestBytes {
 		return "", nil, fmt.Errorf("%w: manifest is %d bytes, over the %d-byte limit", errdef.ErrSizeExceedsLimit, desc.Size, maxManifestBytes)
 	}
-	body, err := io.ReadAll(io.LimitReader(rc, maxManifestBytes+1))
+	limit := desc.Size
+	if limit < 0 {
+		limit = maxManifestBytes // not announced: the limit bounds the read, the digest check does the rest
+	}
+	body, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
 		return "", nil, err
 	}
@@ -466,7 +470,7 @@ func (v *Verifier) verifyEntity(e verify.SignedEntity, withCert bool, artifact f
 		if err != nil {
 			var idErr *verify.ErrNoMatchingCertificateIdentity
 			if errors.As(err, &idErr) {
-				return nil, refusef(ErrIdentity, "certificate %v", idErr)
+				return nil, refusef(ErrIdentity, "certificate identity: %v", idErr)
 			}
 			return nil, refuse(ErrBadSignature, err)
 		}
