@@ -7,8 +7,19 @@ import (
 	"testing"
 )
 
+// testOnly lists packages (and, ending in "/", package trees) that only tests may link: in-process
+// registries and signers, and the test helpers built on them.
+var testOnly = []string{
+	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest",
+	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign/cosigntest",
+	"github.com/google/go-containerregistry/pkg/registry",
+	"github.com/google/go-containerregistry/pkg/v1/",
+	"github.com/sigstore/sigstore-go/pkg/testing/",
+	"github.com/sigstore/sigstore-go/pkg/sign",
+}
+
 // TestDeps guards the daemon's dependency budget: the binary must not link the testing package or any
-// test-only package (test helpers under internal/testutil, or packages of _test files).
+// test-only package (test helpers under internal/testutil, packages of _test files, testOnly).
 func TestDeps(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -41,6 +52,11 @@ func TestDeps(t *testing.T) {
 			t.Errorf("the binary links the test package %s", dep)
 		case strings.Contains(dep, "testutil"), strings.Contains(dep, "/internal/testing"):
 			t.Errorf("the binary links the test helper package %s", dep)
+		}
+		for _, p := range testOnly {
+			if dep == p || strings.HasSuffix(p, "/") && strings.HasPrefix(dep, p) || strings.HasPrefix(dep, p+"/") {
+				t.Errorf("the binary links the test-only package %s", dep)
+			}
 		}
 	}
 }
