@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
@@ -240,5 +241,109 @@ func deleteTag(t testing.TB, reg *ocitest.Registry, repo, tag string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("delete %s:%s: status %d", repo, tag, resp.StatusCode)
+	}
+}
+
+// TestPullCosignKeyless: a keyless signature from an in-process sigstore, checked against its
+// trusted_root.json, through Pull.
+func TestPullCosignKeyless(t *testing.T) {
+	const identity, issuer = "release@example.com", "https://accounts.example.com"
+	ss := cosigntest.NewSigstore(t)
+	reg, _ := plainRegistry(t, ocitest.Options{}, oci.Config{})
+	module := echo(t)
+	ref, digest := reg.Push(t, "keyless/echo:0.1.0", module)
+	layer := ss.SimpleSigning(t, identity, issuer, cosigntest.Payload(digest, reg.Host+"/keyless/echo"), cosigntest.SignOptions{})
+	cosigntest.PushTag(t, reg, "keyless/echo", cosigntest.SigTag(digest), cosigntest.SignatureManifest(layer))
+	root := ss.WriteTrustedRoot(t, t.TempDir(), cosigntest.RootOptions{})
+
+	tests := []struct {
+		name     string
+		identity string
+		issuer   string
+		want     error
+	}{
+		{"trusted identity", identity, issuer, nil},
+		{"another identity", "someone@example.com", issuer, cosign.ErrIdentity},
+		{"another issuer", identity, "https://token.actions.githubusercontent.com", cosign.ErrIdentity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := loadVerifier(t, cosign.Config{TrustedRoot: root, CertificateIdentity: tt.identity, CertificateOIDCIssuer: tt.issuer})
+			c := oci.New(oci.Config{Insecure: []string{reg.Host}, Verifier: v})
+			a, err := c.Pull(t.Context(), ref)
+			if tt.want != nil {
+				signatureError(t, err, tt.want, ref)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameBytes(t, "module", a.Module, module)
+			equal(t, "identity", a.Signature.Identity, identity)
+			equal(t, "issuer", a.Signature.Issuer, issuer)
+		})
+	}
+}
+
+// TestPullUnsignedNotDownloaded: an artifact without a trusted signature is refused before its module
+// is downloaded.
+func TestPullUnsignedNotDownloaded(t *testing.T) {
+	module := echo(t)
+	blobGets := &counter{suffix: "/blobs/" + sha(module)}
+	reg, _ := plainRegistry(t, ocitest.Options{Wrap: blobGets.wrap}, oci.Config{})
+	ref, _ := reg.Push(t, "echo:0.1.0", module)
+	c := oci.New(oci.Config{Insecure: []string{reg.Host}, Verifier: loadVerifier(t, cosign.Config{PublicKeys: []string{cliKey("ecdsa")}})})
+	_, err := c.Pull(t.Context(), ref)
+	signatureError(t, err, cosign.ErrNoSignature, ref)
+	equal(t, "module downloads", blobGets.n.Load(), int64(0))
+}
+
+// TestPullSetVerifier: the verifier is swapped at runtime (as a configuration reload does), also while
+// pulls run (run with -race).
+func TestPullSetVerifier(t *testing.T) {
+	reg := cliRegistry(t, false, nil)
+	signed, unsigned := reg.Ref("signed/ecdsa:0.1.0"), reg.Ref("unsigned/echo:0.1.0")
+	v := loadVerifier(t, cosign.Config{PublicKeys: []string{cliKey("ecdsa")}})
+	c := oci.New(oci.Config{Insecure: []string{reg.Host}})
+	if c.Verifier() != nil {
+		t.Fatal("a verifier without one configured")
+	}
+	mustPull(t, c, unsigned)
+
+	c.SetVerifier(v)
+	if c.Verifier() != v {
+		t.Fatal("Verifier does not return the verifier set")
+	}
+	mustPull(t, c, signed)
+	_, err := c.Pull(t.Context(), unsigned)
+	signatureError(t, err, cosign.ErrNoSignature, unsigned)
+
+	c.SetVerifier(nil)
+	if a := mustPull(t, c, unsigned); a.Signature != nil {
+		t.Fatalf("a signature without a verifier: %+v", a.Signature)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 4 {
+		wg.Go(func() {
+			_, err := c.Pull(t.Context(), signed)
+			errs <- err
+		})
+		wg.Go(func() {
+			if i%2 == 0 {
+				c.SetVerifier(v)
+			} else {
+				c.SetVerifier(nil)
+			}
+			errs <- nil
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

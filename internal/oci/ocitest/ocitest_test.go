@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -102,5 +105,50 @@ func TestPushRefusesDigest(t *testing.T) {
 	_, err := ocitest.Push(t.Context(), reg.Ref("echo@"+sha(nil)), []byte("x"), reg.PushOptions()...)
 	if err == nil || !strings.Contains(err.Error(), "the digest is computed, not given") {
 		t.Fatalf("Push by digest: %v", err)
+	}
+}
+
+// TestRecordReplay: what is pushed through a Recorder is saved, external blobs by reference, and a
+// replay into another registry serves the same manifests under the same references.
+func TestRecordReplay(t *testing.T) {
+	module := testutil.Actor(t, "echo.wasm")
+	rec := ocitest.NewRecorder(ocitest.Handler(false))
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	digest, err := ocitest.Push(t.Context(), host+"/a/echo:0.1.0", module, ocitest.PlainHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := []byte("\x00asm\x01\x00\x00\x00")
+	smallDigest, err := ocitest.Push(t.Context(), host+"/b/small:1", small, ocitest.PlainHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := rec.Save(dir, testutil.Root(), map[string]string{sha(module): "testdata/actors/echo.wasm"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(sha(module), "sha256:"))); !os.IsNotExist(err) {
+		t.Fatalf("the external blob was copied: %v", err)
+	}
+
+	reg := ocitest.NewRegistry(t, ocitest.Options{})
+	got := reg.Replay(t, dir, testutil.Root())
+	if len(got.Pushes) != 2 {
+		t.Fatalf("recorded %d pushes, want 2: %+v", len(got.Pushes), got.Pushes)
+	}
+	for _, p := range []struct{ path, digest string }{
+		{"/v2/a/echo/manifests/0.1.0", digest},
+		{"/v2/b/small/manifests/1", smallDigest},
+	} {
+		status, _, body := get(t, http.DefaultClient, "http://"+reg.Host+p.path)
+		if status != http.StatusOK || sha(body) != p.digest {
+			t.Fatalf("%s: status %d, digest %s, want %s", p.path, status, sha(body), p.digest)
+		}
+	}
+	status, _, layer := get(t, http.DefaultClient, "http://"+reg.Host+"/v2/a/echo/blobs/"+sha(module))
+	if status != http.StatusOK || sha(layer) != sha(module) {
+		t.Fatalf("external layer: status %d", status)
 	}
 }
