@@ -48,21 +48,19 @@ const (
 
 // descriptor is the part of an OCI descriptor Verify reads.
 type descriptor struct {
-	MediaType    string            `json:"mediaType"`
-	ArtifactType string            `json:"artifactType,omitempty"`
-	Digest       string            `json:"digest"`
-	Size         int64             `json:"size"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// sigManifest is the part of a signature or referrer manifest Verify reads.
+// sigManifest is the part of a signature or referrer manifest Verify reads. A referrer's subject is not
+// read: what the signature signs is what binds it to the digest.
 type sigManifest struct {
 	SchemaVersion int          `json:"schemaVersion"`
-	MediaType     string       `json:"mediaType"`
 	ArtifactType  string       `json:"artifactType"`
 	Config        descriptor   `json:"config"`
 	Layers        []descriptor `json:"layers"`
-	Subject       *descriptor  `json:"subject"`
 }
 
 // parseManifest decodes a signature manifest (the sha256-<hex>.sig tag or a referrer) and checks the
