@@ -2,7 +2,6 @@ package cosign_test
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -15,13 +14,6 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign/cosigntest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
 )
-
-func equal[T any](t testing.TB, what string, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s = %#v, want %#v", what, got, want)
-	}
-}
 
 // wasm is a module small enough to push often; Verify never looks at it.
 var wasm = []byte("\x00asm\x01\x00\x00\x00")

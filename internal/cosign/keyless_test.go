@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign/cosigntest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
@@ -143,13 +145,13 @@ func TestVerifyKeysAndKeyless(t *testing.T) {
 	byKey.sign(t, key.SimpleSigning(t, byKey.payload()))
 	res, err := byKey.verify(t, v)
 	check(t, res, err, nil)
-	equal(t, "key", res.KeyFile, both.PublicKeys[0])
+	require.DeepEqual(t, "key", res.KeyFile, both.PublicKeys[0])
 
 	keyless := pushActor(t, reg, "keyless", []byte("\x00asm\x01\x00\x00\x00\x01"))
 	keyless.sign(t, ss.SimpleSigning(t, identity, issuer, keyless.payload(), cosigntest.SignOptions{}))
 	res, err = keyless.verify(t, v)
 	check(t, res, err, nil)
-	equal(t, "identity", res.Identity, identity)
+	require.DeepEqual(t, "identity", res.Identity, identity)
 
 	res, err = keyless.verify(t, load(t, keyConfig(t, key)))
 	check(t, res, err, cosign.ErrBadSignature, "no trusted root is configured")

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign/cosigntest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci/ocitest"
@@ -73,8 +75,8 @@ func TestVerifyKeyTypes(t *testing.T) {
 				l.sign(t, a, signer)
 				res, err := a.verify(t, trusted)
 				check(t, res, err, nil)
-				equal(t, "layout", res.Layout, l.layout)
-				equal(t, "digest", res.Digest, a.digest())
+				require.DeepEqual(t, "layout", res.Layout, l.layout)
+				require.DeepEqual(t, "digest", res.Digest, a.digest())
 				res, err = a.verify(t, other)
 				check(t, res, err, cosign.ErrBadSignature, "does not verify with the trusted key")
 			})

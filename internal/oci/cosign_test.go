@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign/cosigntest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
@@ -107,13 +109,13 @@ func TestPullCosignCLI(t *testing.T) {
 					t.Fatal(err)
 				}
 				sameBytes(t, "module", a.Module, module)
-				equal(t, "digest", a.Digest, echoDigest)
+				require.DeepEqual(t, "digest", a.Digest, echoDigest)
 				if a.Signature == nil {
 					t.Fatal("no signature in the artifact")
 				}
-				equal(t, "layout", a.Signature.Layout, tt.layout)
-				equal(t, "signed digest", a.Signature.Digest, echoDigest)
-				equal(t, "key", a.Signature.KeyFile, cliKey(tt.signer))
+				require.DeepEqual(t, "layout", a.Signature.Layout, tt.layout)
+				require.DeepEqual(t, "signed digest", a.Signature.Digest, echoDigest)
+				require.DeepEqual(t, "key", a.Signature.KeyFile, cliKey(tt.signer))
 				t.Logf("accepted: %s, %s", a.Signature.Layout, a.Signature.Signer())
 			})
 		}
@@ -279,8 +281,8 @@ func TestPullCosignKeyless(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameBytes(t, "module", a.Module, module)
-			equal(t, "identity", a.Signature.Identity, identity)
-			equal(t, "issuer", a.Signature.Issuer, issuer)
+			require.DeepEqual(t, "identity", a.Signature.Identity, identity)
+			require.DeepEqual(t, "issuer", a.Signature.Issuer, issuer)
 		})
 	}
 }
@@ -295,7 +297,7 @@ func TestPullUnsignedNotDownloaded(t *testing.T) {
 	c := oci.New(oci.Config{Insecure: []string{reg.Host}, Verifier: loadVerifier(t, cosign.Config{PublicKeys: []string{cliKey("ecdsa")}})})
 	_, err := c.Pull(t.Context(), ref)
 	signatureError(t, err, cosign.ErrNoSignature, ref)
-	equal(t, "module downloads", blobGets.n.Load(), int64(0))
+	require.DeepEqual(t, "module downloads", blobGets.n.Load(), int64(0))
 }
 
 // TestPullSetVerifier: the verifier is swapped at runtime (as a configuration reload does), also while
