@@ -155,15 +155,24 @@ var testHost = HostInfo{
 
 // Keys of the OTP host's policy tests and of the real policy actor (testdata/actors).
 const (
-	policyActor  = "MCX7HXCVATHJQRQLCCKV57R34V726FYRTDQL2QKPHXLYFWGOUE2LWRE3"
-	echoActor    = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
-	kvProvider   = "VAMPSNGKTNNUY5FVT2JJHCLVTLVFHDOTFCIGM32VHIMTPY2YTCH6NESC"
-	wasmcloudAcc = "ACOJJN6WUP4ODD75XEBKKTCCUJJCY5ZKQ56XVKYK4BEJWGVAOOQHZMCW"
-	otherAcc     = "ADANTQNWB7RCDOITC7Y3NJ3I7NPEJH6L5PRVG4TPYZXI45Z3K22VHMTY"
+	policyActor    = "MCX7HXCVATHJQRQLCCKV57R34V726FYRTDQL2QKPHXLYFWGOUE2LWRE3"
+	kvcounterActor = "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E"
+	echoActor      = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
+	kvProvider     = "VAMPSNGKTNNUY5FVT2JJHCLVTLVFHDOTFCIGM32VHIMTPY2YTCH6NESC"
+	wasmcloudAcc   = "ACOJJN6WUP4ODD75XEBKKTCCUJJCY5ZKQ56XVKYK4BEJWGVAOOQHZMCW"
+	otherAcc       = "ADANTQNWB7RCDOITC7Y3NJ3I7NPEJH6L5PRVG4TPYZXI45Z3K22VHMTY"
 )
 
 func startActor(key string) Request {
 	return Request{Action: ActionStartActor, Target: Entity{PublicKey: key, Issuer: wasmcloudAcc}}
+}
+
+func putLink(actor, contract string, values map[string]string) Request {
+	provider := kvProvider
+	if contract != "wasmcloud:keyvalue" {
+		provider = "VCF5SU6YJF4VOJX65JHPTP75IBN422J3YXXPCRHP3AVJ5QYBFODRSMLQ"
+	}
+	return Request{Action: ActionPutLink, Link: &LinkRequest{ActorID: actor, ProviderID: provider, ContractID: contract, LinkName: "default", Values: values}}
 }
 
 // eventually polls cond until it holds or 10 s pass.

@@ -515,7 +515,7 @@ func subjectProblem(s string, wildcards bool) string {
 	if s == "" {
 		return ""
 	}
-	if strings.ContainsAny(s, " \t\r\n") {
+	if strings.ContainsAny(s, " \t\r\n\f") {
 		return "contains white space"
 	}
 	tokens := strings.Split(s, ".")
