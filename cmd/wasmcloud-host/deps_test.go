@@ -16,6 +16,7 @@ var testOnly = []string{
 	"github.com/google/go-containerregistry/pkg/v1/",
 	"github.com/sigstore/sigstore-go/pkg/testing/",
 	"github.com/sigstore/sigstore-go/pkg/sign",
+	"github.com/open-policy-agent/opa/", // policy's tests: an OPA server on loopback
 }
 
 // TestDeps guards the daemon's dependency budget: the binary must not link the testing package or any
