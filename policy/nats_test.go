@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -369,10 +371,19 @@ func TestChanges(t *testing.T) {
 	})
 
 	t.Run("garbage flushes", func(t *testing.T) {
-		s, _ := newService(t, Config{Topic: topic, ChangesTopic: changes}, nc)
+		var logs bytes.Buffer
+		var logMu sync.Mutex
+		log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))
+		s, _ := newService(t, Config{Topic: topic, ChangesTopic: changes, Logger: log}, nc)
 		mustPermit(t, s, startActor(echoActor))
 		equal(t, "ack", publish(t, `{"requestId":"x","permitted":"no"}`), `{"success":false}`)
 		equal(t, "cached decisions", s.cached(), 0)
+		logMu.Lock()
+		line := logs.String()
+		logMu.Unlock()
+		if !strings.Contains(line, `level=WARN msg="policy change message does not decode; cache flushed" subject=wasmcloud.policy.changes error="change has permitted`) {
+			t.Fatalf("log: %s", line)
+		}
 	})
 
 	t.Run("plain publish", func(t *testing.T) {
@@ -556,4 +567,16 @@ func TestNewConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockedWriter serializes writes to w (the changes handler runs on a nats.go goroutine).
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -19,6 +19,14 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
+// Attribute keys of the log lines about change messages.
+const (
+	attrSubject   = "subject"
+	attrRequestID = "request_id"
+	attrPermitted = "permitted"
+	attrError     = "error"
+)
+
 // Defaults and bounds of a Config.
 const (
 	// DefaultTimeout is how long one question waits for its answer (wasmCloud 0.x's default).
@@ -69,6 +77,7 @@ type Service struct {
 	timeout, ttl        time.Duration
 	nc                  *nats.Conn
 	client              *http.Client
+	ownClient           bool // client was made by New, so Shutdown closes its idle connections
 	host                json.RawMessage
 	log                 *slog.Logger
 
@@ -153,8 +162,8 @@ func New(cfg Config, nc *nats.Conn) (*Service, error) {
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
-	client := cfg.HTTPClient
-	if client == nil {
+	client, ownClient := cfg.HTTPClient, cfg.HTTPClient == nil
+	if ownClient {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	log := cfg.Logger
@@ -169,6 +178,7 @@ func New(cfg Config, nc *nats.Conn) (*Service, error) {
 		ttl:          cfg.CacheTTL,
 		nc:           nc,
 		client:       client,
+		ownClient:    ownClient,
 		host:         encodeHost(cfg.Host),
 		log:          log,
 		now:          time.Now,
@@ -240,6 +250,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		if s.ownClient {
+			s.client.CloseIdleConnections()
+		}
 		close(done)
 	}()
 	select {
@@ -476,11 +489,11 @@ func (s *Service) onChange(m *nats.Msg) {
 	s.mu.Unlock()
 	switch {
 	case err != nil:
-		s.log.Warn("policy change message does not decode; cache flushed", "subject", m.Subject, "error", err)
+		s.log.Warn("policy change message does not decode; cache flushed", attrSubject, m.Subject, attrError, err)
 	case e != nil:
-		s.log.Debug("policy decision overridden", "request_id", c.requestID, "permitted", c.permitted)
+		s.log.Debug("policy decision overridden", attrRequestID, c.requestID, attrPermitted, c.permitted)
 	default:
-		s.log.Debug("policy change for a request id this host does not hold; cache flushed", "request_id", c.requestID)
+		s.log.Debug("policy change for a request id this host does not hold; cache flushed", attrRequestID, c.requestID)
 	}
 	if m.Reply != "" {
 		reply := []byte(`{"success":true}`)
