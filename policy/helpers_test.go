@@ -187,13 +187,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func equal[T comparable](t testing.TB, what string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s = %v, want %v", what, got, want)
-	}
-}
-
 // permits checks that Decide permitted.
 func permits(t testing.TB, d Decision, err error) {
 	t.Helper()

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/nats-io/nats.go"
 )
 
@@ -63,11 +65,11 @@ func TestDecideNATS(t *testing.T) {
 			r := respond(t, nc, topic, func(id string, _ []byte) []byte { return []byte(tt.answer(id)) })
 			s, _ := newService(t, Config{Topic: topic}, nc)
 			d, err := s.Decide(t.Context(), startActor(echoActor))
-			equal(t, "requests", r.count(), 1)
+			require.Equal(t, "requests", r.count(), 1)
 			if tt.kind == nil {
 				permits(t, d, err)
 				for _, p := range tt.parts {
-					equal(t, "message", d.Message, p)
+					require.Equal(t, "message", d.Message, p)
 				}
 				if d.RequestID == "" {
 					t.Fatal("no request id in the decision")
@@ -79,8 +81,8 @@ func TestDecideNATS(t *testing.T) {
 				// Failures are not cached: the next call asks again.
 				_, err = s.Decide(t.Context(), startActor(echoActor))
 				denies(t, Decision{}, err, tt.kind)
-				equal(t, "requests after a second call", r.count(), 2)
-				equal(t, "cached decisions", s.cached(), 0)
+				require.Equal(t, "requests after a second call", r.count(), 2)
+				require.Equal(t, "cached decisions", s.cached(), 0)
 			}
 		})
 	}
@@ -97,8 +99,8 @@ func TestDecideNATSUnavailable(t *testing.T) {
 		if !errors.Is(err, nats.ErrNoResponders) {
 			t.Fatalf("error %v does not wrap nats.ErrNoResponders", err)
 		}
-		equal(t, "decision's request id", d.RequestID, e.RequestID)
-		equal(t, "cached decisions", s.cached(), 0)
+		require.Equal(t, "decision's request id", d.RequestID, e.RequestID)
+		require.Equal(t, "cached decisions", s.cached(), 0)
 	})
 
 	t.Run("timeout", func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestDecideNATSUnavailable(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error %v does not wrap context.DeadlineExceeded", err)
 			}
-			equal(t, "requests", r.count(), i) // never cached
+			require.Equal(t, "requests", r.count(), i) // never cached
 		}
 	})
 
@@ -133,8 +135,8 @@ func TestDecideNATSUnavailable(t *testing.T) {
 		eventually(t, "the answer to be cached", func() bool { return s.cached() == 1 })
 		d, err := s.Decide(t.Context(), startActor(echoActor))
 		permits(t, d, err)
-		equal(t, "cached", d.Cached, true)
-		equal(t, "requests", r.count(), 1)
+		require.Equal(t, "cached", d.Cached, true)
+		require.Equal(t, "requests", r.count(), 1)
 	})
 
 	t.Run("shutdown", func(t *testing.T) {
@@ -159,7 +161,7 @@ func TestDecideNATSUnavailable(t *testing.T) {
 		denies(t, Decision{}, <-done, ErrUnavailable, "the policy service was shut down")
 		d, err := s.Decide(t.Context(), startActor(echoActor))
 		denies(t, d, err, ErrUnavailable, "the policy service was shut down")
-		equal(t, "requests", r.count(), 1)
+		require.Equal(t, "requests", r.count(), 1)
 	})
 }
 
@@ -191,12 +193,12 @@ func TestCache(t *testing.T) {
 		before := r.count()
 		d1, err := s.Decide(t.Context(), startActor(echoActor))
 		permits(t, d1, err)
-		equal(t, "first cached", d1.Cached, false)
+		require.Equal(t, "first cached", d1.Cached, false)
 		d2, err := s.Decide(t.Context(), startActor(echoActor))
 		permits(t, d2, err)
-		equal(t, "second cached", d2.Cached, true)
-		equal(t, "request id", d2.RequestID, d1.RequestID)
-		equal(t, "requests", r.count()-before, 1)
+		require.Equal(t, "second cached", d2.Cached, true)
+		require.Equal(t, "request id", d2.RequestID, d1.RequestID)
+		require.Equal(t, "requests", r.count()-before, 1)
 		// Any difference in what is asked is another question.
 		for _, req := range []Request{
 			{Action: ActionStartProvider, Target: Entity{PublicKey: echoActor, Issuer: wasmcloudAcc}},
@@ -206,7 +208,7 @@ func TestCache(t *testing.T) {
 		} {
 			mustPermit(t, s, req)
 		}
-		equal(t, "requests", r.count()-before, 5)
+		require.Equal(t, "requests", r.count()-before, 5)
 	})
 
 	t.Run("default TTL", func(t *testing.T) {
@@ -216,12 +218,12 @@ func TestCache(t *testing.T) {
 		clk.advance(29 * time.Second)
 		d, err := s.Decide(t.Context(), startActor(echoActor))
 		permits(t, d, err)
-		equal(t, "cached at 29 s", d.Cached, true)
+		require.Equal(t, "cached at 29 s", d.Cached, true)
 		clk.advance(time.Second)
 		d, err = s.Decide(t.Context(), startActor(echoActor))
 		permits(t, d, err)
-		equal(t, "cached at 30 s", d.Cached, false)
-		equal(t, "requests", r.count()-before, 2)
+		require.Equal(t, "cached at 30 s", d.Cached, false)
+		require.Equal(t, "requests", r.count()-before, 2)
 	})
 
 	t.Run("answered TTL", func(t *testing.T) {
@@ -230,10 +232,10 @@ func TestCache(t *testing.T) {
 		mustPermit(t, s, startActor(policyActor))
 		clk.advance(4 * time.Second)
 		d, _ := s.Decide(t.Context(), startActor(policyActor))
-		equal(t, "cached at 4 s", d.Cached, true)
+		require.Equal(t, "cached at 4 s", d.Cached, true)
 		clk.advance(time.Second)
 		d, _ = s.Decide(t.Context(), startActor(policyActor))
-		equal(t, "cached at 5 s", d.Cached, false)
+		require.Equal(t, "cached at 5 s", d.Cached, false)
 	})
 
 	t.Run("answered TTL is capped", func(t *testing.T) {
@@ -242,10 +244,10 @@ func TestCache(t *testing.T) {
 		mustPermit(t, s, startActor(policyActor))
 		clk.advance(MaxTTL - time.Second)
 		d, _ := s.Decide(t.Context(), startActor(policyActor))
-		equal(t, "cached just before MaxTTL", d.Cached, true)
+		require.Equal(t, "cached just before MaxTTL", d.Cached, true)
 		clk.advance(time.Second)
 		d, _ = s.Decide(t.Context(), startActor(policyActor))
-		equal(t, "cached at MaxTTL", d.Cached, false)
+		require.Equal(t, "cached at MaxTTL", d.Cached, false)
 	})
 
 	t.Run("ttl 0 is not cached", func(t *testing.T) {
@@ -254,8 +256,8 @@ func TestCache(t *testing.T) {
 		before := r.count()
 		mustPermit(t, s, startActor(policyActor))
 		mustPermit(t, s, startActor(policyActor))
-		equal(t, "requests", r.count()-before, 2)
-		equal(t, "cached decisions", s.cached(), 0)
+		require.Equal(t, "requests", r.count()-before, 2)
+		require.Equal(t, "cached decisions", s.cached(), 0)
 	})
 
 	t.Run("bounded", func(t *testing.T) {
@@ -269,10 +271,10 @@ func TestCache(t *testing.T) {
 		}
 		before := r.count()
 		d, _ := s.Decide(t.Context(), startActor(echoActor+"j")) // the newest stays
-		equal(t, "newest cached", d.Cached, true)
+		require.Equal(t, "newest cached", d.Cached, true)
 		d, _ = s.Decide(t.Context(), startActor(echoActor+"a")) // the oldest went
-		equal(t, "oldest cached", d.Cached, false)
-		equal(t, "requests", r.count()-before, 1)
+		require.Equal(t, "oldest cached", d.Cached, false)
+		require.Equal(t, "requests", r.count()-before, 1)
 	})
 
 	t.Run("flush", func(t *testing.T) {
@@ -280,7 +282,7 @@ func TestCache(t *testing.T) {
 		mustPermit(t, s, startActor(echoActor))
 		s.Flush()
 		d, _ := s.Decide(t.Context(), startActor(echoActor))
-		equal(t, "cached after Flush", d.Cached, false)
+		require.Equal(t, "cached after Flush", d.Cached, false)
 	})
 }
 
@@ -313,9 +315,9 @@ func TestSingleflight(t *testing.T) {
 		if id == "" {
 			id = res.d.RequestID
 		}
-		equal(t, "request id", res.d.RequestID, id)
+		require.Equal(t, "request id", res.d.RequestID, id)
 	}
-	equal(t, "requests", r.count(), 1)
+	require.Equal(t, "requests", r.count(), 1)
 }
 
 func TestChanges(t *testing.T) {
@@ -346,19 +348,19 @@ func TestChanges(t *testing.T) {
 			before := r.count()
 
 			ack := publish(t, `{"`+tt.idKey+`":"`+d.RequestID+`","permitted":false,"message":"revoked"}`)
-			equal(t, "ack", ack, `{"success":true}`)
+			require.Equal(t, "ack", ack, `{"success":true}`)
 			d2, err := s.Decide(t.Context(), startActor(echoActor))
 			pe := denies(t, d2, err, ErrDenied, "revoked")
-			equal(t, "cached", d2.Cached, true)
-			equal(t, "request id", pe.RequestID, d.RequestID)
+			require.Equal(t, "cached", d2.Cached, true)
+			require.Equal(t, "request id", pe.RequestID, d.RequestID)
 			// The other decision is untouched, and nothing was asked.
 			d3, err := s.Decide(t.Context(), startActor(policyActor))
 			permits(t, d3, err)
-			equal(t, "other cached", d3.Cached, true)
-			equal(t, "requests", r.count()-before, 0)
+			require.Equal(t, "other cached", d3.Cached, true)
+			require.Equal(t, "requests", r.count()-before, 0)
 
 			// And back.
-			equal(t, "ack", publish(t, `{"`+tt.idKey+`":"`+d.RequestID+`","permitted":true}`), `{"success":true}`)
+			require.Equal(t, "ack", publish(t, `{"`+tt.idKey+`":"`+d.RequestID+`","permitted":true}`), `{"success":true}`)
 			mustPermit(t, s, startActor(echoActor))
 		})
 	}
@@ -366,8 +368,8 @@ func TestChanges(t *testing.T) {
 	t.Run("unknown id flushes", func(t *testing.T) {
 		s, _ := newService(t, Config{Topic: topic, ChangesTopic: changes}, nc)
 		mustPermit(t, s, startActor(echoActor))
-		equal(t, "ack", publish(t, `{"requestId":"00000000-0000-4000-8000-000000000000","permitted":false}`), `{"success":true}`)
-		equal(t, "cached decisions", s.cached(), 0)
+		require.Equal(t, "ack", publish(t, `{"requestId":"00000000-0000-4000-8000-000000000000","permitted":false}`), `{"success":true}`)
+		require.Equal(t, "cached decisions", s.cached(), 0)
 	})
 
 	t.Run("garbage flushes", func(t *testing.T) {
@@ -376,8 +378,8 @@ func TestChanges(t *testing.T) {
 		log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))
 		s, _ := newService(t, Config{Topic: topic, ChangesTopic: changes, Logger: log}, nc)
 		mustPermit(t, s, startActor(echoActor))
-		equal(t, "ack", publish(t, `{"requestId":"x","permitted":"no"}`), `{"success":false}`)
-		equal(t, "cached decisions", s.cached(), 0)
+		require.Equal(t, "ack", publish(t, `{"requestId":"x","permitted":"no"}`), `{"success":false}`)
+		require.Equal(t, "cached decisions", s.cached(), 0)
 		logMu.Lock()
 		line := logs.String()
 		logMu.Unlock()
@@ -414,7 +416,7 @@ func TestChanges(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("the caller in flight: %v", err)
 		}
-		equal(t, "cached decisions", s.cached(), 0)
+		require.Equal(t, "cached decisions", s.cached(), 0)
 	})
 }
 
@@ -471,13 +473,13 @@ func TestDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "Enabled", s.Enabled(), false)
+	require.Equal(t, "Enabled", s.Enabled(), false)
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	d, err := s.Decide(t.Context(), startActor(echoActor))
 	permits(t, d, err)
-	equal(t, "request id", d.RequestID, "")
+	require.Equal(t, "request id", d.RequestID, "")
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/logging"
 	"github.com/open-policy-agent/opa/v1/plugins"
@@ -107,16 +109,16 @@ func TestOPALinkPolicy(t *testing.T) {
 				d, err := s.Decide(t.Context(), tt.req)
 				if tt.message == "" {
 					permits(t, d, err)
-					equal(t, "message", d.Message, "")
+					require.Equal(t, "message", d.Message, "")
 					return
 				}
 				pe := denies(t, d, err, ErrDenied, "(http, request ")
 				if form == "rule" {
-					equal(t, "message", d.Message, "") // a bare boolean says no more
+					require.Equal(t, "message", d.Message, "") // a bare boolean says no more
 					return
 				}
-				equal(t, "message", d.Message, tt.message)
-				equal(t, "error's reason", pe.Reason, tt.message)
+				require.Equal(t, "message", d.Message, tt.message)
+				require.Equal(t, "error's reason", pe.Reason, tt.message)
 			})
 		}
 	}
@@ -130,7 +132,7 @@ func TestOPAFailures(t *testing.T) {
 		s, _ := newService(t, Config{Endpoint: o.url + "/v1/data/wasmcloud/nothing_here"}, nil)
 		d, err := s.Decide(t.Context(), own)
 		denies(t, d, err, ErrBadResponse, "OPA response has no result")
-		equal(t, "cached decisions", s.cached(), 0)
+		require.Equal(t, "cached decisions", s.cached(), 0)
 	})
 
 	t.Run("not found", func(t *testing.T) {
@@ -147,7 +149,7 @@ func TestOPAFailures(t *testing.T) {
 		for range 2 {
 			d, err := s.Decide(t.Context(), own)
 			denies(t, d, err, ErrUnavailable, "POST "+o.url+"/v1/data/wasmcloud: ")
-			equal(t, "cached decisions", s.cached(), 0)
+			require.Equal(t, "cached decisions", s.cached(), 0)
 		}
 	})
 }
@@ -177,7 +179,7 @@ func TestBothServices(t *testing.T) {
 	mustPermit(t, s, own)
 	d, err := s.Decide(t.Context(), foreign)
 	pe := denies(t, d, err, ErrDenied, "(http, request ", `is outside "acme-"`)
-	equal(t, "requests", r.count(), 2) // NATS was asked too
+	require.Equal(t, "requests", r.count(), 2) // NATS was asked too
 
 	// A change on the NATS side cannot lift OPA's denial.
 	if _, err := nc.Request(changes, []byte(`{"requestId":"`+pe.RequestID+`","permitted":true}`), 5*time.Second); err != nil {
@@ -185,7 +187,7 @@ func TestBothServices(t *testing.T) {
 	}
 	d, err = s.Decide(t.Context(), foreign)
 	denies(t, d, err, ErrDenied, `is outside "acme-"`)
-	equal(t, "cached", d.Cached, true)
+	require.Equal(t, "cached", d.Cached, true)
 
 	// NATS says no: denied, whatever OPA says.
 	mu.Lock()
@@ -251,7 +253,7 @@ func TestHTTPMisbehaving(t *testing.T) {
 			s, _ := newService(t, Config{Endpoint: hs.URL + tt.path, Timeout: 100 * time.Millisecond}, nil)
 			d, err := s.Decide(t.Context(), startActor(echoActor))
 			denies(t, d, err, tt.kind, tt.parts...)
-			equal(t, "cached decisions", s.cached(), 0)
+			require.Equal(t, "cached decisions", s.cached(), 0)
 		})
 	}
 
@@ -262,7 +264,7 @@ func TestHTTPMisbehaving(t *testing.T) {
 			Source: Entity{Issuer: wasmcloudAcc, Capabilities: []string{"wasmcloud:keyvalue", "wasmcloud:httpserver"}},
 			Link:   &LinkRequest{ActorID: echoActor, ProviderID: kvProvider, ContractID: "wasmcloud:keyvalue", LinkName: "default", Values: map[string]string{"bucket": "tenant-a-counters", "prefix": "app1"}}}
 		d := mustPermit(t, s, req)
-		equal(t, "message", d.Message, "fine")
+		require.Equal(t, "message", d.Message, "fine")
 		mu.Lock()
 		got := body
 		mu.Unlock()
@@ -272,13 +274,13 @@ func TestHTTPMisbehaving(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		equal(t, "input", string(got), `{"input":`+string(want)+`}`)
+		require.Equal(t, "input", string(got), `{"input":`+string(want)+`}`)
 		clk.advance(29 * time.Second)
 		d = mustPermit(t, s, req)
-		equal(t, "cached at 29 s", d.Cached, true)
+		require.Equal(t, "cached at 29 s", d.Cached, true)
 		clk.advance(time.Second)
 		d = mustPermit(t, s, req)
-		equal(t, "cached at 30 s", d.Cached, false)
+		require.Equal(t, "cached at 30 s", d.Cached, false)
 	})
 
 	t.Run("password stays out of errors", func(t *testing.T) {
