@@ -21,6 +21,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/numbergen"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
+	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
 // Log attribute keys.
@@ -79,6 +80,10 @@ type Config struct {
 	// Timeout bounds what a provider waits for an actor or for a peer: an HTTP request's handling, a messaging
 	// request, the delivery of a subscribed message (WASMCLOUD_RPC_TIMEOUT_MS).
 	Timeout time.Duration
+	// Subjects is the host's subject policy: the lattice's own namespaces, which no messaging link reaches.
+	Subjects *subject.Policy
+	// Buckets says which key-value buckets a link may name (never the lattice's own).
+	Buckets keyvalue.Buckets
 	// Policy is the policy hook (nil: allow).
 	Policy Policy
 	// Log receives refused calls, links that could not be applied, and the actors' own log entries.
@@ -119,8 +124,8 @@ func New(host Host, cfg Config) *Gate {
 	}
 	g := &Gate{host: host, cfg: cfg, log: cfg.Log,
 		http: httpserver.New(httpserver.Config{HandlerTimeout: cfg.Timeout}, cfg.Log),
-		kv:   keyvalue.NewProvider(cfg.JetStream),
-		msg:  messaging.New(messaging.Config{Conn: cfg.RPCConn, Timeout: cfg.Timeout, Log: cfg.Log}),
+		kv:   keyvalue.NewProvider(cfg.JetStream, cfg.Buckets),
+		msg:  messaging.New(messaging.Config{Conn: cfg.RPCConn, Timeout: cfg.Timeout, Subjects: cfg.Subjects, Log: cfg.Log}),
 	}
 	g.routes = map[route]handler{
 		{"", contract.ContractLogging}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
@@ -137,7 +142,11 @@ func New(host Host, cfg Config) *Gate {
 			return g.kv.Call(ctx, l, r.Operation, payload)
 		},
 		{BuiltinMessaging, contract.ContractMessaging}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
-			return g.msg.Call(ctx, g.parsed(*r.Link).messaging(), r.Operation, payload)
+			l, err := g.parsed(*r.Link).messaging()
+			if err != nil {
+				return nil, err
+			}
+			return g.msg.Call(ctx, l, r.Operation, payload)
 		},
 	}
 	return g
@@ -173,7 +182,7 @@ func (g *Gate) Call(ctx context.Context, caller Caller, linkName, contractID, op
 		return nil, g.refuse(&r, fmt.Errorf("%w: provider %s is not one of this host's built-in providers for %s", ErrNoProvider, rt.provider, contractID))
 	}
 	out, err := h(ctx, &r, payload)
-	if errors.Is(err, messaging.ErrSubjectNotAllowed) {
+	if errors.Is(err, messaging.ErrSubjectNotAllowed) || errors.Is(err, keyvalue.ErrBucketNotAllowed) {
 		return nil, g.refuse(&r, err)
 	}
 	return out, err
@@ -191,6 +200,8 @@ type refusalCounter struct {
 const (
 	ReasonNotClaimed = "not_claimed"
 	ReasonNotLinked  = "not_linked"
+	ReasonSubject    = "subject"
+	ReasonBucket     = "bucket"
 	ReasonOther      = "other"
 )
 
@@ -202,6 +213,10 @@ func (g *Gate) refuse(r *Request, err error) error {
 		reason = ReasonNotClaimed
 	case errors.Is(err, ErrNoProvider):
 		reason = ReasonNotLinked
+	case errors.Is(err, messaging.ErrSubjectNotAllowed):
+		reason = ReasonSubject
+	case errors.Is(err, keyvalue.ErrBucketNotAllowed):
+		reason = ReasonBucket
 	}
 	g.refused.mu.Lock()
 	if g.refused.n == nil {

@@ -29,26 +29,38 @@ type binding struct {
 	cancel context.CancelFunc // ends the context the binding's callbacks derive from
 }
 
-// parsedLink holds a link's values as the provider of its contract reads them.
+// parsedLink holds a link's values as the provider of its contract reads them, or why it cannot use them.
 type parsedLink struct {
-	kv    keyvalue.Link
-	kvErr error
-	msg   messaging.Link
+	kv  keyvalue.Link
+	msg messaging.Link
+	err error
 }
 
-func (p parsedLink) keyValue() (keyvalue.Link, error) { return p.kv, p.kvErr }
-func (p parsedLink) messaging() messaging.Link        { return p.msg }
+func (p parsedLink) keyValue() (keyvalue.Link, error)   { return p.kv, p.err }
+func (p parsedLink) messaging() (messaging.Link, error) { return p.msg, p.err }
 
-// parse reads a link's values for the provider of its contract.
-func parse(l control.LinkDefinition) parsedLink {
+// parse reads and checks a link's values for the built-in provider of its contract: the address of an HTTP
+// link, the bucket and prefix of a key-value link, the subjects and queue of a messaging link. Links to
+// providers that are not built in are not parsed here.
+func (g *Gate) parse(l control.LinkDefinition) parsedLink {
 	var p parsedLink
 	switch {
 	case l.ProviderID == BuiltinKeyValue && l.ContractID == contract.ContractKeyValue:
-		p.kv, p.kvErr = keyvalue.ParseLink(l.Values)
+		p.kv, p.err = g.kv.ParseLink(l.Values)
 	case l.ProviderID == BuiltinMessaging && l.ContractID == contract.ContractMessaging:
-		p.msg = messaging.ParseLink(l.ActorID, l.LinkName, l.Values)
+		p.msg, p.err = g.msg.ParseLink(l.ActorID, l.LinkName, l.Values)
+	case l.ProviderID == BuiltinHTTPServer && l.ContractID == contract.ContractHTTPServer:
+		_, p.err = httpserver.ParseAddress(l.Values)
 	}
 	return p
+}
+
+// CheckLink refuses a link whose values its built-in provider cannot use: an address that is not one, a
+// bucket that is the lattice's own or not allowed, a subscription that reaches the lattice's subjects. The
+// control server calls it before a link is stored, so a bad link is refused at put rather than discovered
+// at the first call.
+func (g *Gate) CheckLink(l control.LinkDefinition) error {
+	return g.parse(l).err
 }
 
 // parsed returns the parsed values of a link a call found: those of its binding when the binding was made
@@ -60,7 +72,7 @@ func (g *Gate) parsed(l control.LinkDefinition) parsedLink {
 	if b != nil && b.link.ProviderID == l.ProviderID && maps.Equal(b.link.Values, l.Values) {
 		return b.values
 	}
-	return parse(l)
+	return g.parse(l)
 }
 
 // linkID identifies a link by what the lattice keys it by: actor, contract and link name.
@@ -98,9 +110,10 @@ func (g *Gate) Apply(ctx context.Context, l control.LinkDefinition, set bool) {
 		return
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b := &binding{link: l, values: parse(l), cancel: cancel}
-	var err error
+	b := &binding{link: l, values: g.parse(l), cancel: cancel}
+	err := b.values.err
 	switch {
+	case err != nil:
 	case l.ProviderID == BuiltinMessaging && l.ContractID == contract.ContractMessaging:
 		from := wire.Entity{PublicKey: BuiltinMessaging, ContractID: contract.ContractMessaging, LinkName: l.LinkName}
 		b.subs, err = g.msg.Subscribe(bctx, b.values.msg, from, g.deliver)

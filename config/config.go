@@ -83,8 +83,12 @@ type Config struct {
 	ClockSkew time.Duration
 	// ReplayCacheSize is the number of invocation ids remembered to refuse replays.
 	ReplayCacheSize int
-	// RequireSignedResponses refuses invocation responses that carry no valid signature.
+	// RequireSignedResponses refuses invocation responses that carry no valid signature (on by default; off
+	// only to talk to 0.x hosts, which cannot sign).
 	RequireSignedResponses bool
+	// KVAllowedBuckets lists the key-value buckets (names or path.Match patterns) links may name; empty: any
+	// bucket but the lattice's own.
+	KVAllowedBuckets []string
 }
 
 // NATSConn is the configuration of one NATS connection (RPC or CTL).
@@ -165,6 +169,7 @@ const (
 	envInvValidity     = "WASMCLOUD_INVOCATION_VALIDITY"
 	envClockSkew       = "WASMCLOUD_CLOCK_SKEW"
 	envReplayCacheSize = "WASMCLOUD_REPLAY_CACHE_SIZE"
+	envKVBuckets       = "WASMCLOUD_KV_ALLOWED_BUCKETS"
 	envOCIInsecure     = "WASMCLOUD_OCI_ALLOWED_INSECURE"
 	envOCIRegistry     = "WASMCLOUD_OCI_REGISTRY"
 	envOCIUser         = "WASMCLOUD_OCI_REGISTRY_USER"
@@ -226,7 +231,8 @@ type spec struct {
 	InvocationValidity     envVar[duration, *duration] `envconfig:"WASMCLOUD_INVOCATION_VALIDITY" def:"30s" help:"lifetime of signed invocations; max age of 0.x tokens without exp"`
 	ClockSkew              envVar[duration, *duration] `envconfig:"WASMCLOUD_CLOCK_SKEW" def:"5s" help:"clock skew tolerated on token times"`
 	ReplayCacheSize        envVar[count, *count]       `envconfig:"WASMCLOUD_REPLAY_CACHE_SIZE" def:"1000000" help:"invocation ids remembered to refuse replays"`
-	RequireSignedResponses envVar[Bool, *Bool]         `envconfig:"WASMCLOUD_REQUIRE_SIGNED_RESPONSES" def:"false" help:"refuse invocation responses without a valid signature"`
+	RequireSignedResponses envVar[Bool, *Bool]         `envconfig:"WASMCLOUD_REQUIRE_SIGNED_RESPONSES" def:"true" help:"refuse invocation responses without a valid signature (false: accept unsigned ones, from 0.x hosts)"`
+	KVAllowedBuckets       envVar[list, *list]         `envconfig:"WASMCLOUD_KV_ALLOWED_BUCKETS" show:"any but the lattice's own" help:"comma-separated key-value buckets (names or patterns like tenant_*) links may name"`
 }
 
 // envVar is the envconfig field type of every variable. Its Decode never fails: it records
@@ -386,6 +392,7 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		ClockSkew:              time.Duration(s.ClockSkew.val),
 		ReplayCacheSize:        int(s.ReplayCacheSize.val),
 		RequireSignedResponses: bool(s.RequireSignedResponses.val),
+		KVAllowedBuckets:       dedupe(s.KVAllowedBuckets.val),
 	}
 	c.OCI = OCIConfig{
 		AllowLatest:     bool(s.OCIAllowLatest.val),

@@ -34,6 +34,8 @@ func TestDefaults(t *testing.T) {
 		InvocationValidity: 30 * time.Second,
 		ClockSkew:          5 * time.Second,
 		ReplayCacheSize:    1000000,
+		// Signed responses are required by default since the confinement work (they were optional before).
+		RequireSignedResponses: true,
 	}
 	require.DeepEqual(t, "defaults", got, want)
 	require.DeepEqual(t, "NATSConfigured", got.NATSConfigured(), false)

@@ -17,6 +17,8 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
+
 	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
@@ -97,6 +99,11 @@ func (c Config) validate() []error {
 	}
 	if c.ClockSkew < 0 {
 		add(invalid(envClockSkew, c.ClockSkew.String(), "must not be negative"))
+	}
+	for _, b := range c.KVAllowedBuckets {
+		if err := keyvalue.ValidPattern(b); err != nil {
+			add(invalid(envKVBuckets, b, "not a bucket name or pattern (letters, digits, '-', '_' and the wildcards * ? [ ])"))
+		}
 	}
 	if c.ReplayCacheSize < 1 {
 		add(invalid(envReplayCacheSize, strconv.Itoa(c.ReplayCacheSize), "must be positive"))

@@ -85,6 +85,11 @@ func (h *Host) ctlLinkPut(ctx context.Context, m *nats.Msg) any {
 	if err := control.DecodeCtl(m.Data, &l); err != nil {
 		return h.ack(m, err)
 	}
+	// Values a built-in provider cannot use (an address, a bucket of the lattice's own, a subscription on
+	// its subjects) are refused here, not discovered at the first call.
+	if err := h.caps.CheckLink(l); err != nil {
+		return h.ack(m, err)
+	}
 	l, err := h.data.PutLink(ctx, l)
 	if err == nil {
 		h.publishEvent("linkdef_set", l)

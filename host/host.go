@@ -28,6 +28,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/capability"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/lifecycle"
@@ -35,6 +36,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
+	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
 
 // Log attribute keys.
@@ -66,6 +68,7 @@ type Host struct {
 	oci      ociSource // nil: only file references (tests)
 	ctlSubs  []*nats.Subscription
 	caps     *capability.Gate // nil until Start
+	subjects *subject.Policy  // the lattice's own subjects, which no actor reaches
 
 	version string
 
@@ -122,6 +125,10 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, version: opts.Version, actors: make(map[string]*runningActor), stopRequested: make(chan struct{})}
 	var err error
+	// The configuration was validated, so the reserved subjects are valid patterns.
+	if h.subjects, err = subject.NewPolicy(lattice.ReservedSubjects(cfg.CtlTopicPrefix, cfg.PolicyTopic)...); err != nil {
+		return nil, fmt.Errorf("host: subject policy: %w", err)
+	}
 	if cfg.HostSeed.IsSet() {
 		h.hostKey, err = nkey.ParseSeedOf(cfg.HostSeed.Reveal(), nkey.Server)
 		if err != nil {
@@ -218,7 +225,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn, JetStream: js,
-		Timeout: h.cfg.RPCTimeout, Log: h.log})
+		Timeout: h.cfg.RPCTimeout, Subjects: h.subjects,
+		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets},
+		Log:     h.log})
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)

@@ -38,6 +38,29 @@ func NamedEventSubject(lattice, name string) string { return EventSubject(lattic
 // DataBucket returns LATTICEDATA_{lattice}, the JetStream key-value bucket of links, claims and reference maps.
 func DataBucket(lattice string) string { return "LATTICEDATA_" + lattice }
 
+// internalBucketPrefixes start the names of the JetStream key-value buckets the hosts of a lattice use
+// themselves: LATTICEDATA_ and CONFIGDATA_ (0.x's lattice data and configuration) and WASMCLOUD_ (this
+// host's own records). No actor may link to one of them.
+var internalBucketPrefixes = []string{"LATTICEDATA_", "CONFIGDATA_", "WASMCLOUD_"}
+
+// InternalBucketPrefixes returns the name prefixes of the lattice's own key-value buckets, of every lattice.
+func InternalBucketPrefixes() []string { return append([]string(nil), internalBucketPrefixes...) }
+
+// ReservedSubjects returns the subject patterns that belong to the lattice and that no actor may publish,
+// request or subscribe to, besides the server's own '$' namespaces ($SYS, $JS, $KV, $O, $NRG, …, which
+// package subject always reserves): every wasmbus subject of every lattice (RPC, events, the default
+// control prefix), the control prefix in use, the request inboxes, and the given extra subjects (the
+// policy service's topics).
+func ReservedSubjects(ctlPrefix string, extra ...string) []string {
+	out := []string{"wasmbus.>", ctlPrefix + ".>", "_INBOX.>"}
+	for _, e := range extra {
+		if e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // ObjectStore returns the name of the JetStream object store that holds the chunked payloads of a lattice:
 // the lattice prefix itself.
 func ObjectStore(lattice string) string { return lattice }

@@ -9,6 +9,9 @@
 // the last token. Anything else is refused with an error that says what was wrong (an *InvalidError,
 // which matches ErrInvalid), so that one spelling rule holds wherever a subject enters the host.
 //
-// Which subjects an actor may reach (the lattice's own namespaces, a link's publish list) is a policy
-// that the callers decide with Matches; this package only says what a well-formed subject is.
+// Policy is the one subject policy of the host: which namespaces belong to the lattice and are never
+// reachable by an actor (the host derives them from its configuration), checked for literal subjects with
+// Matches and for subscription patterns with Overlap, a real test of whether two patterns can match a
+// common subject (so that "*.>" or ">" cannot sneak past a check that looks at literal tokens only). What
+// a particular link allows on top of that (its publish list) is for the provider to decide with Matches.
 package subject

@@ -12,6 +12,9 @@ var (
 	ErrEmptyKey = errors.New("keyvalue: empty key")
 	// ErrKeyTooLong means a key is longer than MaxKeyLen bytes.
 	ErrKeyTooLong = errors.New("keyvalue: key too long")
+	// ErrBucketNotAllowed means a link names a bucket that is malformed, one of the lattice's own, or
+	// outside the buckets the operator allows (see Buckets).
+	ErrBucketNotAllowed = errors.New("keyvalue: bucket not allowed")
 	// ErrInvalidPrefix means the prefix given to New is not empty and not a sequence of tokens made
 	// of letters, digits, '-' and '_', separated by single dots.
 	ErrInvalidPrefix = errors.New("keyvalue: invalid prefix")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
 // FuzzSubject checks the confinement property of the key mapping on arbitrary keys and prefixes:
@@ -54,27 +56,77 @@ func fuzzStore(prefix string) *Store {
 	return &Store{subjectPrefix: subjectPrefix("b", prefix)}
 }
 
-// FuzzParseLink: whatever a link's values hold, ParseLink returns a bucket and a prefix whose tokens are
-// plain (so the store's subjects cannot escape them), or an error matching ErrInvalidPrefix.
+// FuzzParseLink: whatever a link's values hold, ParseLink returns a bucket that is well formed, not one of
+// the lattice's own and among the allowed ones, and a prefix whose tokens are plain (so the store's subjects
+// cannot escape them), or an error matching ErrBucketNotAllowed or ErrInvalidPrefix.
 func FuzzParseLink(f *testing.F) {
 	for _, s := range [][2]string{{"", ""}, {"counters", "app1"}, {"kv", "a.b-c_d"}, {"kv", "a..b"}, {"kv", "a b"},
-		{"kv", "*"}, {"kv", ">"}, {"kv", "."}, {"", strings.Repeat("a", MaxPrefixLen+1)}} {
+		{"kv", "*"}, {"kv", ">"}, {"kv", "."}, {"", strings.Repeat("a", MaxPrefixLen+1)}, {"LATTICEDATA_default", ""},
+		{"tenant_a", "x"}, {"KV_x", ""}, {"a.b", ""}, {"a>", ""}} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, bucket, prefix string) {
-		l, err := ParseLink(map[string]string{LinkBucket: bucket, LinkPrefix: prefix})
+		buckets := Buckets{Internal: []string{"LATTICEDATA_", "WASMCLOUD_"}, Allowed: []string{"tenant_*", "counters", DefaultBucket}}
+		l, err := ParseLink(buckets, map[string]string{LinkBucket: bucket, LinkPrefix: prefix})
 		if err != nil {
-			if !errors.Is(err, ErrInvalidPrefix) {
-				t.Fatalf("error %v does not match ErrInvalidPrefix", err)
+			if !errors.Is(err, ErrInvalidPrefix) && !errors.Is(err, ErrBucketNotAllowed) {
+				t.Fatalf("error %v matches neither ErrInvalidPrefix nor ErrBucketNotAllowed", err)
 			}
 			return
 		}
 		if l.Bucket == "" || (bucket != "" && l.Bucket != bucket) || l.Prefix != prefix {
 			t.Fatalf("ParseLink(%q, %q) = %+v", bucket, prefix, l)
 		}
+		if strings.HasPrefix(l.Bucket, "LATTICEDATA_") || strings.HasPrefix(l.Bucket, "WASMCLOUD_") ||
+			!(strings.HasPrefix(l.Bucket, "tenant_") || l.Bucket == "counters" || l.Bucket == DefaultBucket) ||
+			strings.ContainsAny(l.Bucket, ".*> \t") {
+			t.Fatalf("bucket %q accepted", l.Bucket)
+		}
 		if strings.ContainsAny(prefix, "*> \t\r\n") || strings.Contains(prefix, "..") || strings.HasPrefix(prefix, ".") ||
 			strings.HasSuffix(prefix, ".") {
 			t.Fatalf("prefix %q accepted", prefix)
 		}
 	})
+}
+
+func TestBuckets(t *testing.T) {
+	open := Buckets{Internal: []string{"LATTICEDATA_", "CONFIGDATA_", "WASMCLOUD_"}}
+	tenants := Buckets{Internal: open.Internal, Allowed: []string{"tenant_*", "counters"}}
+	tests := []struct {
+		name    string
+		buckets Buckets
+		bucket  string
+		ok      bool
+	}{
+		{"any bucket", open, "counters", true},
+		{"lattice data", open, "LATTICEDATA_default", false},
+		{"another lattice's data", open, "LATTICEDATA_other", false},
+		{"configuration data", open, "CONFIGDATA_default", false},
+		{"host records", open, "WASMCLOUD_ONCE_default", false},
+		{"other case is another bucket", open, "latticedata_default", true},
+		{"dot", open, "a.b", false},
+		{"wildcard", open, "a*", false},
+		{"empty", open, "", false},
+		{"too long", open, strings.Repeat("a", MaxBucketLen+1), false},
+		{"listed pattern", tenants, "tenant_acme", true},
+		{"listed name", tenants, "counters", true},
+		{"not listed", tenants, "other", false},
+		{"listed but internal", Buckets{Internal: open.Internal, Allowed: []string{"*"}}, "LATTICEDATA_default", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.buckets.Check(tc.bucket)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrBucketNotAllowed)
+		})
+	}
+	for _, p := range []string{"tenant_*", "a?", "[ab]x", "counters"} {
+		require.NoError(t, ValidPattern(p), "pattern %q", p)
+	}
+	for _, p := range []string{"", "a.b", "[", "a b", "a/b"} {
+		require.ErrorIs(t, ValidPattern(p), ErrBucketNotAllowed, "pattern %q", p)
+	}
 }

@@ -26,13 +26,15 @@ type Link struct {
 	Prefix string
 }
 
-// ParseLink reads the key-value values of a link: bucket (DefaultBucket when absent or empty) and prefix
-// (none when absent), which must be a valid prefix (see New). The bucket name is checked by JetStream when
-// the store is opened.
-func ParseLink(values map[string]string) (Link, error) {
+// ParseLink reads the key-value values of a link: bucket (DefaultBucket when absent or empty), which buckets
+// must allow, and prefix (none when absent), which must be a valid prefix (see New).
+func ParseLink(buckets Buckets, values map[string]string) (Link, error) {
 	l := Link{Bucket: values[LinkBucket], Prefix: values[LinkPrefix]}
 	if l.Bucket == "" {
 		l.Bucket = DefaultBucket
+	}
+	if err := buckets.Check(l.Bucket); err != nil {
+		return Link{}, err
 	}
 	if err := validatePrefix(l.Prefix); err != nil {
 		return Link{}, err
@@ -44,16 +46,22 @@ func ParseLink(values map[string]string) (Link, error) {
 // confined to the bucket and prefix of the caller's link. It keeps one Store per (bucket, prefix), opened on
 // first use.
 type Provider struct {
-	js jetstream.JetStream
+	js      jetstream.JetStream
+	buckets Buckets
 
 	mu     sync.Mutex
 	stores map[Link]*Store // guarded by mu
 }
 
 // NewProvider returns a provider on the JetStream js (the lattice's, reached through the control
-// connection, whose credentials reach JetStream). It does no I/O.
-func NewProvider(js jetstream.JetStream) *Provider {
-	return &Provider{js: js, stores: map[Link]*Store{}}
+// connection, whose credentials reach JetStream) that serves only the buckets buckets allows. It does no I/O.
+func NewProvider(js jetstream.JetStream, buckets Buckets) *Provider {
+	return &Provider{js: js, buckets: buckets, stores: map[Link]*Store{}}
+}
+
+// ParseLink is ParseLink with the provider's bucket policy.
+func (p *Provider) ParseLink(values map[string]string) (Link, error) {
+	return ParseLink(p.buckets, values)
 }
 
 // store returns the Store of l, opening (and creating) its bucket on first use.
@@ -73,6 +81,10 @@ func (p *Provider) store(ctx context.Context, l Link) (*Store, error) {
 
 // Call runs one operation of the keyvalue contract for an actor whose link says l.
 func (p *Provider) Call(ctx context.Context, l Link, op string, payload []byte) ([]byte, error) {
+	// ParseLink checked the bucket; check again on every call, because a Link can be built by hand.
+	if err := p.buckets.Check(l.Bucket); err != nil {
+		return nil, err
+	}
 	s, err := p.store(ctx, l)
 	if err != nil {
 		return nil, err
