@@ -430,6 +430,9 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 
 // readSeedFile reads the cluster seed from c.ClusterSeedFile into c.ClusterSeed.
 func readSeedFile(c *Config) error {
+	if p := checkPrivateFile(envClusterSeedFile, c.ClusterSeedFile); p != nil {
+		return p
+	}
 	b, err := os.ReadFile(c.ClusterSeedFile)
 	if err != nil {
 		var pe *os.PathError
@@ -444,6 +447,20 @@ func readSeedFile(c *Config) error {
 		return invalid(envClusterSeedFile, c.ClusterSeedFile, "file is empty")
 	}
 	c.ClusterSeed = NewSecret(seed)
+	return nil
+}
+
+// checkPrivateFile refuses a file that holds a secret (a seed, NATS credentials) when its permissions let
+// users other than its owner read it: whoever else can read it could forge what it signs. The error names
+// the file and the fix. Under systemd, LoadCredential= files are readable by the service's user only.
+func checkPrivateFile(name, path string) *VarError {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &VarError{Var: name, Value: path, Reason: "cannot read", Kind: ErrInvalid, Err: pathless(err)}
+	}
+	if perm := fi.Mode().Perm(); fi.Mode().IsRegular() && perm&0o077 != 0 {
+		return invalid(name, path, fmt.Sprintf("holds a secret but is readable by group or others (mode %04o); run: chmod 600 %s", perm, path))
+	}
 	return nil
 }
 

@@ -233,6 +233,12 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_CLUSTER_ISSUERS: "` + userPub + `": not a cluster public key (want 56 characters A-Z2-7 starting with C)`, ErrInvalid, nil},
 		{"issuer too short", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterPub[:55]},
 			`WASMCLOUD_CLUSTER_ISSUERS: "` + clusterPub[:55] + `": not a cluster public key (want 56 characters A-Z2-7 starting with C)`, ErrInvalid, nil},
+		{"a seed in the issuers", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterSeed},
+			`WASMCLOUD_CLUSTER_ISSUERS: not a cluster public key (want 56 characters A-Z2-7 starting with C) (the value looks like a seed and is not shown)`,
+			ErrInvalid, []string{clusterSeed, clusterSeed[2:20]}},
+		{"a lower-case seed in the issuers", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + strings.ToLower(clusterSeed)},
+			`WASMCLOUD_CLUSTER_ISSUERS: not a cluster public key (want 56 characters A-Z2-7 starting with C) (the value looks like a seed and is not shown)`,
+			ErrInvalid, []string{strings.ToLower(clusterSeed), strings.ToLower(clusterSeed[2:20])}},
 		{"issuer lower case", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + strings.ToLower(clusterPub)},
 			`WASMCLOUD_CLUSTER_ISSUERS: "` + strings.ToLower(clusterPub) + `": not a cluster public key (want 56 characters A-Z2-7 starting with C)`, ErrInvalid, nil},
 		{"rpc host with scheme", []string{"WASMCLOUD_RPC_HOST=nats://x"},
@@ -405,6 +411,8 @@ func TestClusterSeedFile(t *testing.T) {
 	wrongType := writeFile(t, "server.nk", []byte(hostSeed))
 	empty := writeFile(t, "empty.nk", []byte(" \n"))
 	missing := filepath.Join(t.TempDir(), "nope.nk")
+	shared := writeFile(t, "shared.nk", []byte(clusterSeed))
+	require.NoError(t, os.Chmod(shared, 0o640))
 
 	t.Run("read and trimmed", func(t *testing.T) {
 		c := mustLoad(t, environ("WASMCLOUD_CLUSTER_SEED_FILE="+good))
@@ -425,6 +433,8 @@ func TestClusterSeedFile(t *testing.T) {
 			`WASMCLOUD_CLUSTER_SEED_FILE: "` + empty + `": file is empty`, ErrInvalid},
 		{"wrong type", []string{"WASMCLOUD_CLUSTER_SEED_FILE=" + wrongType},
 			`WASMCLOUD_CLUSTER_SEED_FILE: "` + wrongType + `": content is not a cluster seed (want SC…)`, ErrInvalid},
+		{"readable by the group", []string{"WASMCLOUD_CLUSTER_SEED_FILE=" + shared},
+			`WASMCLOUD_CLUSTER_SEED_FILE: "` + shared + `": holds a secret but is readable by group or others (mode 0640); run: chmod 600 ` + shared, ErrInvalid},
 		{"both seed and file", []string{"WASMCLOUD_CLUSTER_SEED=" + clusterSeed, "WASMCLOUD_CLUSTER_SEED_FILE=" + good},
 			`WASMCLOUD_CLUSTER_SEED_FILE: set together with WASMCLOUD_CLUSTER_SEED (use one)`, ErrConflict},
 	}

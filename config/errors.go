@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"strconv"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 )
 
 // ErrInvalid is matched (with errors.Is) by every problem that is a bad value of one variable: a
@@ -56,8 +58,12 @@ func (e *VarError) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
-// invalid builds an ErrInvalid problem for a plain (non-secret) value.
+// invalid builds an ErrInvalid problem for a plain (non-secret) value. A value that looks like a seed, in
+// any letter case (a seed pasted into a list of public keys, say), is not recorded.
 func invalid(name, value, reason string) *VarError {
+	if nkey.LooksLikeSeed(value) {
+		return &VarError{Var: name, Reason: reason + " (the value looks like a seed and is not shown)", Kind: ErrInvalid}
+	}
 	return &VarError{Var: name, Value: value, Reason: reason, Kind: ErrInvalid}
 }
 

@@ -266,8 +266,12 @@ func checkUserJWT(name string, j, seed Secret, seedOK bool) *VarError {
 	return nil
 }
 
-// checkCredsFile checks that path is a readable .creds file holding a user JWT and a user seed.
+// checkCredsFile checks that path is a .creds file readable by its owner only, holding a user JWT and a user
+// seed.
 func checkCredsFile(name, path string) *VarError {
+	if p := checkPrivateFile(name, path); p != nil {
+		return p
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return &VarError{Var: name, Value: path, Reason: "cannot read", Kind: ErrInvalid, Err: pathless(err)}

@@ -136,7 +136,7 @@ func New(cfg Config) (*Cluster, error) {
 
 // printable returns s for an error message unless it could be a seed.
 func printable(s string) string {
-	if strings.HasPrefix(s, "S") {
+	if nkey.LooksLikeSeed(s) || strings.HasPrefix(strings.ToUpper(s), "S") {
 		return "(a seed, not shown)"
 	}
 	return s

@@ -3,11 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 )
 
 // Exit statuses. Scripts tell a bad command line (exitUsage) from a command that ran and failed
@@ -53,15 +54,12 @@ func usagef(cmd, format string, args ...any) error {
 	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
 }
 
-// seedPattern matches an encoded nkey seed: 'S', then the type and key in 57 base32 characters.
-var seedPattern = regexp.MustCompile(`S[A-Z2-7]{57}`)
-
 // errorLine turns an error into the single line run prints on stderr. It is the last line of defence for
 // the rule that no seed is ever printed in an error: commands are written not to echo seeds, and this
 // removes anything shaped like one that slipped through anyway. Line breaks become "; " and other
 // control characters are escaped, since errors can quote text taken from untrusted tokens.
 func errorLine(err error) string {
-	s := seedPattern.ReplaceAllString(err.Error(), "S…(seed redacted)")
+	s := nkey.RedactSeeds(err.Error())
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\n", "; ")
 	return "wasmcloud-host: " + printable(s)
