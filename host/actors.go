@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
@@ -96,17 +99,53 @@ func (h *Host) load(ctx context.Context, ref string) ([]byte, error) {
 		return nil, err
 	}
 	if path := filePath(ref); path != "" {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return nil, err
-		}
-		wasm, err := os.ReadFile(abs)
-		if err != nil {
-			return nil, fmt.Errorf("host: read actor: %w", err)
-		}
-		return wasm, nil
+		return readActorFile(path, oci.DefaultMaxSize)
 	}
 	return h.oci.pull(ctx, ref)
+}
+
+// readActorFile reads the module a file reference names: a regular file of at most limit bytes, the limit of
+// an OCI layer. The file is opened without blocking and checked through the open descriptor, so a FIFO, a
+// device such as /dev/zero, or a file swapped for one after a check, is refused rather than read forever.
+func readActorFile(path string, limit int64) ([]byte, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("host: read actor: %w", err)
+	}
+	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("host: read actor: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("host: read actor: %w", err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("host: read actor %s: not a regular file (%s)", abs, fi.Mode().Type())
+	case fi.Size() > limit:
+		return nil, fmt.Errorf("host: read actor %s: %d bytes, over the %d-byte limit", abs, fi.Size(), limit)
+	}
+	wasm, err := io.ReadAll(io.LimitReader(f, limit+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("host: read actor: %w", err)
+	case int64(len(wasm)) > limit:
+		return nil, fmt.Errorf("host: read actor %s: over the %d-byte limit", abs, limit)
+	}
+	return wasm, nil
+}
+
+// publicError is what events and control replies, which anyone on the lattice may read, say about a failure
+// to load, verify or start the actor ref names. For a file reference that is only that it was refused, so
+// that they cannot serve as an oracle for which paths exist on this host and what they hold; the detail is
+// logged locally. Other references keep their reason.
+func (h *Host) publicError(ref string, err error) error {
+	if err == nil || filePath(ref) == "" || errors.Is(err, ErrFileLoadNotAllowed) {
+		return err
+	}
+	h.log.Warn("actor file refused", attrRef, ref, attrError, err)
+	return ErrFileRefused
 }
 
 // StartActor loads an actor from a reference, verifies its signed claims, and serves it on the lattice with
@@ -119,7 +158,7 @@ func (h *Host) startActor(ctx context.Context, ref string, count int, annotation
 	wasm, err := h.load(ctx, ref)
 	if err != nil {
 		h.publishEvent("actors_start_failed", map[string]any{"public_key": "", "image_ref": ref, "annotations": annotations,
-			"host_id": h.HostID(), "error": err.Error()})
+			"host_id": h.HostID(), "error": h.publicError(ref, err).Error()})
 		return nil, err
 	}
 	return h.startModule(ctx, ref, wasm, count, annotations)
@@ -136,8 +175,12 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	}
 	failed := func(key string, err error) (*actor.Claims, error) {
 		h.log.Warn("actor failed to start", attrRef, ref, attrActor, key, attrError, err)
+		public := h.publicError(ref, err)
+		if public != err {
+			key = "" // the module key says what the file holds
+		}
 		h.publishEvent("actors_start_failed", map[string]any{"public_key": key, "image_ref": ref, "annotations": annotations,
-			"host_id": h.HostID(), "error": err.Error()})
+			"host_id": h.HostID(), "error": public.Error()})
 		return nil, err
 	}
 	claims, err := actor.Verify(ref, wasm, actor.VerifyOptions{Skew: h.cfg.ClockSkew})
@@ -260,6 +303,7 @@ func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
 	}
 	oldClaims, count := ra.snapshot()
 	fail := func(err error) error {
+		err = h.publicError(ref, err)
 		h.publishEvent("actor_update_failed", map[string]any{"public_key": key, "revision": oldClaims.Rev, "reason": err.Error()})
 		return err
 	}

@@ -7,6 +7,9 @@ import "errors"
 var (
 	// ErrFileLoadNotAllowed: a file reference was given while WASMCLOUD_ALLOW_FILE_LOAD is false.
 	ErrFileLoadNotAllowed = errors.New("host: file references are not allowed (set WASMCLOUD_ALLOW_FILE_LOAD=true)")
+	// ErrFileRefused: a file reference could not be loaded, verified or started. Events and control replies say
+	// only this; the host's log says why.
+	ErrFileRefused = errors.New("host: actor file refused (the host's log says why)")
 	// ErrUnsupportedRef: the actor reference is neither a file nor a supported registry reference.
 	ErrUnsupportedRef = errors.New("host: unsupported actor reference")
 	// ErrAlreadyRunning: an actor with the same module key already runs on this host.

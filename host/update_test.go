@@ -4,20 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
 // cmd.{host}.upd takes only a higher revision of the same actor; the update serves calls at once.
 func TestUpdateActor(t *testing.T) {
 	s := runNATS(t)
-	h := startHost(t, s, clusterSeed(t))
+	logs := &logBuffer{}
+	h := startHostWithLog(t, s, clusterSeed(t), slog.New(slog.NewJSONHandler(logs, nil)))
 	nc := connect(t, s)
 	events := watchEvents(t, nc)
 	ctx := context.Background()
@@ -55,8 +59,16 @@ func TestUpdateActor(t *testing.T) {
 	if err != nil || !bytes.Equal(out, echoReply) {
 		t.Fatalf("call after update: %v", err)
 	}
-	wantAck(t, upd(v2again), false, "not above 2")
-	wantAck(t, upd(foreign), false, "is actor "+other.Public().String())
+	// The reasons of a refused file reference stay in the host's log: replies and events only say it was
+	// refused, so that they tell nobody which files exist on the host and what they hold.
+	wantAck(t, upd(v2again), false, ErrFileRefused.Error())
+	wantAck(t, upd(foreign), false, ErrFileRefused.Error())
+	var reasons []string
+	for _, rec := range logs.find(t, "actor file refused") {
+		reasons = append(reasons, rec["error"].(string))
+	}
+	require.True(t, len(reasons) == 2 && strings.Contains(reasons[0], "not above 2") &&
+		strings.Contains(reasons[1], "is actor "+other.Public().String()), "logged reasons %q", reasons)
 	events.waitFor(t, "actor_update_failed", nil)
 	if err := h.UpdateActor(ctx, "MNOTRUNNING", v2); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("update of an actor not running: %v", err)
