@@ -413,7 +413,7 @@ func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
 	ra.slots <- struct{}{}
 	started := h.inflight.Go(func() {
 		defer func() { <-ra.slots }()
-		resp := h.handle(ctx, ra, m.Data)
+		resp := h.handle(ctx, ra, m.Data, false)
 		if m.Reply == "" {
 			return
 		}
@@ -435,11 +435,14 @@ func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
 }
 
 // handle verifies one inbound invocation and runs it. Nothing reaches the actor unless every check passed.
+// inProcess says the message was signed by this host for this actor and never left the process.
 // The response is not signed yet: a response that leaves the host is signed by dispatch, while one to an
 // actor on this host stays in the process, where a signature would prove nothing.
-func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.Response {
+func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte, inProcess bool) *wire.Response {
 	claims, _ := ra.snapshot()
-	inv, payload, err := h.cluster.Verify(ctx, msg, h.rpcVerifyOptions())
+	opts := h.rpcVerifyOptions()
+	opts.InProcess = inProcess
+	inv, payload, err := h.cluster.Verify(ctx, msg, opts)
 	id := ""
 	if inv != nil {
 		id = inv.ID
@@ -455,6 +458,9 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte) *wire.R
 	if err != nil {
 		h.log.Warn("refused invocation", attrActor, claims.Subject, attrInvocationID, id, attrReason, err)
 		return &wire.Response{InvocationID: id, Error: err.Error()}
+	}
+	if inv.Unauthenticated {
+		ctx = withUnauthenticated(ctx)
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.RPCTimeout)
 	defer cancel()

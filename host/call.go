@@ -56,13 +56,13 @@ func (h *Host) resolveActor(name string) (string, error) {
 // verification an invocation from the network gets, otherwise over NATS. It returns the response payload, or
 // the response's error.
 func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error) {
-	if err := h.cluster.Sign(inv); err != nil {
+	if err := h.cluster.SignWith(inv, rpc.SignOptions{Unauthenticated: unauthenticated(ctx)}); err != nil {
 		return nil, err
 	}
 	if ra := h.running(inv.Target.PublicKey); ra != nil {
 		// Same host: no network, the same verification, and a response that never leaves the process (so
-		// nothing is chunked).
-		resp := h.handle(ctx, ra, inv.AppendMsgpack(nil))
+		// nothing is chunked). The id takes no place in the replay cache: nobody could capture it.
+		resp := h.handle(ctx, ra, inv.AppendMsgpack(nil), true)
 		if resp.Error != "" {
 			return nil, &rpc.RemoteError{Message: resp.Error}
 		}
@@ -77,4 +77,20 @@ func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 		return nil, err
 	}
 	return h.cluster.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
+}
+
+// unauthenticatedKey marks a context whose work was started by input nobody authenticated: an HTTP request or
+// a subscribed message delivered by a built-in provider, and whatever an actor does while handling one.
+type unauthenticatedKey struct{}
+
+// withUnauthenticated marks ctx as working on behalf of unauthenticated input.
+func withUnauthenticated(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unauthenticatedKey{}, true)
+}
+
+// unauthenticated reports whether ctx works on behalf of unauthenticated input. The invocations signed in such
+// a context say so in their tokens, and receivers keep their ids in a replay cache share of their own.
+func unauthenticated(ctx context.Context) bool {
+	v, _ := ctx.Value(unauthenticatedKey{}).(bool)
+	return v
 }

@@ -349,7 +349,8 @@ var _ capability.Host = capHost{}
 // Deliver sends an invocation from a built-in provider to an actor: signed, verified and checked like any
 // invocation (the actor's claims must list the provider's contract).
 func (c capHost) Deliver(ctx context.Context, from wire.Entity, actorKey, op string, payload []byte) ([]byte, error) {
-	return c.h.invoke(ctx, &wire.Invocation{Origin: from, Target: wire.Entity{PublicKey: actorKey}, Operation: op, Msg: payload})
+	// What a built-in provider delivers (an HTTP request, a subscribed message) was authenticated by nobody.
+	return c.h.invoke(withUnauthenticated(ctx), &wire.Invocation{Origin: from, Target: wire.Entity{PublicKey: actorKey}, Operation: op, Msg: payload})
 }
 
 func (c capHost) Link(actorKey, contractID, linkName string) (control.LinkDefinition, bool) {

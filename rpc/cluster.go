@@ -66,6 +66,9 @@ type Cluster struct {
 	// It is built in New and never changed, so it needs no lock.
 	issuers map[string]trustedIssuer
 	replay  *ReplayCache
+	// replayUnauth remembers the invocations made on behalf of unauthenticated input (their tokens say so):
+	// a flood of HTTP requests or subscribed messages fills this share, never the cluster members' one.
+	replayUnauth *ReplayCache
 }
 
 type trustedIssuer struct {
@@ -131,6 +134,7 @@ func New(cfg Config) (*Cluster, error) {
 		c.issuers[s] = trustedIssuer{key: pk, index: uint32(len(c.issuers))}
 	}
 	c.replay = NewReplayCache(capacity)
+	c.replayUnauth = NewReplayCache(capacity / 2)
 	return c, nil
 }
 
@@ -167,6 +171,10 @@ func (c *Cluster) Validity() time.Duration { return c.validity }
 
 // ReplayCache returns the cache of accepted invocation ids (for metrics and tests).
 func (c *Cluster) ReplayCache() *ReplayCache { return c.replay }
+
+// UnauthenticatedReplayCache returns the cache of accepted ids of invocations made on behalf of
+// unauthenticated input (for metrics and tests). It holds half as many entries as ReplayCache.
+func (c *Cluster) UnauthenticatedReplayCache() *ReplayCache { return c.replayUnauth }
 
 // Wipe overwrites the cluster private key. Sign must not be called afterwards; verification keeps working.
 func (c *Cluster) Wipe() {

@@ -14,7 +14,17 @@ import (
 // (len(Msg)), and attaches a token signed with the cluster key whose subject and jti are the id, whose exp is
 // iat plus the validity window, and which binds the target and origin URLs, the invocation hash and (our
 // extension) the host id.
-func (c *Cluster) Sign(inv *wire.Invocation) error {
+func (c *Cluster) Sign(inv *wire.Invocation) error { return c.SignWith(inv, SignOptions{}) }
+
+// SignOptions are per-invocation choices of SignWith.
+type SignOptions struct {
+	// Unauthenticated marks an invocation made on behalf of unauthenticated input (an HTTP request, a
+	// subscribed message, or an actor handling one): receivers keep its id in a replay cache of its own.
+	Unauthenticated bool
+}
+
+// SignWith is Sign with options.
+func (c *Cluster) SignWith(inv *wire.Invocation, o SignOptions) error {
 	if inv.ID == "" {
 		inv.ID = wire.NewID()
 	}
@@ -25,10 +35,11 @@ func (c *Cluster) Sign(inv *wire.Invocation) error {
 	inv.ContentLength = uint64(len(inv.Msg))
 	now := c.now()
 	meta := wascap.Invocation{
-		TargetURL: inv.TargetURL(),
-		OriginURL: inv.Origin.URL(),
-		Hash:      wire.HashHex(inv.Hash()),
-		HostID:    c.hostID,
+		TargetURL:       inv.TargetURL(),
+		OriginURL:       inv.Origin.URL(),
+		Hash:            wire.HashHex(inv.Hash()),
+		HostID:          c.hostID,
+		Unauthenticated: o.Unauthenticated,
 	}
 	tok, err := c.sign(wascap.Claims{
 		ID:       inv.ID,
@@ -61,6 +72,10 @@ type Dechunker func(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 type VerifyOptions struct {
 	// Dechunk fetches chunked payloads. Nil: chunked invocations are refused with ErrChunked.
 	Dechunk Dechunker
+	// InProcess says the invocation was signed by this process for an actor in this process and never
+	// crossed the wire, so nobody could have captured it to replay: its id takes no place in a replay cache.
+	// Every other check runs. Never set it for a message that arrived from the network.
+	InProcess bool
 }
 
 // Verify decodes an inbound invocation and runs every check before anything may be dispatched, in this order:
@@ -151,7 +166,15 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 		return nil, err
 	}
 
-	if err := c.replay.Add(replayKeyFor(trusted.index, inv.ID), now.UnixNano(), deadline.UnixNano()); err != nil {
+	inv.Unauthenticated = meta.Unauthenticated
+	if o.InProcess {
+		return payload, nil
+	}
+	cache := c.replay
+	if meta.Unauthenticated {
+		cache = c.replayUnauth
+	}
+	if err := cache.Add(replayKeyFor(trusted.index, inv.ID), now.UnixNano(), deadline.UnixNano()); err != nil {
 		return nil, err
 	}
 	return payload, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
@@ -406,4 +407,57 @@ func TestSignAfterWipe(t *testing.T) {
 	if resp.Error != ErrReplayed.Error() || resp.Claims != "" || resp.InvocationID != "id" {
 		t.Fatalf("ErrorResponse after Wipe = %+v", resp)
 	}
+}
+
+// TestUnauthenticatedShare: invocations made on behalf of unauthenticated input fill a replay cache of their
+// own. When it is full, they are refused, and invocations from cluster members still pass; a replay is
+// refused in either share.
+func TestUnauthenticatedShare(t *testing.T) {
+	clock := newClock()
+	host := deterministicKey(t, nkey.Server, "h")
+	self, err := New(Config{HostID: host.Public().String(), Now: clock.Now, ReplayCapacity: 1024})
+	require.NoError(t, err)
+	sign := func(payload string, unauth bool) []byte {
+		inv := testInvocation(payload)
+		require.NoError(t, self.SignWith(inv, SignOptions{Unauthenticated: unauth}))
+		return inv.AppendMsgpack(nil)
+	}
+	var flood [][]byte
+	for i := 0; ; i++ {
+		m := sign(fmt.Sprint("flood ", i), true)
+		_, _, err := self.Verify(ctx, m, VerifyOptions{})
+		if errors.Is(err, ErrReplayCacheFull) {
+			break
+		}
+		require.NoError(t, err)
+		flood = append(flood, m)
+		require.True(t, i < 10_000, "the unauthenticated share never filled")
+	}
+	require.True(t, len(flood) <= self.UnauthenticatedReplayCache().Capacity(), "%d unauthenticated ids held", len(flood))
+	require.Equal(t, "member ids held", self.ReplayCache().Len(), 0)
+	for i := range 32 {
+		m := sign(fmt.Sprint("member ", i), false)
+		_, _, err := self.Verify(ctx, m, VerifyOptions{})
+		require.NoError(t, err, "a cluster member's invocation after the flood")
+		_, _, err = self.Verify(ctx, m, VerifyOptions{})
+		wantReason(t, err, ErrReplayed)
+	}
+	_, _, err = self.Verify(ctx, flood[0], VerifyOptions{})
+	wantReason(t, err, ErrReplayed)
+}
+
+// TestInProcessTakesNoPlace: an invocation signed for an actor in the same process is verified in full but
+// takes no place in a replay cache, since it never crossed the wire.
+func TestInProcessTakesNoPlace(t *testing.T) {
+	clock := newClock()
+	self := newCluster(t, "cluster one", clock)
+	msg := signed(t, self, testInvocation("local"))
+	for range 3 {
+		_, _, err := self.Verify(ctx, msg, VerifyOptions{InProcess: true})
+		require.NoError(t, err)
+	}
+	require.Equal(t, "ids held", self.ReplayCache().Len()+self.UnauthenticatedReplayCache().Len(), 0)
+	tampered := reencode(t, msg, func(inv *wire.Invocation) { inv.Msg = []byte("other") })
+	_, _, err := self.Verify(ctx, tampered, VerifyOptions{InProcess: true})
+	wantReason(t, err, ErrHashMismatch)
 }

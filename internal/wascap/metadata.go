@@ -22,6 +22,11 @@ type Invocation struct {
 	// HostID binds the sending host's id, which 0.x left outside the signature. It is our extension: 0.x
 	// peers ignore unknown fields, and tokens from 0.x peers do not carry it.
 	HostID string `json:"host_id,omitempty"`
+	// Unauthenticated marks an invocation a host made on behalf of input nobody authenticated (an HTTP
+	// request, a subscribed message) or of an actor handling such input. Receivers keep such ids in a replay
+	// cache of their own, so that a flood of that input can exhaust only its own share. Our extension, like
+	// HostID.
+	Unauthenticated bool `json:"unauthenticated,omitempty"`
 }
 
 // Provider is the wascap metadata of a capability provider's token (sub = service key V…).

@@ -30,6 +30,11 @@ type Invocation struct {
 	ContentLength uint64
 	// TraceContext carries trace propagation headers. An empty map is not written.
 	TraceContext map[string]string
+
+	// Unauthenticated is not part of the wire format: rpc.Cluster.Verify sets it when the verified token says
+	// the invocation was made on behalf of unauthenticated input, so that the receiving host marks what the
+	// actor does in turn.
+	Unauthenticated bool
 }
 
 // TargetURL returns the target URL that the invocation claims sign: the target entity's URL, a
