@@ -50,7 +50,7 @@ func (g *Gate) parse(l control.LinkDefinition) parsedLink {
 	case l.ProviderID == BuiltinMessaging && l.ContractID == contract.ContractMessaging:
 		p.msg, p.err = g.msg.ParseLink(l.ActorID, l.LinkName, l.Values)
 	case l.ProviderID == BuiltinHTTPServer && l.ContractID == contract.ContractHTTPServer:
-		_, p.err = httpserver.ParseAddress(l.Values)
+		_, p.err = g.http.ParseLink(l.Values)
 	}
 	return p
 }

@@ -16,11 +16,12 @@ type Deliver func(ctx context.Context, from wire.Entity, actorKey, operation str
 // (so the actor's claims must list wasmcloud:httpserver). It returns the address as the Server keys it, for
 // Unbind.
 func (s *Server) BindActor(values map[string]string, from wire.Entity, actorKey string, deliver Deliver) (string, error) {
-	addr, err := ParseAddress(values)
+	l, err := s.ParseLink(values)
 	if err != nil {
 		return "", err
 	}
-	err = s.Bind(addr, actorKey, func(ctx context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
+	addr := l.Addr
+	err = s.BindWith(addr, actorKey, l.Limits, func(ctx context.Context, req *contract.HTTPRequest) (*contract.HTTPResponse, error) {
 		out, err := deliver(ctx, from, actorKey, contract.OpHTTPServerHandleRequest, req.AppendMsgpack(nil))
 		if err != nil {
 			return nil, err
@@ -36,3 +37,6 @@ func (s *Server) BindActor(values map[string]string, from wire.Entity, actorKey 
 	}
 	return addr, nil
 }
+
+// ParseLink is ParseLink with the Server's Config as the defaults of the limits.
+func (s *Server) ParseLink(values map[string]string) (Link, error) { return ParseLink(values, s.cfg.Limits()) }

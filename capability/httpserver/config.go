@@ -3,7 +3,6 @@ package httpserver
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -14,7 +13,9 @@ const (
 	DefaultHandlerTimeout    = 30 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultMaxBody           = 10 << 20 // 10 MiB
-	DefaultMaxHeaderBytes    = http.DefaultMaxHeaderBytes
+	DefaultMaxHeaderBytes    = 64 << 10 // 64 KiB; larger headers get 431
+	DefaultMaxConnections    = 256
+	DefaultMaxConcurrent     = 64
 
 	// writeTimeoutSlack is what the default WriteTimeout leaves, beyond ReadTimeout and
 	// HandlerTimeout, to write the response.
@@ -41,8 +42,19 @@ type Config struct {
 	// MaxBody is the largest request body, in bytes, handed to an actor; a larger one gets 413.
 	// Default 10 MiB.
 	MaxBody int64
-	// MaxHeaderBytes bounds the size of a request's headers. Default 1 MiB.
+	// MaxHeaderBytes bounds the size of a request's headers; larger ones get 431. Default 64 KiB.
 	MaxHeaderBytes int
+	// MaxConnections is the default number of open connections per address (a link may set its own, see
+	// ParseLink). Default 256.
+	MaxConnections int
+	// MaxConcurrent is the default number of requests per address being read or handled at once. Default 64.
+	MaxConcurrent int
+}
+
+// Limits returns the per-address limits of c (after defaults), those of links that set none.
+func (c Config) Limits() Limits {
+	d := c.withDefaults()
+	return Limits{MaxConnections: d.MaxConnections, MaxConcurrent: d.MaxConcurrent, MaxBody: d.MaxBody}
 }
 
 // Validate reports every field that is out of range at once (each error wraps ErrConfig and names
@@ -61,6 +73,15 @@ func (c Config) Validate() error {
 	neg("IdleTimeout", c.IdleTimeout)
 	if c.MaxBody < 0 {
 		errs = append(errs, fmt.Errorf("%w: MaxBody is negative (%d)", ErrConfig, c.MaxBody))
+	}
+	if c.MaxConnections < 0 || c.MaxConnections > MaxConnectionsCeiling {
+		errs = append(errs, fmt.Errorf("%w: MaxConnections is out of range (%d)", ErrConfig, c.MaxConnections))
+	}
+	if c.MaxConcurrent < 0 || c.MaxConcurrent > MaxConcurrentCeiling {
+		errs = append(errs, fmt.Errorf("%w: MaxConcurrent is out of range (%d)", ErrConfig, c.MaxConcurrent))
+	}
+	if c.MaxBody > MaxBodyCeiling {
+		errs = append(errs, fmt.Errorf("%w: MaxBody is above %d (%d)", ErrConfig, MaxBodyCeiling, c.MaxBody))
 	}
 	if c.MaxHeaderBytes < 0 {
 		errs = append(errs, fmt.Errorf("%w: MaxHeaderBytes is negative (%d)", ErrConfig, c.MaxHeaderBytes))
@@ -94,6 +115,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = DefaultMaxConcurrent
 	}
 	return c
 }

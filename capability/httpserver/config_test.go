@@ -18,11 +18,14 @@ func TestConfigDefaults(t *testing.T) {
 		HandlerTimeout:    30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxBody:           10 << 20,
-		MaxHeaderBytes:    1 << 20,
+		MaxHeaderBytes:    64 << 10,
+		MaxConnections:    256,
+		MaxConcurrent:     64,
 	}
 	require.Equal(t, "defaults", got, want)
 
-	set := Config{ReadHeaderTimeout: 1, ReadTimeout: 2, WriteTimeout: 9, HandlerTimeout: 4, IdleTimeout: 5, MaxBody: 6, MaxHeaderBytes: 7}
+	set := Config{ReadHeaderTimeout: 1, ReadTimeout: 2, WriteTimeout: 9, HandlerTimeout: 4, IdleTimeout: 5, MaxBody: 6, MaxHeaderBytes: 7,
+		MaxConnections: 8, MaxConcurrent: 9}
 	require.Equal(t, "explicit values", set.withDefaults(), set)
 
 	// The default WriteTimeout follows the HandlerTimeout that was set.

@@ -24,6 +24,7 @@ const (
 	textUnavailable = "service unavailable: no actor serves this address\n"
 	textActorGone   = "service unavailable: the actor is not running\n"
 	textTimeout     = "gateway timeout: the actor did not answer in time\n"
+	textBusy        = "service unavailable: too many requests in flight\n"
 )
 
 // errHandlerTimeout is the cause of a handler context that reached Config.HandlerTimeout, which
@@ -51,13 +52,23 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, textUnavailable)
 		return
 	}
-	if r.ContentLength > b.cfg.MaxBody {
+	limits := b.limits.Load()
+	if r.ContentLength > limits.MaxBody {
 		// Refuse before reading: the rest of the body is not worth the bandwidth.
 		w.Header().Set("Connection", "close")
 		writeText(w, http.StatusRequestEntityTooLarge, textTooLarge)
 		return
 	}
-	body, buf, err := readBody(r.Body, r.ContentLength, b.cfg.MaxBody)
+	// A slot before a byte of the body is read: memory for bodies is bounded by MaxConcurrent × MaxBody.
+	if b.active.Add(1) > int64(limits.MaxConcurrent) {
+		b.active.Add(-1)
+		b.refusedRequests.Add(1)
+		w.Header().Set("Retry-After", "1")
+		writeText(w, http.StatusServiceUnavailable, textBusy)
+		return
+	}
+	defer b.active.Add(-1)
+	body, buf, err := readBody(r.Body, r.ContentLength, limits.MaxBody)
 	defer putBuffer(buf)
 	if err != nil {
 		w.Header().Set("Connection", "close")
@@ -255,6 +266,7 @@ func validHeaderValue(v string) bool {
 // does not pin its memory.
 const (
 	minBuffer = 4 << 10
+	readChunk = 64 << 10
 	maxPooled = 1 << 20
 )
 
@@ -284,20 +296,18 @@ func putBuffer(p *[]byte) {
 }
 
 // readBody reads a request body of contentLength bytes (-1 when unknown) but no more than limit.
-// It returns the body (nil when empty) and the buffer that holds it, for putBuffer.
+// It returns the body (nil when empty) and the buffer that holds it, for putBuffer. The buffer grows
+// with the bytes that arrive: a declared length only caps the first allocation at readChunk, so a client
+// that announces megabytes and sends a few bytes costs a few kilobytes.
 func readBody(r io.Reader, contentLength, limit int64) ([]byte, *[]byte, error) {
 	if contentLength == 0 {
 		return nil, nil, nil
 	}
+	first := int64(minBuffer)
 	if contentLength > 0 {
-		p := getBuffer(int(contentLength))
-		body := (*p)[:contentLength]
-		if _, err := io.ReadFull(r, body); err != nil {
-			return nil, p, err
-		}
-		return body, p, nil
+		first = min(contentLength, readChunk)
 	}
-	p := getBuffer(minBuffer)
+	p := getBuffer(int(first))
 	body := *p
 	for {
 		if len(body) == cap(body) {
@@ -318,6 +328,9 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, *[]byte, error) 
 		}
 	}
 	*p = body
+	if contentLength > 0 && int64(len(body)) != contentLength {
+		return nil, p, io.ErrUnexpectedEOF
+	}
 	if len(body) == 0 {
 		return nil, p, nil
 	}

@@ -55,12 +55,18 @@ type binding struct {
 	log   *slog.Logger
 	key   string
 	owner string
-	ln    net.Listener
+	ln    *onceCloseListener
 	http  *http.Server
 
 	// target is the Handler to call; nil once the address is unbound, so that a request racing
 	// the unbind gets 503 instead of reaching an actor that no longer owns the address.
 	target atomic.Pointer[Handler]
+	// limits are the link's limits; a new Bind by the same owner replaces them.
+	limits atomic.Pointer[Limits]
+	// conns counts open connections, active the requests being read or handled; refusedConns and
+	// refusedRequests count what the limits turned away (503).
+	conns, active                 atomic.Int64
+	refusedConns, refusedRequests atomic.Int64
 }
 
 // New returns a Server that applies cfg (zero fields take their defaults) and logs to log (nil
@@ -85,6 +91,12 @@ func New(cfg Config, log *slog.Logger) *Server {
 // already holds addr, h replaces its Handler for the next requests without listening again. A
 // listen failure wraps ErrListen and names the address.
 func (s *Server) Bind(addr, owner string, h Handler) error {
+	return s.BindWith(addr, owner, s.cfg.Limits(), h)
+}
+
+// BindWith is Bind with the limits of the link (see ParseLink) instead of the Config's defaults. A new
+// BindWith by the owner of addr replaces the limits for the next connections and requests.
+func (s *Server) BindWith(addr, owner string, limits Limits, h Handler) error {
 	switch {
 	case addr == "":
 		return fmt.Errorf("%w: empty address", ErrInvalidBind)
@@ -94,6 +106,8 @@ func (s *Server) Bind(addr, owner string, h Handler) error {
 		return fmt.Errorf("%w of %s for %s: nil handler", ErrInvalidBind, addr, owner)
 	case s.cfgErr != nil:
 		return fmt.Errorf("httpserver: bind %s: %w", addr, s.cfgErr)
+	case limits.MaxConnections < 1 || limits.MaxConcurrent < 1 || limits.MaxBody < 1:
+		return fmt.Errorf("%w of %s for %s: limits %+v", ErrInvalidBind, addr, owner, limits)
 	}
 	key := addrKey(addr)
 
@@ -106,6 +120,7 @@ func (s *Server) Bind(addr, owner string, h Handler) error {
 		if b.owner != owner {
 			return &AddressTakenError{Addr: key, Owner: b.owner}
 		}
+		b.limits.Store(&limits)
 		b.target.Store(&h)
 		return nil
 	}
@@ -115,9 +130,10 @@ func (s *Server) Bind(addr, owner string, h Handler) error {
 	if err != nil {
 		return fmt.Errorf("%w on %s: %w", ErrListen, key, err)
 	}
-	ln := &onceCloseListener{Listener: tcp}
 	log := s.log.With(slog.String(logKeyAddress, key), slog.String(logKeyActor, owner))
-	b := &binding{cfg: &s.cfg, log: log, key: key, owner: owner, ln: ln}
+	b := &binding{cfg: &s.cfg, log: log, key: key, owner: owner}
+	b.ln = &onceCloseListener{Listener: &limitListener{Listener: tcp, b: b}}
+	b.limits.Store(&limits)
 	b.target.Store(&h)
 	b.http = &http.Server{
 		Handler:           b,
@@ -130,7 +146,7 @@ func (s *Server) Bind(addr, owner string, h Handler) error {
 	}
 	s.bindings[key] = b
 	s.wg.Go(func() {
-		err := b.http.Serve(ln)
+		err := b.http.Serve(b.ln)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			log.Error("HTTP server stopped accepting connections", slog.Any("error", err))
 		}
