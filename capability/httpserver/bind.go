@@ -39,4 +39,6 @@ func (s *Server) BindActor(values map[string]string, from wire.Entity, actorKey 
 }
 
 // ParseLink is ParseLink with the Server's Config as the defaults of the limits.
-func (s *Server) ParseLink(values map[string]string) (Link, error) { return ParseLink(values, s.cfg.Limits()) }
+func (s *Server) ParseLink(values map[string]string) (Link, error) {
+	return ParseLink(values, s.cfg.Limits())
+}
