@@ -36,11 +36,11 @@ func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, t
 	return c.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
 }
 
-// LookupAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
-// the call command. Like a host, it trusts only claims entries whose signed token verifies, and among those
-// the first writer of the alias.
-func LookupAlias(ctx context.Context, nc *nats.Conn, latticePrefix, domain, alias string) (string, error) {
-	key, ok, err := lattice.FindAlias(ctx, nc, latticePrefix, domain, alias)
+// LookupAlias finds the actor a call alias resolves to in the lattice bucket, for tools outside a host such as
+// the call command. Like a host, it trusts only the alias's ownership record signed by a cluster key c
+// trusts, and only claims entries of the owning account whose signed token verifies.
+func LookupAlias(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, domain, alias string) (string, error) {
+	key, ok, err := lattice.FindAlias(ctx, nc, latticePrefix, domain, c, alias)
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("%w %q: %w", ErrUnknownActor, alias, err)

@@ -357,11 +357,30 @@ func (h *Host) restoreClaims(ctx context.Context, subject string) {
 
 // publishClaims writes the claims of an actor started here to the lattice bucket, with its token.
 func (h *Host) publishClaims(ctx context.Context, c *actor.Claims) {
+	// The alias goes to the first account that claims it; an actor of another account runs, but calls to the
+	// alias do not reach it.
+	if err := h.data.ClaimAlias(ctx, c.CallAlias, c.Issuer); err != nil {
+		var taken *lattice.AliasTakenError
+		if errors.As(err, &taken) {
+			h.aliasClash(c.CallAlias, taken.Owner, c.Subject, c.Issuer)
+		} else {
+			h.log.Warn("could not record the owner of a call alias", attrActor, c.Subject, "call_alias", c.CallAlias, attrError, err)
+		}
+	}
 	err := h.data.PublishClaims(ctx, lattice.Claims{Subject: c.Subject, Issuer: c.Issuer, Name: c.Name,
 		CallAlias: c.CallAlias, Caps: c.Caps, Tags: c.Tags, Rev: c.Rev, Ver: c.Ver, Token: c.Token})
 	if err != nil {
 		h.log.Warn("could not publish actor claims", attrActor, c.Subject, attrError, err)
 	}
+}
+
+// aliasClash logs and publishes that an actor (claimant, of account claimantIssuer; "" when unknown) claims a
+// call alias that the account owner owns.
+func (h *Host) aliasClash(alias, owner, claimant, claimantIssuer string) {
+	h.log.Warn("call alias clash: the alias stays with the account that owns it", "call_alias", alias, "owner", owner,
+		"claimant", claimant, "claimant_issuer", claimantIssuer)
+	h.publishEvent("call_alias_clash", map[string]any{"call_alias": alias, "owner": owner, "claimant": claimant,
+		"claimant_issuer": claimantIssuer, "host_id": h.HostID()})
 }
 
 // chunks returns the object store of this host's lattice, reached through the control connection.

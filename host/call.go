@@ -32,20 +32,28 @@ func (h *Host) hostCall(ctx context.Context, caller *actor.Claims, binding, name
 	return h.invoke(ctx, inv)
 }
 
-// resolveActor turns a module key or a call alias into a module key: local actors first, then the claims the
-// lattice published.
+// resolveActor turns a module key or a call alias into a module key. An alias resolves to an actor of the
+// account that owns it (lattice.Data.Alias), wherever that actor runs, even when an actor of another account
+// that claims the alias runs on this host.
 func (h *Host) resolveActor(name string) (string, error) {
 	if nkey.CheckID(name, nkey.Module) == nil {
 		return name, nil
 	}
-	h.mu.RLock()
-	for key, a := range h.actors {
-		if a != nil && a.claims.CallAlias == name {
-			h.mu.RUnlock()
-			return key, nil
+	if !h.data.Online() {
+		// Without the lattice bucket, nobody records who owns an alias: only this host's actors resolve.
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+		found := ""
+		for key, a := range h.actors {
+			if a != nil && a.claims.CallAlias == name && (found == "" || key < found) {
+				found = key
+			}
 		}
+		if found != "" {
+			return found, nil
+		}
+		return "", fmt.Errorf("%w %q", ErrUnknownActor, name)
 	}
-	h.mu.RUnlock()
 	if key, ok := h.data.Alias(name); ok {
 		return key, nil
 	}

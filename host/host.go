@@ -219,7 +219,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if h.runtime, err = actor.NewRuntime(ctx, actor.RuntimeConfig{CacheDir: filepath.Join(h.cfg.StateDir, "compilation-cache")}); err != nil {
 		return err
 	}
-	h.data = lattice.NewData(h.cfg.LatticePrefix, h.cfg.JSDomain, dataObserver{h}, h.log)
+	h.data = lattice.NewData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.cluster, dataObserver{h}, h.log)
 	js, err := lattice.JetStream(h.ctlConn, h.cfg.JSDomain) // key-value data lives where the control user reaches
 	if err != nil {
 		return err
@@ -339,6 +339,9 @@ func (o dataObserver) LinkChanged(ctx context.Context, l control.LinkDefinition,
 }
 func (o dataObserver) ClaimsForged(ctx context.Context, subject string) {
 	o.h.restoreClaims(ctx, subject)
+}
+func (o dataObserver) AliasClash(_ context.Context, alias, owner, claimantIssuer string) {
+	o.h.aliasClash(alias, owner, "", claimantIssuer)
 }
 
 // capHost is the host as the capability gate sees it.

@@ -205,7 +205,7 @@ func TestHostCallRouting(t *testing.T) {
 	if err != nil || !bytes.Equal(out, echoReply) {
 		t.Fatalf("call by alias: %x, %v", out, err)
 	}
-	if key, err := client.LookupAlias(ctx, b.rpcConn, "default", "", "echoer"); err != nil || key != mod.Public().String() {
+	if key, err := client.LookupAlias(ctx, b.rpcConn, b.cluster, "default", "", "echoer"); err != nil || key != mod.Public().String() {
 		t.Fatalf("LookupAlias = %s, %v", key, err)
 	}
 
@@ -228,7 +228,7 @@ func TestHostCallRouting(t *testing.T) {
 			}
 		})
 	}
-	if _, err := client.LookupAlias(ctx, b.rpcConn, "default", "", "nobody"); !errors.Is(err, client.ErrUnknownActor) {
+	if _, err := client.LookupAlias(ctx, b.rpcConn, b.cluster, "default", "", "nobody"); !errors.Is(err, client.ErrUnknownActor) {
 		t.Fatalf("LookupAlias(nobody) = %v", err)
 	}
 }

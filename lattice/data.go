@@ -64,6 +64,9 @@ type Observer interface {
 	// ClaimsForged reports that an unsigned or edited entry tried to replace the verified claims of the
 	// actor subject.
 	ClaimsForged(ctx context.Context, subject string)
+	// AliasClash reports that the account claimant tried to take over a call alias that the account owner
+	// owns and still claims.
+	AliasClash(ctx context.Context, alias, owner, claimant string)
 }
 
 // Claims is what a host publishes about an actor it started: the fields of its signed claims that 0.x hosts
@@ -87,7 +90,8 @@ type Claims struct {
 type Data struct {
 	bucket string
 	domain string
-	obs    Observer // nil: nobody is told
+	signer RecordSigner // signs and checks alias records; nil: none can be written or trusted
+	obs    Observer     // nil: nobody is told
 	log    *slog.Logger
 
 	kv        jetstream.KeyValue // nil when JetStream is unavailable
@@ -98,21 +102,23 @@ type Data struct {
 	mu       sync.RWMutex
 	claims   map[string]storedClaims           // by subject
 	verified map[string]bool                   // subjects whose entry's token verified
-	aliases  map[string]string                 // call alias → subject; the first verified claim wins
+	// aliasOwners maps a call alias to the account that owns it, as its verified ALIAS_ record says.
+	aliasOwners map[string]aliasOwner
 	links    map[string]control.LinkDefinition // by LINKDEF_ key
 	refs     map[string]string                 // OCI reference → public key
 }
 
 // NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the
-// account's own). obs (may be nil) is told about link changes and forged claims; log receives a warning for
-// every entry that is ignored. It does no I/O.
-func NewData(lattice, domain string, obs Observer, log *slog.Logger) *Data {
+// account's own). signer signs and checks the call alias records (see ClaimAlias); obs (may be nil) is told
+// about link changes, forged claims and alias clashes; log receives a warning for every entry that is
+// ignored. It does no I/O.
+func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slog.Logger) *Data {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Data{
-		bucket: DataBucket(lattice), domain: domain, obs: obs, log: log,
-		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliases: map[string]string{},
+		bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
+		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliasOwners: map[string]aliasOwner{},
 		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
@@ -208,6 +214,8 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 		if !deleted {
 			err = d.applyRef(key, e.Value())
 		}
+	case strings.HasPrefix(key, prefixAlias):
+		err = d.applyAlias(ctx, e, deleted)
 	}
 	if err != nil {
 		d.log.Warn("ignoring a lattice data entry", "key", key, "reason", err)
@@ -272,14 +280,9 @@ func (d *Data) applyClaims(ctx context.Context, key string, value []byte) error 
 	defer d.mu.Unlock()
 	d.claims[c.Subject] = c
 	d.verified[c.Subject] = verified
-	if !verified || c.CallAlias == "" {
-		return nil
-	}
-	switch owner, ok := d.aliases[c.CallAlias]; {
-	case !ok:
-		d.aliases[c.CallAlias] = c.Subject
-	case owner != c.Subject:
-		d.log.Warn("call alias clash: keeping the first actor that claimed it", "call_alias", c.CallAlias, "owner", owner, "claimant", c.Subject)
+	if owner, ok := d.aliasOwners[c.CallAlias]; verified && ok && owner.issuer != c.Issuer {
+		d.log.Debug("an actor claims a call alias another account owns; calls to the alias do not reach it",
+			"call_alias", c.CallAlias, "owner", owner.issuer, "claimant", c.Subject, "claimant_issuer", c.Issuer)
 	}
 	return nil
 }
@@ -339,14 +342,6 @@ func (d *Data) isVerified(subject string) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.verified[subject]
-}
-
-// Alias returns the actor that owns a call alias: the first actor whose verified claims claimed it.
-func (d *Data) Alias(name string) (string, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	key, ok := d.aliases[name]
-	return key, ok
 }
 
 // Link returns the link of an actor for a contract and link name.
@@ -467,37 +462,4 @@ func (d *Data) PublishRef(ctx context.Context, ref, key string) error {
 		return fmt.Errorf("lattice: publish the reference map of %s: %w", ref, err)
 	}
 	return nil
-}
-
-// FindAlias finds the actor that owns a call alias in the lattice bucket, for tools outside a host such as
-// the call command: it reads the bucket once instead of watching it. Like a host, it trusts only claims
-// entries whose signed token verifies, and among those the first writer of the alias. ok is false when no
-// such entry exists; err is an error reaching the bucket (also when it does not exist).
-func FindAlias(ctx context.Context, nc *nats.Conn, lattice, domain, alias string) (key string, ok bool, err error) {
-	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false)
-	if err != nil {
-		return "", false, err
-	}
-	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
-	if err != nil {
-		return "", false, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
-	}
-	found, first := "", uint64(0)
-	for k := range keys.Keys() {
-		if !strings.HasPrefix(k, prefixClaims) {
-			continue
-		}
-		e, err := kv.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		c, verified, err := checkClaims(k, e.Value())
-		if err != nil || !verified || c.CallAlias != alias {
-			continue
-		}
-		if found == "" || e.Revision() < first {
-			found, first = c.Subject, e.Revision()
-		}
-	}
-	return found, found != "", nil
 }

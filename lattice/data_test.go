@@ -16,6 +16,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
+	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
 const echoKey = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
@@ -23,8 +24,9 @@ const echoKey = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
 // recorder is an Observer that remembers what it was told.
 type recorder struct {
 	mu     sync.Mutex
-	links  []control.LinkDefinition
-	forged []string
+	links   []control.LinkDefinition
+	forged  []string
+	clashes []string
 }
 
 func (r *recorder) LinkChanged(_ context.Context, l control.LinkDefinition, set bool) {
@@ -33,6 +35,18 @@ func (r *recorder) LinkChanged(_ context.Context, l control.LinkDefinition, set 
 	if set {
 		r.links = append(r.links, l)
 	}
+}
+
+func (r *recorder) AliasClash(_ context.Context, alias, owner, claimant string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clashes = append(r.clashes, alias+" "+owner+" "+claimant)
+}
+
+func (r *recorder) clashCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clashes)
 }
 
 func (r *recorder) ClaimsForged(_ context.Context, subject string) {
@@ -56,7 +70,33 @@ func startData(t *testing.T, obs Observer) (*Data, *nats.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	d := NewData("default", "", obs, nil)
+	return startDataOn(t, nc, testSigner(t, testClusterSeed), obs), nc
+}
+
+// testClusterSeed is the cluster of the hosts these tests play.
+var testClusterSeed = func() []byte {
+	kp, err := nkey.Generate(nkey.Cluster)
+	if err != nil {
+		panic(err)
+	}
+	seed, _ := kp.Seed()
+	return seed
+}()
+
+// testSigner is the cluster state of a host of the cluster whose seed is seed.
+func testSigner(t testing.TB, seed []byte) *rpc.Cluster {
+	t.Helper()
+	host, err := nkey.Generate(nkey.Server)
+	require.NoError(t, err)
+	c, err := rpc.New(rpc.Config{ClusterSeed: seed, HostID: host.Public().String()})
+	require.NoError(t, err)
+	return c
+}
+
+// startDataOn starts a Data of the lattice "default" on nc, signing alias records with signer.
+func startDataOn(t *testing.T, nc *nats.Conn, signer RecordSigner, obs Observer) *Data {
+	t.Helper()
+	d := NewData("default", "", signer, obs, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.Start(ctx, nc); err != nil {
@@ -67,7 +107,16 @@ func startData(t *testing.T, obs Observer) (*Data, *nats.Conn) {
 			t.Error(err)
 		}
 	})
-	return d, nc
+	return d
+}
+
+// publish does what a host does for an actor it started: it claims the actor's alias, then publishes its
+// claims. It returns ClaimAlias's error.
+func publish(t *testing.T, d *Data, c Claims) error {
+	t.Helper()
+	err := d.ClaimAlias(context.Background(), c.CallAlias, c.Issuer)
+	require.NoError(t, d.PublishClaims(context.Background(), c))
+	return err
 }
 
 // signedClaims returns the lattice claims of an actor whose token acct signed.
@@ -108,9 +157,7 @@ func TestForgedLatticeData(t *testing.T) {
 	acct, _ := nkey.Generate(nkey.Account)
 	mod, _ := nkey.Generate(nkey.Module)
 	claims := signedClaims(t, acct, mod.Public(), "e", "genuine", "wasmcloud:httpserver")
-	if err := d.PublishClaims(ctx, claims); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, publish(t, d, claims))
 	forged := storedClaims{Subject: mod.Public().String(), Issuer: acct.Public().String(), Name: "e", CallAlias: "genuine",
 		Capabilities: []string{"wasmcloud:httpserver", "wasmcloud:keyvalue"}, Token: claims.Token}
 	other, _ := nkey.Generate(nkey.Module)
@@ -133,9 +180,7 @@ func TestForgedLatticeData(t *testing.T) {
 	mustPut(t, kv, "CLAIMS_"+forged.Subject, forged)
 	// The watch delivers in order: once a later, genuine entry is applied, the forged ones have been seen.
 	markerKey, _ := nkey.Generate(nkey.Module)
-	if err := d.PublishClaims(ctx, signedClaims(t, acct, markerKey.Public(), "m", "marker")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, publish(t, d, signedClaims(t, acct, markerKey.Public(), "m", "marker")))
 	require.Eventually(t, 10*time.Second, func() bool {
 		_, ok := d.Alias("marker")
 		return ok

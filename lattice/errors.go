@@ -72,3 +72,7 @@ var ErrNoData = errors.New("lattice: lattice data store unavailable (no JetStrea
 // ErrNoResponders is matched when an RPC request found nobody subscribed to the actor's subject: no host of
 // the lattice serves the actor.
 var ErrNoResponders = errors.New("lattice: no host serves the actor")
+
+// ErrAliasTaken is matched by the *AliasTakenError of Data.ClaimAlias: the call alias belongs to another
+// account.
+var ErrAliasTaken = errors.New("lattice: call alias belongs to another account")

@@ -91,7 +91,7 @@ func runCall(ctx context.Context, args []string, s streams) error {
 		if err != nil {
 			return err
 		}
-		target, err = client.LookupAlias(ctx, ctl, cfg.LatticePrefix, cfg.JSDomain, pos[0])
+		target, err = client.LookupAlias(ctx, ctl, cluster, cfg.LatticePrefix, cfg.JSDomain, pos[0])
 		ctl.Close()
 		if err != nil {
 			return err
