@@ -100,12 +100,12 @@ type Data struct {
 
 	// mu guards the maps below.
 	mu       sync.RWMutex
-	claims   map[string]storedClaims           // by subject
-	verified map[string]bool                   // subjects whose entry's token verified
+	claims   map[string]storedClaims // by subject
+	verified map[string]bool         // subjects whose entry's token verified
 	// aliasOwners maps a call alias to the account that owns it, as its verified ALIAS_ record says.
 	aliasOwners map[string]aliasOwner
-	links    map[string]control.LinkDefinition // by LINKDEF_ key
-	refs     map[string]string                 // OCI reference → public key
+	links       map[string]control.LinkDefinition // by LINKDEF_ key
+	refs        map[string]string                 // OCI reference → public key
 }
 
 // NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the

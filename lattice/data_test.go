@@ -23,7 +23,7 @@ const echoKey = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
 
 // recorder is an Observer that remembers what it was told.
 type recorder struct {
-	mu     sync.Mutex
+	mu      sync.Mutex
 	links   []control.LinkDefinition
 	forged  []string
 	clashes []string
