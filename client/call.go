@@ -29,11 +29,13 @@ func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, t
 	if err := store.ChunkInvocation(ctx, inv); err != nil {
 		return nil, err
 	}
-	reply, err := lattice.Request(ctx, nc, lattice.RPCSubject(latticePrefix, target), inv.AppendMsgpack(nil), timeout)
-	if err != nil {
+	requests := lattice.NewRequester(nc)
+	defer requests.Close()
+	reply := c.NewReply(inv.ID, store.ResponseFetch(ctx, inv.ID))
+	if err := requests.Request(ctx, lattice.RPCSubject(latticePrefix, target), inv.AppendMsgpack(nil), timeout, reply.Accept); err != nil {
 		return nil, err
 	}
-	return c.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
+	return reply.Result()
 }
 
 // LookupAlias finds the actor a call alias resolves to in the lattice bucket, for tools outside a host such as

@@ -80,11 +80,13 @@ func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 	if err := store.ChunkInvocation(ctx, inv); err != nil {
 		return nil, err
 	}
-	reply, err := lattice.Request(ctx, h.rpcConn, lattice.RPCSubject(h.cfg.LatticePrefix, inv.Target.PublicKey), inv.AppendMsgpack(nil), h.cfg.RPCTimeout)
-	if err != nil {
+	// A forged reply that arrives first is skipped: the call waits for one that verifies.
+	reply := h.cluster.NewReply(inv.ID, store.ResponseFetch(ctx, inv.ID))
+	subject := lattice.RPCSubject(h.cfg.LatticePrefix, inv.Target.PublicKey)
+	if err := h.requests.Request(ctx, subject, inv.AppendMsgpack(nil), h.cfg.RPCTimeout, reply.Accept); err != nil {
 		return nil, err
 	}
-	return h.cluster.ResponsePayload(reply, inv.ID, store.ResponseFetch(ctx, inv.ID))
+	return reply.Result()
 }
 
 // unauthenticatedKey marks a context whose work was started by input nobody authenticated: an HTTP request or

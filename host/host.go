@@ -62,6 +62,7 @@ type Host struct {
 	embedded *lattice.Embedded
 	rpcConn  *nats.Conn
 	ctlConn  *nats.Conn
+	requests *lattice.Requester // outbound RPC on rpcConn
 	rpcURL   string
 	runtime  *actor.Runtime
 	data     *lattice.Data
@@ -216,6 +217,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if h.ctlConn, err = lattice.Connect(ctx, ctlCfg, h.log); err != nil {
 		return err
 	}
+	h.requests = lattice.NewRequester(h.rpcConn)
 	if h.runtime, err = actor.NewRuntime(ctx, actor.RuntimeConfig{CacheDir: filepath.Join(h.cfg.StateDir, "compilation-cache")}); err != nil {
 		return err
 	}

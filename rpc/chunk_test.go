@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
 
@@ -102,4 +104,41 @@ func TestVerifyResponseChunked(t *testing.T) {
 			t.Fatalf("got %q, %v", got.Msg, err)
 		}
 	})
+}
+
+// TestForgedChunkedResponseFetchesNothing: a reply that cannot be accepted (unsigned when signed replies are
+// required, signed by a key the caller does not trust, answering another invocation) never makes the caller
+// fetch, and so consume, the genuine reply's payload from the object store.
+func TestForgedChunkedResponseFetchesNothing(t *testing.T) {
+	clock := newClock()
+	responder := newCluster(t, "cluster two", clock)
+	stranger := newCluster(t, "cluster three", clock)
+	host := deterministicKey(t, nkey.Server, "strict caller")
+	caller, err := New(Config{ClusterSeed: seedOf(t, deterministicKey(t, nkey.Cluster, "cluster one")), HostID: host.Public().String(),
+		Issuers: []string{responder.PublicKey()}, RequireSignedResponses: true, Now: clock.Now})
+	require.NoError(t, err)
+	const id = "5d0c1f7a-8e21-4b5b-a2a4-0c6f3b1e9d40"
+	payload := bytes.Repeat([]byte("chunk"), 200_000)
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		want error
+	}{
+		{"unsigned", chunkResponse(t, responder, id, payload, false), ErrUnsignedResponse},
+		{"signed by an untrusted key", chunkResponse(t, stranger, id, payload, true), ErrResponseToken},
+		{"signed for another invocation", func() []byte {
+			m := chunkResponse(t, responder, "0c6f3b1e-9d40-4b5b-a2a4-5d0c1f7a8e21", payload, true)
+			var r wire.Response
+			require.NoError(t, r.UnmarshalMsgpack(m))
+			r.InvocationID = id
+			return r.AppendMsgpack(nil)
+		}(), ErrResponseToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fetched := false
+			_, err := caller.VerifyResponseChunked(tc.msg, id, func(uint64) ([]byte, error) { fetched = true; return payload, nil })
+			wantReason(t, err, tc.want)
+			require.False(t, fetched, "the payload was fetched for a reply that cannot be accepted")
+		})
+	}
 }

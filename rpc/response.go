@@ -73,8 +73,13 @@ func (c *Cluster) VerifyResponse(msg []byte, invocationID string) (*wire.Respons
 // store: when content_length exceeds len(msg) (and msg is empty, as chunking leaves it), fetch is given
 // content_length (so it can refuse an oversized payload before reading it) and returns the complete payload,
 // which must be exactly content_length bytes long. The responder token is then checked
-// against that complete payload, and the returned response carries it in Msg. Unsigned chunked responses
-// from 0.x peers are fetched too. A nil fetch refuses chunked responses with ErrChunked.
+// against that complete payload, and the returned response carries it in Msg. A nil fetch refuses chunked
+// responses with ErrChunked.
+//
+// Nothing is fetched for a response that could not be accepted anyway: the token's signature, issuer, time
+// and subject are checked first (and an unsigned response is refused first when signed ones are required),
+// so a forged reply cannot make the caller read, and so consume, the genuine reply's payload. Unsigned
+// chunked responses from 0.x peers are fetched when unsigned responses are accepted.
 func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch func(contentLength uint64) ([]byte, error)) (*wire.Response, error) {
 	resp := new(wire.Response)
 	if err := resp.UnmarshalMsgpack(msg); err != nil {
@@ -82,6 +87,17 @@ func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch f
 	}
 	if resp.InvocationID != invocationID {
 		return nil, fmt.Errorf("%w: got %q, want %q", ErrResponseID, resp.InvocationID, invocationID)
+	}
+	var meta *responseMeta
+	switch {
+	case resp.Claims != "":
+		m, err := c.checkResponseToken(resp, invocationID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrResponseToken, err)
+		}
+		meta = m
+	case c.requireSignedResponses:
+		return nil, ErrUnsignedResponse
 	}
 	if n := uint64(len(resp.Msg)); resp.ContentLength > n {
 		switch {
@@ -99,47 +115,41 @@ func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch f
 		}
 		resp.Msg = full
 	}
-	if resp.Claims == "" {
-		if c.requireSignedResponses {
-			return nil, ErrUnsignedResponse
+	if meta != nil {
+		hash, errHash := responseHashes(resp.Msg, resp.Error)
+		if meta.Hash != hash || meta.ErrorHash != errHash {
+			return nil, fmt.Errorf("%w: payload or error text differs from what the responder signed", ErrResponseToken)
 		}
-		return resp, nil
-	}
-	if err := c.checkResponseToken(resp, invocationID); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrResponseToken, err)
 	}
 	return resp, nil
 }
 
-// checkResponseToken returns why the responder token does not check out. Its errors deliberately do not wrap
-// the invocation refusals (ErrHashMismatch, ...): the caller reports them all as ErrResponseToken.
-func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) error {
+// checkResponseToken checks the responder token of resp, all but the hashes (the payload may still have to be
+// fetched), and returns its metadata. Its errors deliberately do not wrap the invocation refusals
+// (ErrHashMismatch, ...): the caller reports them all as ErrResponseToken.
+func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) (*responseMeta, error) {
 	tok, err := wascap.Parse(resp.Claims)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	trusted, ok := c.issuers[tok.Claims.Issuer]
 	if !ok {
-		return fmt.Errorf("responder key %s is not trusted", printable(tok.Claims.Issuer))
+		return nil, fmt.Errorf("responder key %s is not trusted", printable(tok.Claims.Issuer))
 	}
 	if err := tok.Verify(trusted.key); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := c.checkTime(&tok.Claims, c.now()); err != nil {
-		return errors.New(err.Error())
+		return nil, errors.New(err.Error())
 	}
 	if tok.Claims.Subject != invocationID {
-		return fmt.Errorf("token answers invocation %q", tok.Claims.Subject)
+		return nil, fmt.Errorf("token answers invocation %q", tok.Claims.Subject)
 	}
 	var meta responseMeta
 	if err := tok.DecodeMetadata(&meta); err != nil {
-		return err
+		return nil, err
 	}
-	hash, errHash := responseHashes(resp.Msg, resp.Error)
-	if meta.Hash != hash || meta.ErrorHash != errHash {
-		return errors.New("payload or error text differs from what the responder signed")
-	}
-	return nil
+	return &meta, nil
 }
 
 // ResponsePayload verifies the reply to the invocation id with VerifyResponseChunked and returns its payload,
@@ -160,3 +170,34 @@ func (c *Cluster) ResponsePayload(reply []byte, id string, fetch func(contentLen
 	}
 	return resp.Msg, nil
 }
+
+// Reply waits for the verified reply to one invocation among the replies that arrive (see lattice.Requester):
+// Accept takes a reply that verifies, whether it carries a payload or the responder's error, and refuses one
+// that does not, so that the next one is tried; Result then returns what the verified reply said.
+type Reply struct {
+	c       *Cluster
+	id      string
+	fetch   func(contentLength uint64) ([]byte, error)
+	payload []byte
+	err     error
+}
+
+// NewReply returns the Reply to the invocation id; fetch reads a chunked reply's payload (see
+// VerifyResponseChunked).
+func (c *Cluster) NewReply(id string, fetch func(contentLength uint64) ([]byte, error)) *Reply {
+	return &Reply{c: c, id: id, fetch: fetch}
+}
+
+// Accept verifies one reply. It returns nil when the reply verified, and why it does not otherwise.
+func (r *Reply) Accept(reply []byte) error {
+	payload, err := r.c.ResponsePayload(reply, r.id, r.fetch)
+	var remote *RemoteError
+	if err != nil && !errors.As(err, &remote) {
+		return err
+	}
+	r.payload, r.err = payload, err
+	return nil
+}
+
+// Result returns the payload of the accepted reply, or its error text as a *RemoteError.
+func (r *Reply) Result() ([]byte, error) { return r.payload, r.err }
