@@ -76,3 +76,10 @@ var ErrNoResponders = errors.New("lattice: no host serves the actor")
 // ErrAliasTaken is matched by the *AliasTakenError of Data.ClaimAlias: the call alias belongs to another
 // account.
 var ErrAliasTaken = errors.New("lattice: call alias belongs to another account")
+
+// ErrAlreadyClaimed is returned by Once.Claim for a key some host of the lattice claimed before, while its
+// claim lasts.
+var ErrAlreadyClaimed = errors.New("lattice: already claimed")
+
+// ErrClaimTooLong is returned by Once.Claim for a claim that would last longer than the record keeps any.
+var ErrClaimTooLong = errors.New("lattice: claim lasts too long")

@@ -107,3 +107,13 @@ func (c CtlSubjects) Inventory(hostID string) string { return c.base + ".get." +
 func (c CtlSubjects) Command(hostID, command string) string {
 	return c.base + ".cmd." + hostID + "." + command
 }
+
+// OnceBucketPrefix starts the name of every lattice's once-only record, a JetStream key-value bucket that is
+// internal to the hosts: actors must never be linked to it, nor publish on its subjects.
+const OnceBucketPrefix = "WASMCLOUD_ONCE_"
+
+// OnceBucket returns WASMCLOUD_ONCE_{lattice}, the bucket of the lattice's once-only record (Once).
+func OnceBucket(lattice string) string { return OnceBucketPrefix + lattice }
+
+// OnceSubjects returns $KV.WASMCLOUD_ONCE_{lattice}.>, the subjects of the once-only record's entries.
+func OnceSubjects(lattice string) string { return "$KV." + OnceBucket(lattice) + ".>" }

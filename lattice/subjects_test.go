@@ -16,6 +16,8 @@ func TestSubjects(t *testing.T) {
 		{"named event", NamedEventSubject("default", "actors_started"), "wasmbus.evt.default.actors_started"},
 		{"bucket", DataBucket("default"), "LATTICEDATA_default"},
 		{"object store", ObjectStore("default"), "default"},
+		{"once bucket", OnceBucket("default"), "WASMCLOUD_ONCE_default"},
+		{"once subjects", OnceSubjects("default"), "$KV.WASMCLOUD_ONCE_default.>"},
 		{"ctl base", c.Base(), "wasmbus.ctl.default"},
 		{"ping", c.PingHosts(), "wasmbus.ctl.default.ping.hosts"},
 		{"auction", c.Auction(), "wasmbus.ctl.default.auction.actor"},
