@@ -83,6 +83,8 @@ type Config struct {
 	ClockSkew time.Duration
 	// ReplayCacheSize is the number of invocation ids remembered to refuse replays.
 	ReplayCacheSize int
+	// ReplayScope says whether accepted invocations are also recorded lattice-wide.
+	ReplayScope ReplayScope
 	// RequireSignedResponses refuses invocation responses that carry no valid signature (on by default; off
 	// only to talk to 0.x hosts, which cannot sign).
 	RequireSignedResponses bool
@@ -228,11 +230,12 @@ type spec struct {
 	LogLevel          envVar[level, *level] `envconfig:"WASMCLOUD_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
 	StructuredLogging envVar[Bool, *Bool]   `envconfig:"WASMCLOUD_STRUCTURED_LOGGING_ENABLED" def:"false" help:"JSON logs instead of text"`
 
-	InvocationValidity     envVar[duration, *duration] `envconfig:"WASMCLOUD_INVOCATION_VALIDITY" def:"30s" help:"lifetime of signed invocations; max age of 0.x tokens without exp"`
-	ClockSkew              envVar[duration, *duration] `envconfig:"WASMCLOUD_CLOCK_SKEW" def:"5s" help:"clock skew tolerated on token times"`
-	ReplayCacheSize        envVar[count, *count]       `envconfig:"WASMCLOUD_REPLAY_CACHE_SIZE" def:"1000000" help:"invocation ids remembered to refuse replays"`
-	RequireSignedResponses envVar[Bool, *Bool]         `envconfig:"WASMCLOUD_REQUIRE_SIGNED_RESPONSES" def:"true" help:"refuse invocation responses without a valid signature (false: accept unsigned ones, from 0.x hosts)"`
-	KVAllowedBuckets       envVar[list, *list]         `envconfig:"WASMCLOUD_KV_ALLOWED_BUCKETS" show:"any but the lattice's own" help:"comma-separated key-value buckets (names or patterns like tenant_*) links may name"`
+	InvocationValidity     envVar[duration, *duration]       `envconfig:"WASMCLOUD_INVOCATION_VALIDITY" def:"30s" help:"lifetime of signed invocations; max age of 0.x tokens without exp"`
+	ClockSkew              envVar[duration, *duration]       `envconfig:"WASMCLOUD_CLOCK_SKEW" def:"5s" help:"clock skew tolerated on token times"`
+	ReplayCacheSize        envVar[count, *count]             `envconfig:"WASMCLOUD_REPLAY_CACHE_SIZE" def:"1000000" help:"invocation ids remembered to refuse replays"`
+	ReplayScope            envVar[ReplayScope, *ReplayScope] `envconfig:"WASMCLOUD_REPLAY_SCOPE" def:"lattice" help:"lattice: replays are refused by every host (JetStream); host: by the host that saw the original only"`
+	RequireSignedResponses envVar[Bool, *Bool]               `envconfig:"WASMCLOUD_REQUIRE_SIGNED_RESPONSES" def:"true" help:"refuse invocation responses without a valid signature (false: accept unsigned ones, from 0.x hosts)"`
+	KVAllowedBuckets       envVar[list, *list]               `envconfig:"WASMCLOUD_KV_ALLOWED_BUCKETS" show:"any but the lattice's own" help:"comma-separated key-value buckets (names or patterns like tenant_*) links may name"`
 }
 
 // envVar is the envconfig field type of every variable. Its Decode never fails: it records
@@ -391,6 +394,7 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		InvocationValidity:     time.Duration(s.InvocationValidity.val),
 		ClockSkew:              time.Duration(s.ClockSkew.val),
 		ReplayCacheSize:        int(s.ReplayCacheSize.val),
+		ReplayScope:            s.ReplayScope.val,
 		RequireSignedResponses: bool(s.RequireSignedResponses.val),
 		KVAllowedBuckets:       dedupe(s.KVAllowedBuckets.val),
 	}

@@ -36,6 +36,7 @@ func TestDefaults(t *testing.T) {
 		ReplayCacheSize:    1000000,
 		// Signed responses are required by default since the confinement work (they were optional before).
 		RequireSignedResponses: true,
+		ReplayScope:            ReplayLattice,
 	}
 	require.DeepEqual(t, "defaults", got, want)
 	require.DeepEqual(t, "NATSConfigured", got.NATSConfigured(), false)
@@ -231,6 +232,8 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_CLUSTER_SEED: not a cluster seed (want SC…)`, ErrInvalid, []string{flip(clusterSeed)}},
 		{"issuer not a cluster key", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterPub + "," + userPub},
 			`WASMCLOUD_CLUSTER_ISSUERS: "` + userPub + `": not a cluster public key (want 56 characters A-Z2-7 starting with C)`, ErrInvalid, nil},
+		{"replay scope", []string{"WASMCLOUD_REPLAY_SCOPE=cluster"},
+			`WASMCLOUD_REPLAY_SCOPE: "cluster": not a replay scope (want lattice or host)`, ErrInvalid, nil},
 		{"issuer too short", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterPub[:55]},
 			`WASMCLOUD_CLUSTER_ISSUERS: "` + clusterPub[:55] + `": not a cluster public key (want 56 characters A-Z2-7 starting with C)`, ErrInvalid, nil},
 		{"a seed in the issuers", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterSeed},

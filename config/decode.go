@@ -181,3 +181,30 @@ func checkEmbeddedMode(m EmbeddedMode) error {
 	}
 	return fmt.Errorf("not an embedded-NATS mode (want %s, %s or %s)", EmbeddedAuto, EmbeddedAlways, EmbeddedNever)
 }
+
+// ReplayScope says where a host records the invocations it accepted, to refuse replays
+// (WASMCLOUD_REPLAY_SCOPE).
+type ReplayScope string
+
+// The replay scopes.
+const (
+	// ReplayLattice records every accepted invocation lattice-wide as well (a JetStream key-value bucket), so
+	// that a captured invocation is refused by every host of the lattice, not only the one that saw it.
+	ReplayLattice ReplayScope = "lattice"
+	// ReplayHost records them in the host's own replay cache only: enough for a single host, or a lattice where
+	// each actor runs on one host, and the only choice without JetStream.
+	ReplayHost ReplayScope = "host"
+)
+
+// Decode implements envconfig.Decoder.
+func (r *ReplayScope) Decode(s string) error {
+	switch v := ReplayScope(strings.ToLower(strings.TrimSpace(s))); v {
+	case ReplayLattice, ReplayHost:
+		*r = v
+		return nil
+	}
+	return fmt.Errorf("not a replay scope (want %s or %s)", ReplayLattice, ReplayHost)
+}
+
+// String returns the scope as written in the environment.
+func (r ReplayScope) String() string { return string(r) }

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
+	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
@@ -495,9 +496,13 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte, inProce
 // store. Verify then hashes the complete payload and checks its length, so a replaced object is refused.
 func (h *Host) rpcVerifyOptions() rpc.VerifyOptions {
 	s := h.chunks()
-	return rpc.VerifyOptions{Dechunk: func(ctx context.Context, inv *wire.Invocation) ([]byte, error) {
+	o := rpc.VerifyOptions{Dechunk: func(ctx context.Context, inv *wire.Invocation) ([]byte, error) {
 		return s.Take(ctx, inv.ID, inv.ContentLength)
 	}}
+	if h.cfg.ReplayScope == config.ReplayLattice && h.replay != nil {
+		o.Claim = h.replay.claim
+	}
+	return o
 }
 
 // eventClaims is the claims object of actor events, in the 0.x layout.

@@ -16,7 +16,8 @@ import (
 // BenchmarkLatticeCall measures a whole signed round trip — sign, NATS, verify, replay check, the echo actor in
 // wazero, signed response, response verification — from one host to an actor on another, next to raw NATS
 // request/reply of the same bytes on the same server (the baseline the ratio is taken against), and to a call
-// that stays on one host (no NATS, same checks).
+// that stays on one host (no NATS, same checks). signed/across-hosts records each invocation in the lattice-wide
+// replay record (the default); signed/across-hosts/replay-scope-host does not.
 func BenchmarkLatticeCall(b *testing.B) {
 	s := runNATS(b)
 	seed := clusterSeed(b)
@@ -58,6 +59,19 @@ func BenchmarkLatticeCall(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			call(other)
+		}
+	})
+	// The same call in a lattice whose hosts keep replay protection to themselves: the difference to
+	// signed/across-hosts is the cost of the lattice-wide replay record (one JetStream create per call).
+	hostOnly := startHost(b, s, seed, "WASMCLOUD_LATTICE_PREFIX=hostonly", "WASMCLOUD_REPLAY_SCOPE=host")
+	if _, err := hostOnly.StartActorBytes(ctx, "echo.wasm", testutil.Actor(b, "echo.wasm")); err != nil {
+		b.Fatal(err)
+	}
+	otherHostOnly := startHost(b, s, seed, "WASMCLOUD_LATTICE_PREFIX=hostonly", "WASMCLOUD_REPLAY_SCOPE=host")
+	b.Run("signed/across-hosts/replay-scope-host", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			call(otherHostOnly)
 		}
 	})
 	b.Run("signed/same-host", func(b *testing.B) {

@@ -63,6 +63,7 @@ type Host struct {
 	rpcConn  *nats.Conn
 	ctlConn  *nats.Conn
 	requests *lattice.Requester // outbound RPC on rpcConn
+	replay   *replayRecord      // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
 	rpcURL   string
 	runtime  *actor.Runtime
 	data     *lattice.Data
@@ -218,6 +219,13 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 	h.requests = lattice.NewRequester(h.rpcConn)
+	h.replay = &replayRecord{nc: h.ctlConn, lattice: h.cfg.LatticePrefix, domain: h.cfg.JSDomain}
+	if h.cfg.ReplayScope == config.ReplayLattice {
+		if _, err := h.replay.open(ctx); err != nil {
+			h.log.Error("the lattice replay record is unavailable: invocations from other processes are refused until it opens "+
+				"(WASMCLOUD_REPLAY_SCOPE=host keeps replay protection to this host)", attrError, err)
+		}
+	}
 	if h.runtime, err = actor.NewRuntime(ctx, actor.RuntimeConfig{CacheDir: filepath.Join(h.cfg.StateDir, "compilation-cache")}); err != nil {
 		return err
 	}

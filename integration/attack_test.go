@@ -387,3 +387,40 @@ func TestAttackSeedsInConfiguration(t *testing.T) {
 	out = startFails(t, "readable seed file", e.with("WASMCLOUD_CLUSTER_SEED_FILE", shared))
 	contains(t, "stderr", out, "WASMCLOUD_CLUSTER_SEED_FILE", "readable by group or others (mode 0644)", "chmod 600 "+shared)
 }
+
+// TestAttackReplayAcrossHosts: an invocation captured on the wire and replayed is refused by every host of
+// the lattice, not only by the one that ran it: with kvcounter on two hosts, the counter advances exactly
+// once per genuine call however often the capture is replayed.
+func TestAttackReplayAcrossHosts(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	e := latticeEnv(t, srv, c)
+	kvcounter := testutil.Path("actors/kvcounter.wasm")
+	a := startHost(t, "host A", latticeEnv(t, srv, c).with("WASMCLOUD_START_ACTORS", kvcounter))
+	startHost(t, "host B", latticeEnv(t, srv, c).with("WASMCLOUD_START_ACTORS", kvcounter))
+	p := builtinProviders(t, e, a.ready.HostID)
+	linkPut(t, e, kvcounterKey, p[contractKeyValue], contractKeyValue, "bucket=replay_counts")
+
+	spy, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer spy.Close()
+	captured := make(chan []byte, 16)
+	_, err = spy.Subscribe("wasmbus.rpc.default."+kvcounterKey, func(m *nats.Msg) { captured <- m.Data })
+	require.NoError(t, err)
+	require.NoError(t, spy.Flush())
+
+	request := `{"method":"GET","path":"/","queryString":"","header":{},"body":""}`
+	counter := func(n int) string {
+		return fmt.Sprintf(`{"body":"{\"counter\":%d}","header":{},"statusCode":200}`, n)
+	}
+	require.Equal(t, "first genuine call", callOK(t, e, kvcounterKey, "HttpServer.HandleRequest", request), counter(1))
+	capture := <-captured
+	for i := range 8 {
+		reply, err := spy.Request("wasmbus.rpc.default."+kvcounterKey, capture, cliTimeout)
+		require.NoError(t, err, "replay %d", i)
+		var resp wire.Response
+		require.NoError(t, resp.UnmarshalMsgpack(reply.Data))
+		contains(t, fmt.Sprintf("answer to replay %d", i), resp.Error, "rpc: invocation replayed")
+	}
+	require.Equal(t, "second genuine call", callOK(t, e, kvcounterKey, "HttpServer.HandleRequest", request), counter(2))
+}

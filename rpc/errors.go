@@ -35,6 +35,9 @@ var (
 	// ErrReplayCacheFull: the replay cache holds its maximum of still-valid ids; the host refuses rather than
 	// forget one.
 	ErrReplayCacheFull = errors.New("rpc: replay cache full")
+	// ErrReplayRecord: the lattice-wide record of accepted invocations (VerifyOptions.Claim) could not be
+	// reached; the invocation is refused rather than accepted unrecorded.
+	ErrReplayRecord = errors.New("rpc: lattice replay record unavailable")
 	// ErrChunked: the payload was chunked into the object store and no dechunker is configured.
 	ErrChunked = errors.New("rpc: chunked payloads are not supported here")
 

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/binary"
 	"sync"
 
@@ -122,4 +123,12 @@ func (c *ReplayCache) Len() int {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+// ReplayKey spells the lattice-wide replay key of an invocation: its issuer and its id, the id in one spelling
+// whatever spelling the invocation used (see replayKeyFor), so that a replay cannot pass as new by
+// respelling its id.
+func ReplayKey(issuer, id string) string {
+	k := replayKeyFor(0, id)
+	return issuer + ":" + hex.EncodeToString(k.id[:])
 }

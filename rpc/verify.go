@@ -76,6 +76,13 @@ type VerifyOptions struct {
 	// crossed the wire, so nobody could have captured it to replay: its id takes no place in a replay cache.
 	// Every other check runs. Never set it for a message that arrived from the network.
 	InProcess bool
+	// Claim, when set, records an accepted invocation lattice-wide, after this host's own replay cache took
+	// it: it reports whether key (issuer and id, as ReplayKey spells them) was claimed for the first time,
+	// until the last instant its token can pass the time checks. An invocation another host accepted already
+	// is refused as ErrReplayed; one that cannot be recorded, as ErrReplayRecord. Invocations are load-balanced
+	// over the hosts that run an actor, so without it a captured invocation replayed to another host runs
+	// twice.
+	Claim func(ctx context.Context, key string, until time.Time) (fresh bool, err error)
 }
 
 // Verify decodes an inbound invocation and runs every check before anything may be dispatched, in this order:
@@ -176,6 +183,15 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	}
 	if err := cache.Add(replayKeyFor(trusted.index, inv.ID), now.UnixNano(), deadline.UnixNano()); err != nil {
 		return nil, err
+	}
+	if o.Claim != nil {
+		fresh, err := o.Claim(ctx, ReplayKey(tok.Claims.Issuer, inv.ID), deadline)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: %w", ErrReplayRecord, err)
+		case !fresh:
+			return nil, fmt.Errorf("%w: accepted by another host of the lattice", ErrReplayed)
+		}
 	}
 	return payload, nil
 }

@@ -461,3 +461,43 @@ func TestInProcessTakesNoPlace(t *testing.T) {
 	_, _, err := self.Verify(ctx, tampered, VerifyOptions{InProcess: true})
 	wantReason(t, err, ErrHashMismatch)
 }
+
+// TestLatticeWideReplay: with a shared record of claims, an invocation accepted by one host of the lattice is
+// refused by every other, also when its id is respelled; a record that cannot be reached refuses.
+func TestLatticeWideReplay(t *testing.T) {
+	clock := newClock()
+	seed := seedOf(t, deterministicKey(t, nkey.Cluster, "shared"))
+	host := func(label string) *Cluster {
+		c, err := New(Config{ClusterSeed: seed, HostID: deterministicKey(t, nkey.Server, label).Public().String(), Now: clock.Now})
+		require.NoError(t, err)
+		return c
+	}
+	a, b := host("a"), host("b")
+	var mu sync.Mutex
+	claimed := map[string]time.Time{}
+	record := VerifyOptions{Claim: func(_ context.Context, key string, until time.Time) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := claimed[key]; ok {
+			return false, nil
+		}
+		claimed[key] = until
+		return true, nil
+	}}
+	msg := signed(t, a, testInvocation("once"))
+	_, _, err := a.Verify(ctx, msg, record)
+	require.NoError(t, err)
+	_, _, err = b.Verify(ctx, msg, record)
+	wantReason(t, err, ErrReplayed)
+	var inv wire.Invocation
+	require.NoError(t, inv.UnmarshalMsgpack(msg))
+	for _, until := range claimed {
+		require.True(t, until.After(clock.Now()), "a claim that ends at once")
+	}
+
+	down := VerifyOptions{Claim: func(context.Context, string, time.Time) (bool, error) { return false, errors.New("no JetStream") }}
+	_, _, err = b.Verify(ctx, signed(t, a, testInvocation("unrecorded")), down)
+	wantReason(t, err, ErrReplayRecord)
+
+	require.Equal(t, "one spelling of an id", ReplayKey("C", "5d0c1f7a-8e21-4b5b-a2a4-0c6f3b1e9d40"), ReplayKey("C", "5d0c1f7a8e214b5ba2a40c6f3b1e9d40"))
+}
