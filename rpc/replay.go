@@ -2,8 +2,8 @@ package rpc
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"sync"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
