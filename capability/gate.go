@@ -43,6 +43,9 @@ type Host interface {
 	Link(actorKey, contractID, linkName string) (control.LinkDefinition, bool)
 	// Running reports whether the actor runs on this host.
 	Running(actorKey string) bool
+	// Caps returns the contracts the signed claims of an actor running on this host list; ok is false when
+	// it does not run here.
+	Caps(actorKey string) (caps []string, ok bool)
 	// PublishEvent publishes a lattice event from this host.
 	PublishEvent(name string, data any)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/nats-io/nats.go"
 
@@ -107,6 +108,13 @@ func (g *Gate) Apply(ctx context.Context, l control.LinkDefinition, set bool) {
 	}
 	delete(g.failed, id)
 	if !set || !g.host.Running(l.ActorID) {
+		return
+	}
+	// A link the actor's signed claims do not allow is never served: an HTTP port bound for an actor without
+	// the claim would answer every request with an error, a subscription would deliver what it cannot take.
+	if caps, ok := g.host.Caps(l.ActorID); ok && !slices.Contains(caps, l.ContractID) {
+		g.log.Warn("link not served: the actor's claims do not list its contract", attrActor, l.ActorID,
+			attrContract, l.ContractID, attrLinkName, l.LinkName)
 		return
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -63,6 +63,10 @@ type Config struct {
 	PolicyTopic string
 	// PolicyTimeout bounds a policy request (WASMCLOUD_POLICY_TIMEOUT, milliseconds).
 	PolicyTimeout time.Duration
+	// PolicyChangesTopic is where the policy service announces changed decisions; empty: none.
+	PolicyChangesTopic string
+	// PolicyEndpoint is the URL of an OPA data API document asked over HTTP; empty: none.
+	PolicyEndpoint string
 	// StartActors are actor references started at boot.
 	StartActors []string
 	// OCI configures how actors are pulled from OCI registries.
@@ -167,6 +171,8 @@ const (
 	envJSDomain        = "WASMCLOUD_JS_DOMAIN"
 	envPolicyTopic     = "WASMCLOUD_POLICY_TOPIC"
 	envPolicyTimeout   = "WASMCLOUD_POLICY_TIMEOUT"
+	envPolicyChanges   = "WASMCLOUD_POLICY_CHANGES_TOPIC"
+	envPolicyEndpoint  = "WASMCLOUD_POLICY_SERVICE_ENDPOINT"
 	envLogLevel        = "WASMCLOUD_LOG_LEVEL"
 	envInvValidity     = "WASMCLOUD_INVOCATION_VALIDITY"
 	envClockSkew       = "WASMCLOUD_CLOCK_SKEW"
@@ -219,6 +225,8 @@ type spec struct {
 	JSDomain      envVar[text, *text]     `envconfig:"WASMCLOUD_JS_DOMAIN" help:"JetStream domain for lattice state"`
 	PolicyTopic   envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_TOPIC" help:"policy service subject (fail closed); unset: no policy service"`
 	PolicyTimeout envVar[millis, *millis] `envconfig:"WASMCLOUD_POLICY_TIMEOUT" def:"1000" help:"policy request timeout, milliseconds"`
+	PolicyChanges envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_CHANGES_TOPIC" help:"subject on which the policy service announces changed decisions"`
+	PolicyURL     envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_SERVICE_ENDPOINT" help:"OPA data API URL asked over HTTP (fail closed), e.g. http://127.0.0.1:8181/v1/data/wasmcloud"`
 	StartActors   envVar[list, *list]     `envconfig:"WASMCLOUD_START_ACTORS" help:"comma-separated actor references started at boot"`
 
 	OCIAllowLatest      envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_OCI_ALLOW_LATEST" def:"false" help:"allow actor references tagged latest or without a tag"`
@@ -387,6 +395,8 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		JSDomain:               string(s.JSDomain.val),
 		PolicyTopic:            string(s.PolicyTopic.val),
 		PolicyTimeout:          time.Duration(s.PolicyTimeout.val),
+		PolicyChangesTopic:     string(s.PolicyChanges.val),
+		PolicyEndpoint:         string(s.PolicyURL.val),
 		StartActors:            []string(s.StartActors.val),
 		Labels:                 hostLabels(environ),
 		LogLevel:               slog.Level(s.LogLevel.val),

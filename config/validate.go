@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,6 +84,16 @@ func (c Config) validate() []error {
 	if c.PolicyTopic != "" {
 		if err := subject.ValidateSubject(c.PolicyTopic, false); err != nil {
 			add(invalid(envPolicyTopic, c.PolicyTopic, "not a NATS subject: "+subject.Reason(err)))
+		}
+	}
+	if c.PolicyChangesTopic != "" {
+		if err := subject.ValidateSubject(c.PolicyChangesTopic, true); err != nil {
+			add(invalid(envPolicyChanges, c.PolicyChangesTopic, "not a NATS subject: "+subject.Reason(err)))
+		}
+	}
+	if c.PolicyEndpoint != "" {
+		if u, err := url.Parse(c.PolicyEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(invalid(envPolicyEndpoint, redactURL(c.PolicyEndpoint), "not an http or https URL"))
 		}
 	}
 	if c.PolicyTimeout <= 0 {
@@ -356,4 +367,19 @@ func isClusterPublicKey(s string) bool {
 // joinHostPort is net.JoinHostPort with an int port.
 func joinHostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// redactURL returns a URL for an error message without the password of its user information.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil && strings.Contains(s, "@"):
+		return "(a malformed URL with user information, not shown)"
+	case err == nil && u.User != nil:
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+			return u.String()
+		}
+	}
+	return s
 }

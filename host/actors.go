@@ -188,6 +188,9 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	if err != nil {
 		return failed("", err)
 	}
+	if err := h.policyForStart(ctx, claims); err != nil {
+		return failed(claims.Subject, err)
+	}
 	h.mu.Lock()
 	switch _, running := h.actors[claims.Subject]; {
 	case h.draining:
@@ -474,6 +477,9 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte, inProce
 		case inv.Origin.ContractID != "" && !claims.HasCap(inv.Origin.ContractID):
 			err = fmt.Errorf("%w %s", ErrMissingCapability, inv.Origin.ContractID)
 		}
+	}
+	if err == nil {
+		err = h.policyForInvocation(ctx, inv, claims)
 	}
 	if err != nil {
 		h.log.Warn("refused invocation", attrActor, claims.Subject, attrInvocationID, id, attrReason, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,6 +89,14 @@ func (h *Host) ctlLinkPut(ctx context.Context, m *nats.Msg) any {
 	// Values a built-in provider cannot use (an address, a bucket of the lattice's own, a subscription on
 	// its subjects) are refused here, not discovered at the first call.
 	if err := h.caps.CheckLink(l); err != nil {
+		return h.ack(m, err)
+	}
+	// A link the actor's signed claims cannot use is refused; one for an actor the lattice does not know yet is
+	// kept, and served once its claims arrive and list the contract.
+	if _, caps, ok := h.data.VerifiedClaims(l.ActorID); ok && !slices.Contains(caps, l.ContractID) {
+		return h.ack(m, fmt.Errorf("%w %s", ErrNoCapabilityClaim, l.ContractID))
+	}
+	if err := h.policyForLink(ctx, l); err != nil {
 		return h.ack(m, err)
 	}
 	l, err := h.data.PutLink(ctx, l)

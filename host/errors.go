@@ -26,6 +26,8 @@ var (
 	ErrUpdateMismatch = errors.New("host: update refused")
 	// ErrNoLink: no link matches the request.
 	ErrNoLink = errors.New("host: no such link")
+	// ErrNoCapabilityClaim: a link for a contract the actor's signed claims do not list.
+	ErrNoCapabilityClaim = errors.New("host: actor does not have capability claim for")
 	// ErrShuttingDown: the host is draining and takes no new work.
 	ErrShuttingDown = errors.New("host: shutting down")
 )

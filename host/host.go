@@ -35,6 +35,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
+	"github.com/wasmcloud-host/wasmcloud-host/policy"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
@@ -63,6 +64,7 @@ type Host struct {
 	rpcConn  *nats.Conn
 	ctlConn  *nats.Conn
 	requests *lattice.Requester // outbound RPC on rpcConn
+	policy   *policyGate        // the policy service; nil until Start
 	replay   *replayRecord      // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
 	rpcURL   string
 	runtime  *actor.Runtime
@@ -128,7 +130,7 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 	h := &Host{cfg: cfg, version: opts.Version, actors: make(map[string]*runningActor), stopRequested: make(chan struct{})}
 	var err error
 	// The configuration was validated, so the reserved subjects are valid patterns.
-	if h.subjects, err = subject.NewPolicy(lattice.ReservedSubjects(cfg.CtlTopicPrefix, cfg.PolicyTopic)...); err != nil {
+	if h.subjects, err = subject.NewPolicy(lattice.ReservedSubjects(cfg.CtlTopicPrefix, cfg.PolicyTopic, cfg.PolicyChangesTopic)...); err != nil {
 		return nil, fmt.Errorf("host: subject policy: %w", err)
 	}
 	if cfg.HostSeed.IsSet() {
@@ -234,8 +236,23 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	svc, err := policy.New(policy.Config{Topic: h.cfg.PolicyTopic, ChangesTopic: h.cfg.PolicyChangesTopic,
+		Timeout: h.cfg.PolicyTimeout, Endpoint: h.cfg.PolicyEndpoint, Logger: h.log,
+		Host: policy.HostInfo{PublicKey: h.HostID(), Issuer: h.cluster.PublicKey(), LatticeID: h.cfg.LatticePrefix,
+			Labels: h.cfg.Labels, ClusterIssuers: h.cluster.Issuers()}}, h.ctlConn)
+	if err != nil {
+		return fmt.Errorf("host: policy service: %w", err)
+	}
+	h.policy = &policyGate{svc: svc, lastEvent: map[policy.Action]time.Time{}}
+	if svc.Enabled() {
+		if err := svc.Start(ctx); err != nil {
+			return fmt.Errorf("host: policy service: %w", err)
+		}
+		h.log.Info("policy service asked before actors start, invocations run and links are stored; it fails closed",
+			"policy_topic", h.cfg.PolicyTopic, "policy_endpoint", h.cfg.PolicyEndpoint != "")
+	}
 	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn, JetStream: js,
-		Timeout: h.cfg.RPCTimeout, Subjects: h.subjects,
+		Timeout: h.cfg.RPCTimeout, Subjects: h.subjects, Policy: h.policyForCapability,
 		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets},
 		Log:     h.log})
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
@@ -307,6 +324,11 @@ func (h *Host) shutdown(ctx context.Context) error {
 	if err := h.data.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if h.policy != nil && h.policy.svc != nil {
+		if err := h.policy.svc.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
 		if nc != nil {
 			if err := lattice.Drain(ctx, nc); err != nil {
@@ -371,6 +393,15 @@ func (c capHost) Link(actorKey, contractID, linkName string) (control.LinkDefini
 }
 
 func (c capHost) Running(actorKey string) bool { return c.h.running(actorKey) != nil }
+
+func (c capHost) Caps(actorKey string) ([]string, bool) {
+	ra := c.h.running(actorKey)
+	if ra == nil {
+		return nil, false
+	}
+	claims, _ := ra.snapshot()
+	return claims.Caps, true
+}
 
 func (c capHost) PublishEvent(name string, data any) { c.h.publishEvent(name, data) }
 

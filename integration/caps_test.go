@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
@@ -123,10 +124,29 @@ func TestBuiltinProviders(t *testing.T) {
 	h := startHost(t, "host", e)
 	p := builtinProviders(t, e, h.ready.HostID)
 
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// injectLink writes a link straight into the lattice bucket, past the control interface's checks, as a
+	// NATS user who can write the bucket could.
+	injectLink := func(actorKey, contract string, values map[string]string) {
+		t.Helper()
+		b, _ := json.Marshal(control.LinkDefinition{ActorID: actorKey, ProviderID: p[contract], ContractID: contract,
+			LinkName: "default", Values: values})
+		if _, err := latticeBucket(t, nc).Put(t.Context(), linkKey(actorKey, contract, "default"), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	t.Run("kvcounter_unpriv's key-value call is refused", func(t *testing.T) {
 		addr := freeAddr(t)
 		startActorOn(t, e, h, testutil.Path("actors/kvcounter_unpriv_s.wasm"), kvcounterUnprivKey)
-		linkPut(t, e, kvcounterUnprivKey, p[contractKeyValue], contractKeyValue, "bucket=caps_unpriv")
+		// Refused at put: its claims do not list the contract. Injected, the call through it is refused.
+		contains(t, "link put", ctlFails(t, e, "link", "put", kvcounterUnprivKey, p[contractKeyValue], contractKeyValue, "bucket=caps_unpriv"),
+			"actor does not have capability claim for wasmcloud:keyvalue")
+		injectLink(kvcounterUnprivKey, contractKeyValue, map[string]string{"bucket": "caps_unpriv"})
 		linkPut(t, e, kvcounterUnprivKey, p[contractHTTPServer], contractHTTPServer, "address="+addr)
 		a := served(t, addr, "/")
 		require.Equal(t, "status", a.status, http.StatusInternalServerError)
@@ -139,13 +159,14 @@ func TestBuiltinProviders(t *testing.T) {
 	t.Run("echo_unpriv gets no HTTP request", func(t *testing.T) {
 		addr := freeAddr(t)
 		startActorOn(t, e, h, testutil.Path("actors/echo_unpriv_s.wasm"), echoUnprivKey)
-		linkPut(t, e, echoUnprivKey, p[contractHTTPServer], contractHTTPServer, "address="+addr)
-		a := served(t, addr, "/")
-		require.Equal(t, "status", a.status, http.StatusBadGateway)
-		require.Equal(t, "body", a.body, "bad gateway: the actor failed to handle the request\n")
-		// The host refuses the invocation before the actor runs: its claims do not list the contract.
-		line := h.logLine(t, `msg="refused invocation"`, "actor="+echoUnprivKey)
-		contains(t, "log line", line, "level=WARN", "does not claim the capability wasmcloud:httpserver")
+		// Refused at put; injected, the link is not served: no port is bound for an actor without the claim.
+		contains(t, "link put", ctlFails(t, e, "link", "put", echoUnprivKey, p[contractHTTPServer], contractHTTPServer, "address="+addr),
+			"actor does not have capability claim for wasmcloud:httpserver")
+		injectLink(echoUnprivKey, contractHTTPServer, map[string]string{"address": addr})
+		h.logLine(t, `msg="link not served: the actor's claims do not list its contract"`, "actor="+echoUnprivKey)
+		if _, err := httpGet(addr, "/"); err == nil {
+			t.Fatalf("%s answers for an actor without the httpserver claim", addr)
+		}
 	})
 
 	t.Run("echo serves HTTP until its link is deleted", func(t *testing.T) {

@@ -317,3 +317,15 @@ func FindAlias(ctx context.Context, nc *nats.Conn, lattice, domain string, v Rec
 // Online reports whether the Data mirrors the lattice bucket (JetStream was reachable at Start). Without it,
 // links and call aliases are known only on this host.
 func (d *Data) Online() bool { return d.kv != nil }
+
+// VerifiedClaims returns the issuer and the capabilities of an actor as its claims entry says, when the entry's
+// signed token verified.
+func (d *Data) VerifiedClaims(subject string) (issuer string, caps []string, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	c, known := d.claims[subject]
+	if !known || !d.verified[subject] {
+		return "", nil, false
+	}
+	return c.Issuer, append([]string(nil), c.Capabilities...), true
+}
