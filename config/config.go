@@ -95,6 +95,21 @@ type Config struct {
 	// KVAllowedBuckets lists the key-value buckets (names or path.Match patterns) links may name; empty: any
 	// bucket but the lattice's own.
 	KVAllowedBuckets []string
+
+	// CtlIssuers are the operator (O…) and account (A…) keys whose signed control requests the host
+	// accepts (WASMCLOUD_CTL_ISSUERS). Empty: requests are not checked, as in 0.x.
+	CtlIssuers []string
+	// CtlIssuerSeed is the SO… or SA… seed the ctl commands sign control requests with, from
+	// WASMCLOUD_CTL_ISSUER_SEED or read from the file WASMCLOUD_CTL_ISSUER_SEED_FILE names.
+	CtlIssuerSeed Secret
+	// CtlIssuerSeedFile is the path the control issuer seed was read from, if any.
+	CtlIssuerSeedFile string
+	// CtlTokenValidity is the lifetime of the control tokens ctl signs, and the longest a host honours
+	// one after its iat (WASMCLOUD_CTL_TOKEN_VALIDITY).
+	CtlTokenValidity time.Duration
+	// ActorIssuers are the account keys (A…) whose actors may start on this host
+	// (WASMCLOUD_ACTOR_ISSUERS). Empty: any issuer.
+	ActorIssuers []string
 }
 
 // NATSConn is the configuration of one NATS connection (RPC or CTL).
@@ -150,7 +165,7 @@ func (c Config) NATSConfigured() bool { return c.RPC.Explicit || c.CTL.Explicit 
 
 // Wipe overwrites every secret in c (and in every copy of c, which share them).
 func (c Config) Wipe() {
-	for _, s := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT, c.OCI.Password} {
+	for _, s := range []Secret{c.HostSeed, c.ClusterSeed, c.RPC.Seed, c.RPC.JWT, c.CTL.Seed, c.CTL.JWT, c.OCI.Password, c.CtlIssuerSeed} {
 		s.Wipe()
 	}
 }
@@ -217,8 +232,14 @@ type spec struct {
 	CTLTLSCert   envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_CERT" help:"PEM client certificate for control (with _TLS_KEY)"`
 	CTLTLSKey    envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_KEY" help:"PEM client key for control (with _TLS_CERT)"`
 
-	CtlTopicPrefix envVar[text, *text]                 `envconfig:"WASMCLOUD_CTL_TOPIC_PREFIX" def:"wasmbus.ctl" help:"control subject prefix"`
-	NATSEmbedded   envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
+	CtlTopicPrefix envVar[text, *text] `envconfig:"WASMCLOUD_CTL_TOPIC_PREFIX" def:"wasmbus.ctl" help:"control subject prefix"`
+
+	CtlIssuers        envVar[list, *list]                 `envconfig:"WASMCLOUD_CTL_ISSUERS" show:"unchecked (0.x)" help:"comma-separated O…/A… keys, one of which must sign every control request that changes the lattice"`
+	CtlIssuerSeed     envVar[Secret, *Secret]             `envconfig:"WASMCLOUD_CTL_ISSUER_SEED" help:"SO…/SA… seed the ctl commands sign control requests with"`
+	CtlIssuerSeedFile envVar[text, *text]                 `envconfig:"WASMCLOUD_CTL_ISSUER_SEED_FILE" help:"file (mode 0600) holding the control issuer seed; excludes WASMCLOUD_CTL_ISSUER_SEED"`
+	CtlTokenValidity  envVar[duration, *duration]         `envconfig:"WASMCLOUD_CTL_TOKEN_VALIDITY" def:"60s" help:"lifetime of signed control requests; the longest a host honours one"`
+	ActorIssuers      envVar[list, *list]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS" show:"any issuer" help:"comma-separated A… keys whose actors may start on this host"`
+	NATSEmbedded      envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
 
 	StateDir      envVar[text, *text]     `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
 	AllowFileLoad envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_ALLOW_FILE_LOAD" def:"false" help:"allow actor references that are local file paths"`
@@ -407,6 +428,11 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		ReplayScope:            s.ReplayScope.val,
 		RequireSignedResponses: bool(s.RequireSignedResponses.val),
 		KVAllowedBuckets:       dedupe(s.KVAllowedBuckets.val),
+		CtlIssuers:             dedupe(s.CtlIssuers.val),
+		CtlIssuerSeed:          s.CtlIssuerSeed.val,
+		CtlIssuerSeedFile:      string(s.CtlIssuerSeedFile.val),
+		CtlTokenValidity:       time.Duration(s.CtlTokenValidity.val),
+		ActorIssuers:           dedupe(s.ActorIssuers.val),
 	}
 	c.OCI = OCIConfig{
 		AllowLatest:     bool(s.OCIAllowLatest.val),
@@ -422,6 +448,14 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		if s.ClusterSeed.set {
 			problems = append(problems, conflict(envClusterSeedFile, "set together with "+envClusterSeed+" (use one)"))
 		} else if p := readSeedFile(&c); p != nil {
+			problems = append(problems, p)
+		}
+	}
+
+	if s.CtlIssuerSeedFile.set {
+		if s.CtlIssuerSeed.set {
+			problems = append(problems, conflict(envCtlIssuerSeedFile, "set together with "+envCtlIssuerSeed+" (use one)"))
+		} else if p := readCtlIssuerSeedFile(&c); p != nil {
 			problems = append(problems, p)
 		}
 	}

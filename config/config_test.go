@@ -37,6 +37,7 @@ func TestDefaults(t *testing.T) {
 		// Signed responses are required by default since the confinement work (they were optional before).
 		RequireSignedResponses: true,
 		ReplayScope:            ReplayLattice,
+		CtlTokenValidity:       time.Minute,
 	}
 	require.DeepEqual(t, "defaults", got, want)
 	require.DeepEqual(t, "NATSConfigured", got.NATSConfigured(), false)
@@ -543,6 +544,7 @@ func TestValidateHandBuilt(t *testing.T) {
 		"WASMCLOUD_RPC_HOST", "WASMCLOUD_RPC_PORT", "WASMCLOUD_RPC_TIMEOUT_MS",
 		"WASMCLOUD_CTL_HOST", "WASMCLOUD_CTL_PORT", "WASMCLOUD_CTL_TOPIC_PREFIX", "WASMCLOUD_NATS_EMBEDDED",
 		"WASMCLOUD_STATE_DIR", "WASMCLOUD_POLICY_TIMEOUT", "WASMCLOUD_INVOCATION_VALIDITY", "WASMCLOUD_REPLAY_CACHE_SIZE",
+		"WASMCLOUD_CTL_TOKEN_VALIDITY",
 	})
 
 	bad := good
@@ -563,7 +565,8 @@ func TestSpecNames(t *testing.T) {
 	walk(&s, func(name string, _ reflect.StructTag, _ field) { names[name] = true })
 	for _, n := range []string{envLatticePrefix, envHostSeed, envClusterSeed, envClusterSeedFile, envClusterIssuers,
 		envRPCTimeout, envCtlTopicPrefix, envNATSEmbedded, envStateDir, envJSDomain, envPolicyTopic, envPolicyTimeout,
-		envLogLevel, envInvValidity, envClockSkew, envReplayCacheSize, envOCIInsecure, envOCIRegistry, envOCIUser, envOCIPassword} {
+		envLogLevel, envInvValidity, envClockSkew, envReplayCacheSize, envOCIInsecure, envOCIRegistry, envOCIUser, envOCIPassword,
+		envCtlIssuers, envCtlIssuerSeed, envCtlIssuerSeedFile, envCtlTokenValidity, envActorIssuers} {
 		if !names[n] {
 			t.Errorf("%s is not in the spec", n)
 		}

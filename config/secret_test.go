@@ -22,7 +22,9 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	rpcSeed, _ := seed(t, nkeys.CreateUser)
 	ctlSeed, ctlPub := seed(t, nkeys.CreateUser)
 	ctlJWT := userJWT(t, ctlPub, time.Time{})
+	issuerSeed, _ := seed(t, nkeys.CreateOperator)
 	c := mustLoad(t, environ(
+		"WASMCLOUD_CTL_ISSUER_SEED="+issuerSeed,
 		"WASMCLOUD_HOST_SEED="+hostSeed,
 		"WASMCLOUD_CLUSTER_SEED="+clusterSeed,
 		"WASMCLOUD_RPC_SEED="+rpcSeed,
@@ -33,7 +35,7 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 		"WASMCLOUD_OCI_REGISTRY_PASSWORD=oci-Password-7f3e",
 	))
 	// Every seed shares its first two characters with others; look for what identifies it.
-	secrets := []string{hostSeed[2:], clusterSeed[2:], rpcSeed[2:], ctlSeed[2:], strings.Split(ctlJWT, ".")[1], strings.Split(ctlJWT, ".")[2], "oci-Password-7f3e"}
+	secrets := []string{hostSeed[2:], clusterSeed[2:], rpcSeed[2:], ctlSeed[2:], issuerSeed[2:], strings.Split(ctlJWT, ".")[1], strings.Split(ctlJWT, ".")[2], "oci-Password-7f3e"}
 
 	jsonBytes, err := json.Marshal(c)
 	if err != nil {

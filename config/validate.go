@@ -119,6 +119,7 @@ func (c Config) validate() []error {
 	if c.ReplayCacheSize < 1 {
 		add(invalid(envReplayCacheSize, strconv.Itoa(c.ReplayCacheSize), "must be positive"))
 	}
+	p = append(p, c.validateSignedControl()...)
 	return p
 }
 
