@@ -14,39 +14,66 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
-// startControl subscribes the control interface on the control connection. Queries that one host answers for
-// the whole lattice (claims, links, link changes) use a queue group, as the OTP host does; the rest reach
-// every host or one host by its id.
-func (h *Host) startControl(ctx context.Context) error {
+// ctlRoute is one subject of the control interface and its handler.
+type ctlRoute struct {
+	subject, queue string
+	// query marks a request that changes nothing (a question, or a bid in an auction): it stays open to
+	// anyone, as in 0.x. Every other route changes the lattice, so when WASMCLOUD_CTL_ISSUERS is set its
+	// requests must carry a token one of those keys signed, and a token is honoured once: the zero value is
+	// the safe one, and a route added without thought is signed.
+	query  bool
+	handle func(context.Context, *nats.Msg) any
+}
+
+// ctlRoutes is the control interface: every subject the host answers, with whether it changes the lattice.
+// Queries that one host answers for the whole lattice (claims, links, link changes) use a queue group, as the
+// OTP host does; the rest reach every host or one host by its id.
+func (h *Host) ctlRoutes() []ctlRoute {
 	c, id := lattice.NewCtlSubjects(h.cfg.CtlTopicPrefix, h.cfg.LatticePrefix), h.HostID()
-	q := c.Base() // the queue group of questions one host answers for the lattice
-	subs := []struct {
-		subject, queue string
-		handle         func(context.Context, *nats.Msg) any
-	}{
-		{c.PingHosts(), "", h.ctlPing},
-		{c.Inventory(id), "", func(context.Context, *nats.Msg) any { return h.inventory() }},
-		{c.Claims(), q, func(context.Context, *nats.Msg) any { return h.data.ClaimsList() }},
-		{c.Links(), q, func(context.Context, *nats.Msg) any { return control.LinkDefinitionList{Links: h.data.Links()} }},
-		{c.LinkPut(), q, h.ctlLinkPut},
-		{c.LinkDel(), q, h.ctlLinkDel},
-		{c.Auction(), "", h.ctlAuction},
-		{c.Registries(), "", h.ctlRegistries},
-		{c.Command(id, lattice.CmdStartActor), "", h.ctlStartActor},
-		{c.Command(id, lattice.CmdStopActor), "", h.ctlStopActor},
-		{c.Command(id, lattice.CmdScaleActor), "", h.ctlScaleActor},
-		{c.Command(id, lattice.CmdUpdateActor), "", h.ctlUpdateActor},
-		{c.Command(id, lattice.CmdStopHost), "", h.ctlStopHost},
+	q := c.Base() // the queue group of requests one host answers for the lattice
+	return []ctlRoute{
+		{subject: c.PingHosts(), query: true, handle: h.ctlPing},
+		{subject: c.Inventory(id), query: true, handle: func(context.Context, *nats.Msg) any { return h.inventory() }},
+		{subject: c.Claims(), queue: q, query: true, handle: func(context.Context, *nats.Msg) any { return h.data.ClaimsList() }},
+		{subject: c.Links(), queue: q, query: true, handle: func(context.Context, *nats.Msg) any {
+			return control.LinkDefinitionList{Links: h.data.Links()}
+		}},
+		{subject: c.Auction(), query: true, handle: h.ctlAuction},
+		{subject: c.LinkPut(), queue: q, handle: h.ctlLinkPut},
+		{subject: c.LinkDel(), queue: q, handle: h.ctlLinkDel},
+		{subject: c.Registries(), handle: h.ctlRegistries},
+		{subject: c.Command(id, lattice.CmdStartActor), handle: h.ctlStartActor},
+		{subject: c.Command(id, lattice.CmdStopActor), handle: h.ctlStopActor},
+		{subject: c.Command(id, lattice.CmdScaleActor), handle: h.ctlScaleActor},
+		{subject: c.Command(id, lattice.CmdUpdateActor), handle: h.ctlUpdateActor},
+		{subject: c.Command(id, lattice.CmdStopHost), handle: h.ctlStopHost},
 	}
-	for _, s := range subs {
-		handle := s.handle
-		sub, err := h.ctlConn.QueueSubscribe(s.subject, s.queue, func(m *nats.Msg) { h.ctlReply(ctx, m, handle) })
+}
+
+// startControl subscribes the control interface on the control connection.
+func (h *Host) startControl(ctx context.Context) error {
+	for _, r := range h.ctlRoutes() {
+		sub, err := h.ctlConn.QueueSubscribe(r.subject, r.queue, func(m *nats.Msg) { h.ctlServe(ctx, m, r) })
 		if err != nil {
-			return fmt.Errorf("host: subscribe %s: %w", s.subject, err)
+			return fmt.Errorf("host: subscribe %s: %w", r.subject, err)
 		}
 		h.ctlSubs = append(h.ctlSubs, sub)
 	}
 	return h.ctlConn.FlushTimeout(5 * time.Second)
+}
+
+// ctlServe answers one request of route r: a request that changes the lattice is refused, before anything
+// else happens, unless its token checks out (when control is signed).
+func (h *Host) ctlServe(ctx context.Context, m *nats.Msg, r ctlRoute) {
+	if !r.query {
+		// A request a queue group answers may be replayed to another host of the group: its token is
+		// recorded lattice-wide.
+		if err := h.ctlAuth.check(ctx, m, r.queue != ""); err != nil {
+			h.ctlReply(ctx, m, func(context.Context, *nats.Msg) any { return control.CtlAck{Accepted: false, Error: err.Error()} })
+			return
+		}
+	}
+	h.ctlReply(ctx, m, r.handle)
 }
 
 // ctlReply runs a handler and sends its answer; a nil answer sends nothing (an auction the host does not bid

@@ -71,6 +71,7 @@ type Host struct {
 	data     *lattice.Data
 	oci      ociSource // nil: only file references (tests)
 	ctlSubs  []*nats.Subscription
+	ctlAuth  *ctlGuard        // checks the tokens of control requests that change the lattice
 	caps     *capability.Gate // nil until Start
 	subjects *subject.Policy  // the lattice's own subjects, which no actor reaches
 
@@ -160,6 +161,11 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 	}
 	h.oci = newRegistry(cfg.OCI)
 	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
+	if err := h.newSignedControl(); err != nil {
+		h.cluster.Wipe()
+		h.hostKey.Wipe()
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -259,6 +265,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
 	}
+	h.startSignedControl(ctx)
 	for _, ref := range h.cfg.StartActors {
 		if _, err := h.StartActor(ctx, ref); err != nil {
 			return fmt.Errorf("host: start actor %s: %w", ref, err)
