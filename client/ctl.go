@@ -37,7 +37,8 @@ type CtlClient struct {
 	nc      *nats.Conn
 	subj    lattice.CtlSubjects
 	timeout time.Duration
-	err     error // a configuration error that every method returns
+	err     error           // a configuration error that every method returns
+	signer  *control.Signer // signs the requests that change the lattice; nil: unsigned, as 0.x clients send
 }
 
 // NewCtlClient returns a client for the lattice called latticeName under the control subject prefix prefix
@@ -57,6 +58,14 @@ func NewCtlClient(nc *nats.Conn, prefix, latticeName string, timeout time.Durati
 	case subject.ValidateToken(latticeName) != nil:
 		c.err = fmt.Errorf("%w: lattice %q is not one NATS subject token", ErrCtlInvalid, latticeName)
 	}
+	return c
+}
+
+// SignWith makes c sign every request that changes the lattice (link put and del, registries, and every
+// host command) with s, in the control.TokenHeader header; the body stays the 0.x JSON. nil sends them
+// unsigned. It returns c; the caller keeps s and wipes it when done. Call it before c is shared.
+func (c *CtlClient) SignWith(s *control.Signer) *CtlClient {
+	c.signer = s
 	return c
 }
 
@@ -264,11 +273,25 @@ func (c *CtlClient) command(ctx context.Context, subject string, req any) error 
 	if err != nil {
 		return fmt.Errorf("client: encode request for %s: %w", subject, err)
 	}
-	reply, err := c.request(ctx, subject, body)
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	if c.signer != nil {
+		token, err := c.signer.Sign(subject, body)
+		if err != nil {
+			return fmt.Errorf("client: sign request for %s: %w", subject, err)
+		}
+		msg.Header.Set(control.TokenHeader, token)
+	}
+	reply, err := c.requestMsg(ctx, msg)
 	if err != nil {
 		return err
 	}
-	return parseAck(subject, reply)
+	err = parseAck(subject, reply)
+	var refused *CtlRefusedError
+	if c.signer == nil && errors.As(err, &refused) {
+		refused.Unsigned = true
+	}
+	return err
 }
 
 // parseAck turns the acknowledgement reply of a command sent to subject into nil (accepted), a
@@ -305,9 +328,17 @@ func (c *CtlClient) query(ctx context.Context, subject string, v any) error {
 // request sends one request and waits for one reply, mapping NATS's ways of saying "nobody answered" to
 // ErrNoHostAnswered.
 func (c *CtlClient) request(ctx context.Context, subject string, body []byte) ([]byte, error) {
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	return c.requestMsg(ctx, msg)
+}
+
+// requestMsg is request with a message that may carry headers.
+func (c *CtlClient) requestMsg(ctx context.Context, m *nats.Msg) ([]byte, error) {
+	subject := m.Subject
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	msg, err := c.nc.RequestWithContext(rctx, subject, body)
+	msg, err := c.nc.RequestMsgWithContext(rctx, m)
 	switch {
 	case err == nil:
 		return msg.Data, nil

@@ -69,12 +69,17 @@ type fakeLattice struct {
 type received struct {
 	subject string
 	data    string
+	token   string // the control token header, if any
 }
 
 func (l *fakeLattice) record(m *nats.Msg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.got = append(l.got, received{m.Subject, string(m.Data)})
+	token := ""
+	if m.Header != nil {
+		token = m.Header.Get(control.TokenHeader)
+	}
+	l.got = append(l.got, received{m.Subject, string(m.Data), token})
 }
 
 // requests returns the requests received on subject, in order.
@@ -375,6 +380,95 @@ func TestCtlCommandRefused(t *testing.T) {
 			require.Equal(t, "error text", err.Error(), "client: "+testBase+"."+tc.subject+" refused: "+tc.message)
 		})
 	}
+}
+
+// received returns every request received on subject, with its token, in order.
+func (l *fakeLattice) received(subject string) []received {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []received
+	for _, r := range l.got {
+		if r.subject == subject {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestCtlSignsCommands: with a signer, every command carries a token that binds its subject and exact body;
+// questions carry none.
+func TestCtlSignsCommands(t *testing.T) {
+	h := newFakeHost(t, 1, nil)
+	id := h.info.ID
+	actor := testKey(t, nkey.Module, 50)
+	l := &fakeLattice{}
+	client := ctlSetup(t, l, h)
+	kp, err := nkey.FromRawSeed(nkey.Operator, bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	signer, err := control.NewSigner(seed, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer signer.Wipe()
+	client.SignWith(signer)
+	v, err := control.NewVerifier(control.VerifierConfig{Issuers: []string{signer.PublicKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	commands := []struct {
+		subject string
+		call    func() error
+	}{
+		{"cmd." + id + ".la", func() error { return client.StartActor(ctx, id, "ghcr.io/x/echo:0.3.4", 1, nil) }},
+		{"cmd." + id + ".sa", func() error { return client.StopActor(ctx, id, actor, 0) }},
+		{"cmd." + id + ".scale", func() error { return client.ScaleActor(ctx, id, actor, "", 2) }},
+		{"cmd." + id + ".upd", func() error { return client.UpdateActor(ctx, id, actor, "ghcr.io/x/echo:0.3.5") }},
+		{"cmd." + id + ".stop", func() error { return client.StopHost(ctx, id, 0) }},
+		{"linkdefs.put", func() error {
+			return client.PutLink(ctx, control.LinkDefinition{ActorID: actor, ProviderID: testKey(t, nkey.Service, 51), ContractID: "wasmcloud:keyvalue"})
+		}},
+		{"linkdefs.del", func() error { return client.DelLink(ctx, actor, "wasmcloud:keyvalue", "") }},
+		{"registries.put", func() error { return client.PutRegistries(ctx, control.RegistryCredentialMap{"ghcr.io": {Token: "t"}}) }},
+	}
+	for _, c := range commands {
+		t.Run(c.subject, func(t *testing.T) {
+			require.NoError(t, c.call())
+			got := l.received(testBase + "." + c.subject)
+			r := got[len(got)-1]
+			req, err := v.Verify(r.subject, []byte(r.data), r.token)
+			require.NoError(t, err, "token of %s", c.subject)
+			require.Equal(t, "issuer", req.Issuer, signer.PublicKey())
+		})
+	}
+	t.Run("questions are not signed", func(t *testing.T) {
+		_, err := client.Hosts(ctx)
+		require.NoError(t, err)
+		_, err = client.Links(ctx)
+		require.NoError(t, err)
+		_, err = client.Inventory(ctx, id)
+		require.NoError(t, err)
+		for _, s := range []string{".ping.hosts", ".get.links", ".get." + id + ".inv"} {
+			for _, r := range l.received(testBase + s) {
+				require.Equal(t, "token on "+s, r.token, "")
+			}
+		}
+	})
+}
+
+// TestCtlUnsignedRefusal: a host refusing an unsigned command gets an error that says the client had no key.
+func TestCtlUnsignedRefusal(t *testing.T) {
+	h := newFakeHost(t, 1, nil)
+	h.refuse = control.ErrNotSigned.Error()
+	client := ctlSetup(t, &fakeLattice{}, h)
+	err := client.StopHost(t.Context(), h.info.ID, 0)
+	var refused *CtlRefusedError
+	require.True(t, errors.As(err, &refused), "error %v", err)
+	require.True(t, refused.Unsigned, "Unsigned")
+	require.Equal(t, "error", err.Error(), "client: "+testBase+".cmd."+h.info.ID+".stop refused: control: request not signed (this client has no control issuer key to sign with)")
 }
 
 func TestCtlRefusedWithoutReason(t *testing.T) {

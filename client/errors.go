@@ -1,6 +1,11 @@
 package client
 
-import "errors"
+import (
+	"errors"
+	"strings"
+
+	"github.com/wasmcloud-host/wasmcloud-host/control"
+)
 
 // Errors of the control-interface client.
 var (
@@ -27,6 +32,8 @@ type CtlRefusedError struct {
 	Subject string
 	// Message is the host's reason, as it sent it (possibly empty).
 	Message string
+	// Unsigned is true when the client sent the command without a token (it was given no signer).
+	Unsigned bool
 }
 
 // Error implements error.
@@ -34,5 +41,9 @@ func (e *CtlRefusedError) Error() string {
 	if e.Message == "" {
 		return "client: " + e.Subject + " refused without a reason"
 	}
-	return "client: " + e.Subject + " refused: " + e.Message
+	msg := "client: " + e.Subject + " refused: " + e.Message
+	if e.Unsigned && strings.HasPrefix(e.Message, control.ErrNotSigned.Error()) {
+		msg += " (this client has no control issuer key to sign with)"
+	}
+	return msg
 }

@@ -124,6 +124,7 @@ type ctlSession struct {
 	nc      *nats.Conn
 	cfg     config.Config
 	timeout time.Duration
+	signer  *control.Signer // nil when no control issuer seed is configured
 }
 
 // dialCtl loads the configuration and connects to the control NATS server.
@@ -132,22 +133,38 @@ func dialCtl(ctx context.Context, timeout time.Duration) (*ctlSession, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(unjoin(err)...))
 	}
+	// Requests that change the lattice are signed when a control issuer seed is configured
+	// (WASMCLOUD_CTL_ISSUER_SEED or _FILE); hosts with WASMCLOUD_CTL_ISSUERS set refuse them otherwise.
+	var signer *control.Signer
+	if cfg.CtlIssuerSeed.IsSet() {
+		if signer, err = control.NewSigner(cfg.CtlIssuerSeed.Reveal(), cfg.CtlTokenValidity); err != nil {
+			cfg.Wipe()
+			return nil, err
+		}
+	}
 	nc, err := lattice.Connect(ctx, lattice.FromConfig("ctl", cfg.CTL), nil)
 	if err != nil {
 		cfg.Wipe()
+		if signer != nil {
+			signer.Wipe()
+		}
 		return nil, err
 	}
 	return &ctlSession{
-		client:  client.NewCtlClient(nc, cfg.CtlTopicPrefix, cfg.LatticePrefix, timeout),
+		client:  client.NewCtlClient(nc, cfg.CtlTopicPrefix, cfg.LatticePrefix, timeout).SignWith(signer),
 		nc:      nc,
 		cfg:     cfg,
 		timeout: timeout,
+		signer:  signer,
 	}, nil
 }
 
 func (s *ctlSession) Close() {
 	s.nc.Close()
 	s.cfg.Wipe()
+	if s.signer != nil {
+		s.signer.Wipe()
+	}
 }
 
 // errNoHosts is the error of a command that needs at least one host when none answered the ping.
