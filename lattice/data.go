@@ -86,7 +86,8 @@ type Claims struct {
 // Data mirrors the lattice bucket: every host watches it, so a link put through any host applies on all, and
 // a host started later learns the links and claims that exist. The entries are unsigned, so each is checked
 // before use; nothing read from the bucket ever grants a capability (those come from the signed module), and
-// call aliases resolve only through claims entries whose embedded token verifies.
+// call aliases resolve only through claims entries whose embedded token verifies. In signed mode
+// (RequireSignedLinks) links apply only with the operator's signed request (signedlinks.go).
 type Data struct {
 	bucket string
 	domain string
@@ -95,6 +96,8 @@ type Data struct {
 	log    *slog.Logger
 
 	kv        jetstream.KeyValue // nil when JetStream is unavailable
+	js        jetstream.JetStream
+	signed    *linkSigning // nil: link entries are unsigned, as in 0.x (signedlinks.go)
 	stopWatch func()
 	watching  lifecycle.Group
 
@@ -146,6 +149,9 @@ func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, creat
 func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
 	kv, err := openBucket(ctx, nc, d.bucket, d.domain, true)
 	if err != nil {
+		return err
+	}
+	if d.js, err = JetStream(nc, d.domain); err != nil { // for the delete markers of signed links
 		return err
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -208,6 +214,8 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 			return
 		}
 		err = d.applyClaims(ctx, key, e.Value())
+	case strings.HasPrefix(key, prefixLinkdef) && d.signed != nil:
+		err = d.applySignedLink(ctx, e)
 	case strings.HasPrefix(key, prefixLinkdef):
 		err = d.applyLink(ctx, key, e.Value(), deleted)
 	case strings.HasPrefix(key, prefixRefmap):
