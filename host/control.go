@@ -126,7 +126,12 @@ func (h *Host) ctlLinkPut(ctx context.Context, m *nats.Msg) any {
 	if err := h.policyForLink(ctx, l); err != nil {
 		return h.ack(m, err)
 	}
-	l, err := h.data.PutLink(ctx, l)
+	var err error
+	if req := h.signedRequest(m); !req.IsZero() {
+		l, err = h.data.PutSignedLink(ctx, l, req)
+	} else {
+		l, err = h.data.PutLink(ctx, l)
+	}
 	if err == nil {
 		h.publishEvent("linkdef_set", l)
 	}
@@ -138,7 +143,16 @@ func (h *Host) ctlLinkDel(ctx context.Context, m *nats.Msg) any {
 	if err := control.DecodeCtl(m.Data, &r); err != nil {
 		return h.ack(m, err)
 	}
-	l, ok, err := h.data.DelLink(ctx, r)
+	var (
+		l   control.LinkDefinition
+		ok  bool
+		err error
+	)
+	if req := h.signedRequest(m); !req.IsZero() {
+		l, ok, err = h.data.DelSignedLink(ctx, r, req)
+	} else {
+		l, ok, err = h.data.DelLink(ctx, r)
+	}
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: no link for actor %s, contract %s, link name %s", ErrNoLink, r.ActorID, r.ContractID, r.LinkName)
 	}

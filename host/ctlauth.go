@@ -268,3 +268,31 @@ func (h *Host) startSignedControl(ctx context.Context) {
 		h.log.Warn("WASMCLOUD_ACTOR_ISSUERS is not set: actors signed by any account may start on this host")
 	}
 }
+
+// requireSignedLinks puts the lattice data in signed mode when control is signed: links then apply only with
+// the operator's signed request. It runs after the Data is made and before it starts.
+func (h *Host) requireSignedLinks() {
+	if h.ctlAuth.enabled() {
+		h.data.RequireSignedLinks(h.ctlAuth.verifier, lattice.NewCtlSubjects(h.cfg.CtlTopicPrefix, h.cfg.LatticePrefix))
+	}
+}
+
+// signedRequest returns the request m as the lattice bucket keeps it next to a link: with its token when
+// control is signed (the guard has verified it), unsigned otherwise.
+func (h *Host) signedRequest(m *nats.Msg) control.SignedRequest {
+	if !h.ctlAuth.enabled() || m.Header == nil {
+		return control.SignedRequest{}
+	}
+	return control.SignedRequest{Token: m.Header.Get(control.TokenHeader), Body: m.Data}
+}
+
+// LinkRefused reports a link entry of the lattice bucket that was ignored because it was not signed by a
+// trusted control issuer (the Data has logged and counted it).
+func (o dataObserver) LinkRefused(ctx context.Context, key, reason string, err error) {
+	o.h.publishEvent("linkdef_refused", map[string]any{"key": key, "reason": reason, "error": err.Error(), "host_id": o.h.HostID()})
+}
+
+// RefusedLatticeData returns how many link entries of the lattice bucket this host ignored because they were
+// not signed by a trusted control issuer, by reason: linkdef_unsigned, linkdef_signature, linkdef_stale and
+// linkdef_delete. It is all zeros when control is not signed.
+func (h *Host) RefusedLatticeData() map[string]int64 { return h.data.Refused() }

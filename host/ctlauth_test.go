@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
@@ -277,4 +278,51 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// TestForgedLinkEntries: with control signed, a link written straight into the lattice bucket is ignored,
+// reported as linkdef_refused and counted, and the genuine link stays in force.
+func TestForgedLinkEntries(t *testing.T) {
+	s := runNATS(t)
+	op := newOperator(t, nkey.Operator)
+	h := startHost(t, s, clusterSeed(t), "WASMCLOUD_CTL_ISSUERS="+op.pub)
+	nc := connect(t, s)
+	events := watchEvents(t, nc)
+	provider := "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW"
+	link := control.LinkDefinition{ActorID: echoKey, ProviderID: provider, ContractID: "wasmcloud:keyvalue", LinkName: "default",
+		Values: map[string]string{"bucket": "mine"}}
+	body := mustJSON(link)
+	wantAck(t, signedRequest(t, nc, ctl+"linkdefs.put", body, op.token(t, ctl+"linkdefs.put", body, time.Time{})), true, "")
+	require.Eventually(t, 5*time.Second, func() bool { _, ok := h.data.Link(echoKey, link.ContractID, "default"); return ok }, "the link")
+
+	kv := latticeKV(t, nc)
+	forged := link
+	forged.Values = map[string]string{"bucket": "theirs"}
+	key := lattice.LinkKey(echoKey, link.ContractID, "default")
+	mustPut(t, kv, key, forged)
+	ev := events.waitFor(t, "linkdef_refused", nil)
+	require.Equal(t, "key", ev["key"], any(key))
+	require.Equal(t, "reason", ev["reason"], any(lattice.RefusedLinkUnsigned))
+	require.NoError(t, kv.Delete(context.Background(), key))
+	events.waitFor(t, "linkdef_refused", func(d map[string]any) bool { return d["reason"] == lattice.RefusedLinkDelete })
+	require.Eventually(t, 5*time.Second, func() bool { return h.RefusedLatticeData()[lattice.RefusedLinkDelete] == 1 }, "the deletion counted")
+	require.Equal(t, "unsigned", h.RefusedLatticeData()[lattice.RefusedLinkUnsigned], int64(1))
+	l, ok := h.data.Link(echoKey, link.ContractID, "default")
+	require.True(t, ok, "the link is still in force")
+	require.Equal(t, "bucket", l.Values["bucket"], "mine")
+	require.Equal(t, "links", len(ctlRequest[control.LinkDefinitionList](t, nc, ctl+"get.links", nil).Links), 1)
+}
+
+// latticeKV opens the lattice bucket of "default".
+func latticeKV(t *testing.T, nc *nats.Conn) jetstream.KeyValue {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(context.Background(), lattice.DataBucket("default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
 }

@@ -238,6 +238,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 	h.data = lattice.NewData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.cluster, dataObserver{h}, h.log)
+	h.requireSignedLinks()
 	js, err := lattice.JetStream(h.ctlConn, h.cfg.JSDomain) // key-value data lives where the control user reaches
 	if err != nil {
 		return err
