@@ -188,6 +188,9 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	if err != nil {
 		return failed("", err)
 	}
+	if err := h.checkActorIssuer(claims); err != nil {
+		return failed(claims.Subject, err)
+	}
 	if err := h.policyForStart(ctx, claims); err != nil {
 		return failed(claims.Subject, err)
 	}
@@ -323,6 +326,9 @@ func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
 		return fail(fmt.Errorf("%w: %s is actor %s, not %s", ErrUpdateMismatch, ref, claims.Subject, key))
 	case claims.Rev <= oldClaims.Rev:
 		return fail(fmt.Errorf("%w: revision %d is not above %d", ErrUpdateMismatch, claims.Rev, oldClaims.Rev))
+	}
+	if err := h.checkActorIssuer(claims); err != nil {
+		return fail(err)
 	}
 	mod, err := h.runtime.Compile(ctx, ref, wasm)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
@@ -325,4 +326,32 @@ func latticeKV(t *testing.T, nc *nats.Conn) jetstream.KeyValue {
 		t.Fatal(err)
 	}
 	return kv
+}
+
+func TestActorIssuers(t *testing.T) {
+	s := runNATS(t)
+	echo, err := actor.Verify("echo.wasm", testutil.Actor(t, "echo.wasm"), actor.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newOperator(t, nkey.Account).pub
+	nc := connect(t, s)
+	events := watchEvents(t, nc)
+
+	t.Run("another account's actor is refused before it is compiled", func(t *testing.T) {
+		h := startHost(t, s, clusterSeed(t), "WASMCLOUD_ACTOR_ISSUERS="+other)
+		_, err := h.StartActorBytes(context.Background(), "echo.wasm", testutil.Actor(t, "echo.wasm"))
+		require.ErrorIs(t, err, ErrUntrustedActorIssuer)
+		require.ErrorContains(t, err, echo.Issuer)
+		failed := events.waitFor(t, "actors_start_failed", func(d map[string]any) bool { return d["host_id"] == h.HostID() })
+		require.Equal(t, "public_key", failed["public_key"], any(echoKey))
+		if !strings.Contains(failed["error"].(string), "host: actor issuer not trusted") {
+			t.Fatalf("actors_start_failed %v", failed)
+		}
+		require.Equal(t, "actors", len(h.Actors()), 0)
+	})
+	t.Run("a listed account's actor starts", func(t *testing.T) {
+		h := startHost(t, s, clusterSeed(t), "WASMCLOUD_ACTOR_ISSUERS="+other+","+echo.Issuer)
+		startFixture(t, h, "echo.wasm")
+	})
 }

@@ -30,4 +30,6 @@ var (
 	ErrNoCapabilityClaim = errors.New("host: actor does not have capability claim for")
 	// ErrShuttingDown: the host is draining and takes no new work.
 	ErrShuttingDown = errors.New("host: shutting down")
+	// ErrUntrustedActorIssuer: the actor is signed by an account that WASMCLOUD_ACTOR_ISSUERS does not list.
+	ErrUntrustedActorIssuer = errors.New("host: actor issuer not trusted")
 )
