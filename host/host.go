@@ -75,6 +75,10 @@ type Host struct {
 	caps     *capability.Gate // nil until Start
 	subjects *subject.Policy  // the lattice's own subjects, which no actor reaches
 
+	// localUser holds the embedded server user's seed when the connections use the one another host of
+	// this state directory generated; wiped at shutdown.
+	localUser []config.Secret
+
 	version string
 
 	stopRequested chan struct{} // closed by cmd.{host}.stop
@@ -210,6 +214,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		Port:     h.cfg.RPC.Port,
 		StoreDir: filepath.Join(h.cfg.StateDir, "jetstream"),
 		JSDomain: h.cfg.JSDomain,
+		UserDir:  h.cfg.StateDir,
 	}, h.log)
 	if err != nil {
 		return err
@@ -220,10 +225,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		h.log.Info("started embedded nats-server", "url", h.embedded.ClientURL())
 	}
 	h.rpcURL = rpcCfg.URL
-	if h.rpcConn, err = lattice.Connect(ctx, rpcCfg, h.log); err != nil {
-		return err
-	}
-	if h.ctlConn, err = lattice.Connect(ctx, ctlCfg, h.log); err != nil {
+	if err := h.connect(ctx, rpcCfg, ctlCfg); err != nil {
 		return err
 	}
 	h.requests = lattice.NewRequester(h.rpcConn)
@@ -365,6 +367,9 @@ func (h *Host) shutdown(ctx context.Context) error {
 		h.cancelRun()
 	}
 	// 6. Wipe the keys.
+	for _, s := range h.localUser {
+		s.Wipe()
+	}
 	h.cluster.Wipe()
 	h.hostKey.Wipe()
 	h.cfg.Wipe()

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/wasmcloud-host/wasmcloud-host/config"
 )
 
 // Defaults for EmbeddedConfig's zero fields.
@@ -27,7 +29,7 @@ const (
 // EmbeddedConfig configures the embedded nats-server.
 type EmbeddedConfig struct {
 	// Host is the loopback IP address to listen on (DefaultEmbeddedHost when empty). Anything
-	// but a loopback address is refused: the embedded server has no authentication.
+	// but a loopback address is refused: the embedded server is for the processes of one machine.
 	Host string
 	// Port is the client port (DefaultEmbeddedPort when zero); -1 picks a free port, for tests.
 	Port int
@@ -41,6 +43,10 @@ type EmbeddedConfig struct {
 	StartTimeout time.Duration
 	// Debug turns on the server's debug log (routed to slog at debug level like the rest).
 	Debug bool
+	// UserDir is the state directory that holds the seed of the one NATS user the server accepts
+	// (LocalUserFile, generated when missing; see LocalUser). Empty: the server asks for no
+	// authentication, which only tests want.
+	UserDir string
 }
 
 // Embedded is an in-process nats-server with JetStream. NewEmbedded does no I/O; Start starts
@@ -51,9 +57,11 @@ type Embedded struct {
 
 	mu       sync.Mutex     // guards the fields below
 	srv      *server.Server // set by a successful Start
-	started  bool           // Start was called
-	shutdown bool           // Shutdown was called
-	stopped  chan struct{}  // closed when the server has fully stopped
+	user     config.Secret  // the seed of the server's user (UserDir); wiped by Shutdown
+	userPub  string
+	started  bool          // Start was called
+	shutdown bool          // Shutdown was called
+	stopped  chan struct{} // closed when the server has fully stopped
 }
 
 // NewEmbedded returns an embedded server that Start will run with c; log receives the server's
@@ -80,9 +88,14 @@ func (e *Embedded) Addr() string { return net.JoinHostPort(e.cfg.Host, strconv.I
 // Start starts the server and waits until it accepts connections, for at most StartTimeout or
 // until ctx ends. A failure (address in use, store not writable, not ready in time) returns an
 // *EmbeddedError after stopping whatever had started; Start may be called once.
-func (e *Embedded) Start(ctx context.Context) error {
+func (e *Embedded) Start(ctx context.Context) (err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer func() {
+		if err != nil {
+			e.user.Wipe() // the seed stays in its file; this process no longer needs it
+		}
+	}()
 	switch {
 	case e.shutdown:
 		return ErrShutdown
@@ -99,6 +112,13 @@ func (e *Embedded) Start(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(e.cfg.StoreDir, 0o700); err != nil {
 		return e.fail(fmt.Errorf("create JetStream store: %w", err))
+	}
+	if e.cfg.UserDir != "" {
+		user, pub, err := LocalUser(e.cfg.UserDir, true)
+		if err != nil {
+			return e.fail(err)
+		}
+		e.user, e.userPub = user, pub
 	}
 	// nats-server reports a taken port only through its log; try the address first so the
 	// common case gets a precise error. The race that remains is caught from the log below.
@@ -170,7 +190,12 @@ func (e *Embedded) check() error {
 // options returns the server options: loopback, no signal handling, JetStream in StoreDir, no
 // monitoring port.
 func (e *Embedded) options() *server.Options {
+	var users []*server.NkeyUser
+	if e.userPub != "" {
+		users = []*server.NkeyUser{{Nkey: e.userPub}}
+	}
 	return &server.Options{
+		Nkeys:                  users,
 		ServerName:             e.cfg.ServerName,
 		Host:                   e.cfg.Host,
 		Port:                   e.cfg.Port,
@@ -198,6 +223,14 @@ func (e *Embedded) ClientURL() string {
 	return e.srv.ClientURL()
 }
 
+// User returns the seed of the server's one user, for the connections of the process that started it (unset
+// when the server asks for no authentication). It shares the bytes Shutdown wipes.
+func (e *Embedded) User() config.Secret {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.user
+}
+
 // Shutdown stops the server, closing its client connections, and waits until it has stopped or
 // ctx ends. It is safe to call any number of times, and before or without Start.
 func (e *Embedded) Shutdown(ctx context.Context) error {
@@ -205,8 +238,10 @@ func (e *Embedded) Shutdown(ctx context.Context) error {
 	if !e.shutdown {
 		e.shutdown = true
 		srv := e.srv
+		user := e.user
 		go func() {
 			defer close(e.stopped)
+			defer user.Wipe()
 			if srv != nil {
 				srv.Shutdown()
 				srv.WaitForShutdown()

@@ -83,3 +83,8 @@ var ErrAlreadyClaimed = errors.New("lattice: already claimed")
 
 // ErrClaimTooLong is returned by Once.Claim for a claim that would last longer than the record keeps any.
 var ErrClaimTooLong = errors.New("lattice: claim lasts too long")
+
+// ErrNoLocalUser is returned by LocalUser when the state directory holds no seed of the embedded server's
+// user (no host with this state directory has started an embedded server yet). It also matches
+// os.ErrNotExist.
+var ErrNoLocalUser = errors.New("lattice: no embedded server user")

@@ -77,22 +77,26 @@ func runCall(ctx context.Context, args []string, s streams) error {
 		return err
 	}
 	defer cluster.Wipe()
-	nc, err := lattice.Connect(ctx, lattice.FromConfig("rpc", cfg.RPC), nil)
+	// Without NATS credentials, the embedded server of a host started by this user is reached with the user
+	// seed in the state directory.
+	nc, user, err := lattice.ConnectLocal(ctx, lattice.FromConfig("rpc", cfg.RPC), cfg.StateDir, nil)
 	if err != nil {
 		return err
 	}
+	defer user.Wipe()
 	defer nc.Close()
 
 	target := pos[0]
 	if nkey.CheckID(target, nkey.Module) != nil {
 		// Lattice state lives in JetStream, which the control connection's credentials reach (the RPC user
 		// may be allowed only wasmbus.rpc.>).
-		ctl, err := lattice.Connect(ctx, lattice.FromConfig("ctl", cfg.CTL), nil)
+		ctl, ctlUser, err := lattice.ConnectLocal(ctx, lattice.FromConfig("ctl", cfg.CTL), cfg.StateDir, nil)
 		if err != nil {
 			return err
 		}
 		target, err = client.LookupAlias(ctx, ctl, cluster, cfg.LatticePrefix, cfg.JSDomain, pos[0])
 		ctl.Close()
+		ctlUser.Wipe()
 		if err != nil {
 			return err
 		}

@@ -125,6 +125,7 @@ type ctlSession struct {
 	cfg     config.Config
 	timeout time.Duration
 	signer  *control.Signer // nil when no control issuer seed is configured
+	user    config.Secret   // the embedded server user's seed, when the connection uses it
 }
 
 // dialCtl loads the configuration and connects to the control NATS server.
@@ -142,7 +143,7 @@ func dialCtl(ctx context.Context, timeout time.Duration) (*ctlSession, error) {
 			return nil, err
 		}
 	}
-	nc, err := lattice.Connect(ctx, lattice.FromConfig("ctl", cfg.CTL), nil)
+	nc, user, err := lattice.ConnectLocal(ctx, lattice.FromConfig("ctl", cfg.CTL), cfg.StateDir, nil)
 	if err != nil {
 		cfg.Wipe()
 		if signer != nil {
@@ -156,12 +157,14 @@ func dialCtl(ctx context.Context, timeout time.Duration) (*ctlSession, error) {
 		cfg:     cfg,
 		timeout: timeout,
 		signer:  signer,
+		user:    user,
 	}, nil
 }
 
 func (s *ctlSession) Close() {
 	s.nc.Close()
 	s.cfg.Wipe()
+	s.user.Wipe()
 	if s.signer != nil {
 		s.signer.Wipe()
 	}
