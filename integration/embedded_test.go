@@ -1,8 +1,13 @@
 package integration
 
 import (
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
@@ -13,14 +18,17 @@ const defaultNATS = "127.0.0.1:4222"
 
 // TestEmbeddedAuto starts two hosts the way a user does on a laptop, with no NATS configuration at all:
 // the first starts an embedded nats-server on the default address, the second joins it, and the CLI
-// reaches actors on both. It needs 127.0.0.1:4222 free and is skipped otherwise.
+// reaches actors on both. They share a state directory (as the default one is shared by the processes of one
+// user), where the first host generated the user the embedded server admits; a process with another state
+// directory (another user) is refused. It needs 127.0.0.1:4222 free and is skipped otherwise.
 func TestEmbeddedAuto(t *testing.T) {
 	c := newCluster(t)
+	state := t.TempDir()
 	// alone is the environment of a process that configures no NATS server.
 	alone := func(mode string) env {
 		return env{
 			"WASMCLOUD_NATS_EMBEDDED":     mode,
-			"WASMCLOUD_STATE_DIR":         t.TempDir(),
+			"WASMCLOUD_STATE_DIR":         state,
 			"WASMCLOUD_CLUSTER_SEED_FILE": c.file,
 			"WASMCLOUD_ALLOW_FILE_LOAD":   "true",
 		}
@@ -48,6 +56,24 @@ func TestEmbeddedAuto(t *testing.T) {
 	t.Run("hello on host 2 by alias", func(t *testing.T) {
 		require.Equal(t, "reply", callOK(t, cliEnv, "hello", "Hello.SayHello", `{"name":"Ada"}`), `{"message":"Hello, Ada!"}`)
 		require.Equal(t, "reply", callOK(t, cliEnv, helloKey, "Hello.Calls", ""), `{"calls":2}`)
+	})
+	t.Run("the embedded server's user is private", func(t *testing.T) {
+		fi, err := os.Stat(filepath.Join(state, "nats-user.nk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		require.Equal(t, "mode", fi.Mode().Perm(), os.FileMode(0o600))
+	})
+	t.Run("another user is refused", func(t *testing.T) {
+		stranger := alone("auto").with("WASMCLOUD_STATE_DIR", t.TempDir())
+		contains(t, "call", callFails(t, stranger, echoKey, "HttpServer.HandleRequest", echoRequest), "authorization violation")
+		contains(t, "ctl", ctlFails(t, stranger, "hosts"), "authorization violation")
+		if _, err := nats.Connect("nats://" + defaultNATS); !errors.Is(err, nats.ErrAuthorization) {
+			t.Fatalf("a client without credentials: %v, want authorization violation", err)
+		}
+	})
+	t.Run("ctl of the same user", func(t *testing.T) {
+		contains(t, "ctl hosts", ctlOK(t, cliEnv, "hosts"), h1.ready.HostID, h2.ready.HostID)
 	})
 	t.Run("true while the port is taken", func(t *testing.T) { embeddedPortTaken(t, alone("true")) })
 	t.Run("stop host 2, then host 1", func(t *testing.T) {

@@ -165,7 +165,8 @@ func ConnectLocal(ctx context.Context, c ConnConfig, stateDir string, log *slog.
 func authHint(err error) error {
 	var ce *ConnectError
 	if errors.As(err, &ce) && errors.Is(err, nats.ErrAuthorization) {
-		ce.Err = fmt.Errorf("%w (the server on this address is another user's embedded server, or was started with another WASMCLOUD_STATE_DIR)", ce.Err)
+		// nats.go reports the server's own spelling ("Authorization Violation"); say it in its words.
+		ce.Err = fmt.Errorf("%w (the server on this address is another user's embedded server, or was started with another WASMCLOUD_STATE_DIR)", nats.ErrAuthorization)
 	}
 	return err
 }
