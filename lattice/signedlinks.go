@@ -1,6 +1,7 @@
 package lattice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,6 +167,9 @@ func (d *Data) applySignedLink(ctx context.Context, e jetstream.KeyValueEntry) e
 	d.mu.RUnlock()
 
 	if e.Operation() == jetstream.KeyValuePut {
+		if known && !cur.deleted && bytes.Equal(e.Value(), cur.value) {
+			return nil // the state in force, written back by a host after a forged change: nothing to apply again
+		}
 		l, iat, r := s.checkSignedLink(key, e.Value())
 		if r == nil && known && iat < cur.iat {
 			r = refuse(RefusedLinkStale, errors.New("an older version of the link than the one in force"))

@@ -153,10 +153,20 @@ func TestSignedLinks(t *testing.T) {
 			return json.Unmarshal(e.Value(), &l) == nil && l.Values["bucket"] == bucket
 		}, "the bucket holding the genuine link again")
 	}
-	refusedOn := func(t *testing.T, reason string, n int) {
+	// refusals counts the refusals of reason on both hosts, and checks that each was reported as well. A
+	// host whose watch reads a forged entry only after another host wrote the genuine one back never sees
+	// the forged one (the bucket keeps one revision per key), so a forgery is refused by one host or both.
+	refused := func(reason string) int64 {
+		n := a.Refused()[reason] + b.Refused()[reason]
+		if got := obsA.count(reason) + obsB.count(reason); int64(got) != n {
+			return -1
+		}
+		return n
+	}
+	refusedOnce := func(t *testing.T, reason string, before int64, write func(*testing.T)) {
 		t.Helper()
-		both(t, "refusals "+reason, func(d *Data) bool { return d.Refused()[reason] == int64(n) })
-		require.Eventually(t, 10*time.Second, func() bool { return obsA.count(reason) == n && obsB.count(reason) == n }, "%d refusals reported", n)
+		write(t)
+		require.Eventually(t, 10*time.Second, func() bool { return refused(reason) > before }, "a refusal of %s reported", reason)
 	}
 
 	put := op.sign(t, subj.LinkPut(), link, now)
@@ -214,12 +224,9 @@ func TestSignedLinks(t *testing.T) {
 			require.NoError(t, a.publishDeletion(ctx, key, b, e.Revision()))
 		}, RefusedLinkStale},
 	}
-	counts := map[string]int{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.write(t)
-			counts[tt.reason]++
-			refusedOn(t, tt.reason, counts[tt.reason])
+			refusedOnce(t, tt.reason, refused(tt.reason), tt.write)
 			both(t, "the genuine link", func(d *Data) bool { return has(d, "tenant-a") })
 			if _, ok := a.Link(echoKey, "wasmcloud:messaging", "default"); ok {
 				t.Fatal("the unsigned link applied")
@@ -246,9 +253,9 @@ func TestSignedLinks(t *testing.T) {
 		both(t, "no link", func(d *Data) bool { return !has(d, "") })
 	})
 	t.Run("the deleted link written back with its old signature", func(t *testing.T) {
-		mustPut(t, kv, key, signedLinkEntry{LinkDefinition: link, Token: put.Token, Request: put.Body})
-		counts[RefusedLinkStale]++
-		refusedOn(t, RefusedLinkStale, counts[RefusedLinkStale])
+		refusedOnce(t, RefusedLinkStale, refused(RefusedLinkStale), func(t *testing.T) {
+			mustPut(t, kv, key, signedLinkEntry{LinkDefinition: link, Token: put.Token, Request: put.Body})
+		})
 		require.Eventually(t, 10*time.Second, func() bool {
 			e, err := kv.Get(ctx, key)
 			return errors.Is(err, jetstream.ErrKeyDeleted) || errors.Is(err, jetstream.ErrKeyNotFound) || (err == nil && e.Operation() != jetstream.KeyValuePut)
@@ -326,4 +333,39 @@ func FuzzCheckSignedLink(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRestoredLinkIsNotAppliedAgain: the genuine entry written back after a forged change reaches the
+// observer once, when it was first set, not again.
+func TestRestoredLinkIsNotAppliedAgain(t *testing.T) {
+	srv := runServer(t, &server.Options{JetStream: true})
+	op := newCtlKey(t)
+	obs := &refusals{}
+	d := startSignedData(t, srv, obs, op)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	kv := dataBucket(t, nc)
+	link := control.LinkDefinition{ActorID: echoKey, ProviderID: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
+		ContractID: "wasmcloud:keyvalue", LinkName: "default", Values: map[string]string{}}
+	_, err = d.PutSignedLink(context.Background(), link, op.sign(t, NewCtlSubjects("wasmbus.ctl", "default").LinkPut(), link, time.Now()))
+	require.NoError(t, err)
+	key := LinkKey(link.ActorID, link.ContractID, link.LinkName)
+	require.Eventually(t, 10*time.Second, func() bool { _, ok := d.Link(echoKey, link.ContractID, "default"); return ok }, "the link")
+	require.NoError(t, kv.Delete(context.Background(), key))
+	require.Eventually(t, 10*time.Second, func() bool {
+		e, err := kv.Get(context.Background(), key)
+		return err == nil && e.Operation() == jetstream.KeyValuePut
+	}, "the entry written back")
+	// A barrier: once this later link applies, the restored entry has been seen.
+	other := link
+	other.LinkName = "other"
+	_, err = d.PutSignedLink(context.Background(), other, op.sign(t, NewCtlSubjects("wasmbus.ctl", "default").LinkPut(), other, time.Now()))
+	require.NoError(t, err)
+	require.Eventually(t, 10*time.Second, func() bool { _, ok := d.Link(echoKey, link.ContractID, "other"); return ok }, "the barrier")
+	obs.recorder.mu.Lock()
+	defer obs.recorder.mu.Unlock()
+	require.Equal(t, "links the observer was told about", len(obs.links), 2)
 }
