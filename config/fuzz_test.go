@@ -26,6 +26,7 @@ func FuzzSecretNeverEchoed(f *testing.F) {
 		{"WASMCLOUD_HOST_SEED", nil, []string{"WASMCLOUD_HOST_SEED: not a server seed (want SN…)"}},
 		{"WASMCLOUD_RPC_SEED", nil, []string{"WASMCLOUD_RPC_SEED: not a NATS user seed (want SU…)"}},
 		{"WASMCLOUD_CTL_JWT", []string{"WASMCLOUD_CTL_SEED=" + userSeed}, []string{"WASMCLOUD_CTL_JWT: not a NATS user JWT"}},
+		{"WASMCLOUD_CTL_ISSUER_SEED", nil, []string{"WASMCLOUD_CTL_ISSUER_SEED: not an operator or account seed (want SO… or SA…)"}},
 	}
 	f.Fuzz(func(t *testing.T, which uint8, value string) {
 		v := vars[int(which)%len(vars)]

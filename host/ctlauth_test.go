@@ -194,6 +194,7 @@ func TestSignedControl(t *testing.T) {
 			{"registries", ctl + "registries.put", mustJSON(control.RegistryCredentialMap{"registry.invalid": {Username: "u", Password: "p"}}), op},
 			{"link del", ctl + "linkdefs.del", mustJSON(control.RemoveLinkDefinition{ActorID: echoKey, ContractID: link.ContractID, LinkName: "default"}), op},
 			{"stop actor", ctl + "cmd." + id + ".sa", mustJSON(control.StopActorCommand{ActorRef: echoKey, Count: zero}), op},
+			{"stop host", ctl + "cmd." + id + ".stop", mustJSON(control.StopHostCommand{}), op}, // the daemon would exit; the test's host stays
 		} {
 			t.Run(r.name, func(t *testing.T) {
 				tok := r.signer.token(t, r.subject, r.body, time.Time{})

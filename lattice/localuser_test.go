@@ -81,7 +81,7 @@ func TestLocalUser(t *testing.T) {
 			write(t, LocalUserPath(dir), []byte("SUnotaseed-but-secret"), 0o600)
 		}, "does not hold a user seed"},
 		{"an account seed", func(t *testing.T, dir string) {
-			write(t, LocalUserPath(dir), []byte(accountSeed(t)), 0o600)
+			write(t, LocalUserPath(dir), []byte(accountSeedOf(t)), 0o600)
 		}, "does not hold a user seed"},
 	}
 	for _, tt := range tests {
@@ -101,17 +101,6 @@ func write(t *testing.T, path string, b []byte, mode os.FileMode) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, b, 0o600))
 	require.NoError(t, os.Chmod(path, mode))
-}
-
-// accountSeed returns the seed of a fresh account key.
-func accountSeed(t *testing.T) string {
-	t.Helper()
-	kp, err := nkeys.CreateAccount()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := kp.Seed()
-	return string(b)
 }
 
 // TestEmbeddedUser: an embedded server with a user directory admits only that user, who reaches JetStream;
@@ -196,4 +185,41 @@ func TestLoopbackURLs(t *testing.T) {
 			require.Equal(t, "loopback", loopbackURLs(tt.urls), tt.want)
 		})
 	}
+}
+
+// FuzzReadLocalUser: no file content makes reading the embedded server's user panic; a content is accepted
+// only when it is a user seed, and an error never shows the content.
+func FuzzReadLocalUser(f *testing.F) {
+	seed, _ := userKey(f)
+	for _, s := range [][]byte{seed, append(append([]byte(" \n"), seed...), '\n'), []byte(accountSeedOf(f)), nil, []byte("SU"), []byte("\x00\xff")} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	path := LocalUserPath(dir)
+	f.Fuzz(func(t *testing.T, content []byte) {
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, pub, err := readLocalUser(path)
+		if err != nil {
+			if c := strings.TrimSpace(string(content)); len(c) > 8 && strings.Contains(err.Error(), c) {
+				t.Fatalf("error %q shows the content", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(pub, "U") || !strings.HasPrefix(string(s.Reveal()), "SU") {
+			t.Fatalf("accepted %q as the user %s", content, pub)
+		}
+	})
+}
+
+// accountSeedOf returns the seed of a fresh account key.
+func accountSeedOf(tb testing.TB) string {
+	tb.Helper()
+	kp, err := nkeys.CreateAccount()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, _ := kp.Seed()
+	return string(b)
 }
