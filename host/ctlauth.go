@@ -120,6 +120,21 @@ func (g *ctlGuard) record(ctx context.Context, r control.Request, shared bool) e
 	}
 }
 
+// recordClaimer is the host's lattice-wide replay record (replay.go) as the guard uses it: it opens the
+// record when it is not open yet, so link changes work as soon as JetStream does.
+type recordClaimer struct{ r *replayRecord }
+
+func (c recordClaimer) Claim(ctx context.Context, key string, until time.Time) error {
+	fresh, err := c.r.claim(ctx, key, until)
+	switch {
+	case err != nil:
+		return err
+	case !fresh:
+		return lattice.ErrAlreadyClaimed
+	}
+	return nil
+}
+
 // errReplayRecord is a request refused because its token could not be recorded against replays.
 var errReplayRecord = errors.New("control: cannot record the token against replays")
 
@@ -256,11 +271,10 @@ func (h *Host) startSignedControl(ctx context.Context) {
 	if !h.ctlAuth.enabled() {
 		h.log.Warn("WASMCLOUD_CTL_ISSUERS is not set: anyone who can publish on the control subjects can start, stop and link actors and stop this host, as in wasmCloud 0.x")
 	} else {
-		once, err := lattice.OpenOnce(ctx, h.ctlConn, h.cfg.LatticePrefix, h.cfg.JSDomain, lattice.OnceConfig{})
-		if err != nil {
-			h.log.Warn("the lattice-wide record of control tokens is unavailable: link changes are refused", attrError, err)
-		} else {
-			h.ctlAuth.setLattice(once)
+		// The record the invocations use (replay.go): the keys of control tokens have a namespace of their own.
+		h.ctlAuth.setLattice(recordClaimer{h.replay})
+		if _, err := h.replay.open(ctx); err != nil {
+			h.log.Warn("the lattice-wide record of control tokens is not open yet: link changes are refused until it opens", attrError, err)
 		}
 		h.log.Info("control requests must be signed", "ctl_issuers", h.cfg.CtlIssuers)
 	}

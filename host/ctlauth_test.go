@@ -341,7 +341,8 @@ func TestActorIssuers(t *testing.T) {
 
 	t.Run("another account's actor is refused before it is compiled", func(t *testing.T) {
 		h := startHost(t, s, clusterSeed(t), "WASMCLOUD_ACTOR_ISSUERS="+other)
-		_, err := h.StartActorBytes(context.Background(), "echo.wasm", testutil.Actor(t, "echo.wasm"))
+		// Not a file reference, whose public events say only that the file was refused.
+		_, err := h.StartActorBytes(context.Background(), "registry.invalid/echo:0.1.0", testutil.Actor(t, "echo.wasm"))
 		require.ErrorIs(t, err, ErrUntrustedActorIssuer)
 		require.ErrorContains(t, err, echo.Issuer)
 		failed := events.waitFor(t, "actors_start_failed", func(d map[string]any) bool { return d["host_id"] == h.HostID() })

@@ -457,9 +457,10 @@ func TestTrustedActorIssuers(t *testing.T) {
 	id := h.ready.HostID
 
 	ctlJSON[ctlStarted](t, e, "start", "actor", bad, "--host", id)
-	failed := w.wait(t, "actors_start_failed", about(id, badKey))
-	contains(t, "actors_start_failed error", failed.str("error"), "host: actor issuer not trusted", other.pub)
-	h.logLine(t, `msg="actor failed to start"`, "actor issuer not trusted")
+	// The event of a file reference says only that the file was refused; the host's log says why.
+	failed := w.wait(t, "actors_start_failed", func(e latticeEvent) bool { return e.env.Source == id && e.str("image_ref") == bad })
+	contains(t, "actors_start_failed error", failed.str("error"), "host: actor file refused")
+	h.logLine(t, `msg="actor failed to start"`, "actor="+badKey, "host: actor issuer not trusted: "+other.pub)
 
 	ctlJSON[ctlStarted](t, e, "start", "actor", good, "--host", id)
 	started := w.wait(t, "actors_started", about(id, goodKey))
