@@ -165,8 +165,7 @@ func ConnectLocal(ctx context.Context, c ConnConfig, stateDir string, log *slog.
 func authHint(err error) error {
 	var ce *ConnectError
 	if errors.As(err, &ce) && errors.Is(err, nats.ErrAuthorization) {
-		// nats.go reports the server's own spelling ("Authorization Violation"); say it in its words.
-		ce.Err = fmt.Errorf("%w (the server on this address is another user's embedded server, or was started with another WASMCLOUD_STATE_DIR)", nats.ErrAuthorization)
+		ce.Err = fmt.Errorf("%w (if this is a host's embedded server: it admits only the user of that host's WASMCLOUD_STATE_DIR)", ce.Err)
 	}
 	return err
 }
