@@ -225,8 +225,8 @@ func TestSignedControl(t *testing.T) {
 	})
 
 	t.Run("a link put replayed to another host of the queue group", func(t *testing.T) {
-		body := mustJSON(control.LinkDefinition{ActorID: echoKey, ProviderID: provider, ContractID: "wasmcloud:keyvalue", LinkName: "default",
-			Values: map[string]string{"bucket": "b"}})
+		body := mustJSON(control.LinkDefinition{ActorID: echoKey, ProviderID: provider, ContractID: "wasmcloud:httpserver", LinkName: "replayed",
+			Values: map[string]string{}})
 		tok := op.token(t, ctl+"linkdefs.put", body, time.Time{})
 		wantAck(t, signedRequest(t, nc, ctl+"linkdefs.put", body, tok), true, "") // only a answers
 		b := startHost(t, s, seed, issuers)
