@@ -145,7 +145,7 @@ func echoRevisions(t testing.TB, account key) (v1, v2, moduleKey string) {
 	for rev, out := range map[int]*string{1: &v1, 2: &v2} {
 		*out = filepath.Join(dir, "echo-"+strconv.Itoa(rev)+".wasm")
 		r := cli(t, nil, "claims", "sign", in, "-o", *out, "--issuer", acct, "--subject", moduleKey, "--name", "echo",
-			"--cap", contractHTTPServer, "--rev", strconv.Itoa(rev))
+			"--cap", contractHTTPServer, "--cap", contractKeyValue, "--rev", strconv.Itoa(rev))
 		if r.code != 0 {
 			t.Fatalf("claims sign: exit status %d, stderr %q", r.code, r.stderr)
 		}
