@@ -32,7 +32,7 @@ func Invoke(ctx context.Context, nc *nats.Conn, c *rpc.Cluster, latticePrefix, t
 	requests := lattice.NewRequester(nc)
 	defer requests.Close()
 	reply := c.NewReply(inv.ID, store.ResponseFetch(ctx, inv.ID))
-	if err := requests.Request(ctx, lattice.RPCSubject(latticePrefix, target), inv.AppendMsgpack(nil), timeout, reply.Accept); err != nil {
+	if err := requests.Request(ctx, lattice.RPCSubject(latticePrefix, target), inv.AppendMsgpack(nil), timeout, reply); err != nil {
 		return nil, err
 	}
 	return reply.Result()

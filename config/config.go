@@ -95,6 +95,9 @@ type Config struct {
 	// KVAllowedBuckets lists the key-value buckets (names or path.Match patterns) links may name; empty: any
 	// bucket but the lattice's own.
 	KVAllowedBuckets []string
+	// KVBucketMaxBytes and KVMaxValueSize bound the key-value buckets the host creates for links.
+	KVBucketMaxBytes int64
+	KVMaxValueSize   int64
 
 	// CtlIssuers are the operator (O…) and account (A…) keys whose signed control requests the host
 	// accepts (WASMCLOUD_CTL_ISSUERS). Empty: requests are not checked, as in 0.x.
@@ -193,6 +196,7 @@ const (
 	envClockSkew       = "WASMCLOUD_CLOCK_SKEW"
 	envReplayCacheSize = "WASMCLOUD_REPLAY_CACHE_SIZE"
 	envKVBuckets       = "WASMCLOUD_KV_ALLOWED_BUCKETS"
+	envKVMaxValue      = "WASMCLOUD_KV_MAX_VALUE_SIZE"
 	envOCIInsecure     = "WASMCLOUD_OCI_ALLOWED_INSECURE"
 	envOCIRegistry     = "WASMCLOUD_OCI_REGISTRY"
 	envOCIUser         = "WASMCLOUD_OCI_REGISTRY_USER"
@@ -264,6 +268,8 @@ type spec struct {
 	ReplayCacheSize        envVar[count, *count]             `envconfig:"WASMCLOUD_REPLAY_CACHE_SIZE" def:"1000000" help:"invocation ids remembered to refuse replays"`
 	ReplayScope            envVar[ReplayScope, *ReplayScope] `envconfig:"WASMCLOUD_REPLAY_SCOPE" def:"lattice" help:"lattice: replays are refused by every host (JetStream); host: by the host that saw the original only"`
 	RequireSignedResponses envVar[Bool, *Bool]               `envconfig:"WASMCLOUD_REQUIRE_SIGNED_RESPONSES" def:"true" help:"refuse invocation responses without a valid signature (false: accept unsigned ones, from 0.x hosts)"`
+	KVBucketMaxBytes       envVar[byteSize, *byteSize]       `envconfig:"WASMCLOUD_KV_BUCKET_MAX_BYTES" def:"64M" help:"size limit of each key-value bucket the host creates (K, M, G)"`
+	KVMaxValueSize         envVar[byteSize, *byteSize]       `envconfig:"WASMCLOUD_KV_MAX_VALUE_SIZE" def:"1M" help:"size limit of one value in those buckets (K, M, G; at most 2G)"`
 	KVAllowedBuckets       envVar[list, *list]               `envconfig:"WASMCLOUD_KV_ALLOWED_BUCKETS" show:"any but the lattice's own" help:"comma-separated key-value buckets (names or patterns like tenant_*) links may name"`
 }
 
@@ -428,6 +434,8 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		ReplayScope:            s.ReplayScope.val,
 		RequireSignedResponses: bool(s.RequireSignedResponses.val),
 		KVAllowedBuckets:       dedupe(s.KVAllowedBuckets.val),
+		KVBucketMaxBytes:       int64(s.KVBucketMaxBytes.val),
+		KVMaxValueSize:         int64(s.KVMaxValueSize.val),
 		CtlIssuers:             dedupe(s.CtlIssuers.val),
 		CtlIssuerSeed:          s.CtlIssuerSeed.val,
 		CtlIssuerSeedFile:      string(s.CtlIssuerSeedFile.val),

@@ -38,6 +38,8 @@ func TestDefaults(t *testing.T) {
 		RequireSignedResponses: true,
 		ReplayScope:            ReplayLattice,
 		CtlTokenValidity:       time.Minute,
+		KVBucketMaxBytes:       64 << 20,
+		KVMaxValueSize:         1 << 20,
 	}
 	require.DeepEqual(t, "defaults", got, want)
 	require.DeepEqual(t, "NATSConfigured", got.NATSConfigured(), false)
@@ -233,6 +235,9 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_CLUSTER_SEED: not a cluster seed (want SC…)`, ErrInvalid, []string{flip(clusterSeed)}},
 		{"issuer not a cluster key", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterPub + "," + userPub},
 			`WASMCLOUD_CLUSTER_ISSUERS: "` + userPub + `": not a cluster public key (want 56 characters A-Z2-7 starting with C)`, ErrInvalid, nil},
+		{"a seed in a label", []string{"HOST_NOTE=" + clusterSeed},
+			`HOST_NOTE: looks like a seed: labels are published to the lattice (the value looks like a seed and is not shown)`,
+			ErrInvalid, []string{clusterSeed}},
 		{"replay scope", []string{"WASMCLOUD_REPLAY_SCOPE=cluster"},
 			`WASMCLOUD_REPLAY_SCOPE: "cluster": not a replay scope (want lattice or host)`, ErrInvalid, nil},
 		{"issuer too short", []string{"WASMCLOUD_CLUSTER_ISSUERS=" + clusterPub[:55]},

@@ -208,3 +208,26 @@ func (r *ReplayScope) Decode(s string) error {
 
 // String returns the scope as written in the environment.
 func (r ReplayScope) String() string { return string(r) }
+
+// byteSize is a positive number of bytes, with an optional K, M or G suffix (powers of 1024), as "64M".
+type byteSize int64
+
+func (b *byteSize) Decode(s string) error {
+	t, mult := strings.TrimSpace(s), int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k', 'K':
+			mult, t = 1<<10, t[:n-1]
+		case 'm', 'M':
+			mult, t = 1<<20, t[:n-1]
+		case 'g', 'G':
+			mult, t = 1<<30, t[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/mult {
+		return errors.New("not a size (a positive number of bytes, K, M or G allowed)")
+	}
+	*b = byteSize(n * mult)
+	return nil
+}

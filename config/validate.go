@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 
 	"github.com/wasmcloud-host/wasmcloud-host/subject"
 )
@@ -116,6 +118,15 @@ func (c Config) validate() []error {
 			add(invalid(envKVBuckets, b, "not a bucket name or pattern (letters, digits, '-', '_' and the wildcards * ? [ ])"))
 		}
 	}
+	if c.KVMaxValueSize > math.MaxInt32 {
+		add(invalid(envKVMaxValue, strconv.FormatInt(c.KVMaxValueSize, 10), "larger than 2G, the most JetStream allows"))
+	}
+	for k, v := range c.Labels {
+		if nkey.LooksLikeSeed(v) {
+			// Labels are published to the whole lattice; a seed pasted into one would be broadcast.
+			add(invalid(labelPrefix+strings.ToUpper(k), v, "looks like a seed: labels are published to the lattice"))
+		}
+	}
 	if c.ReplayCacheSize < 1 {
 		add(invalid(envReplayCacheSize, strconv.Itoa(c.ReplayCacheSize), "must be positive"))
 	}
@@ -167,6 +178,10 @@ func (n NATSConn) validate(prefix string) []error {
 	case n.TLSKey != "" && n.TLSCert == "":
 		add(conflict(prefix+"_TLS_KEY", "set without "+prefix+"_TLS_CERT"))
 	case n.TLSCert != "":
+		if e := checkPrivateFile(prefix+"_TLS_KEY", n.TLSKey); e != nil {
+			add(e)
+			break
+		}
 		if _, err := tls.LoadX509KeyPair(n.TLSCert, n.TLSKey); err != nil {
 			add(&VarError{Var: prefix + "_TLS_CERT", Value: n.TLSCert, Reason: "cannot load with " + prefix + "_TLS_KEY " + strconv.Quote(n.TLSKey), Kind: ErrInvalid, Err: pathless(err)})
 		}

@@ -362,10 +362,13 @@ func (h *Host) restoreClaims(ctx context.Context, subject string) {
 	claims, _ := ra.snapshot()
 	h.log.Warn("a lattice claims entry of a running actor was overwritten without a valid token; restoring the signed one", attrActor, subject)
 	// Not on the watch's goroutine, which must go on applying the bucket's changes; Shutdown waits for it.
-	h.tasks.Go(func() { h.publishClaims(ctx, claims) })
+	// Only the claims: the alias record is written when an actor starts, never on behalf of whoever rewrote
+	// the bucket (a thief's host restoring the thief's claims must not claim the alias for the thief).
+	h.tasks.Go(func() { h.publishClaimsOnly(ctx, claims) })
 }
 
-// publishClaims writes the claims of an actor started here to the lattice bucket, with its token.
+// publishClaims records the owner of an actor's call alias (see lattice.Data.ClaimAlias) and writes the claims of
+// an actor started here to the lattice bucket, with its token.
 func (h *Host) publishClaims(ctx context.Context, c *actor.Claims) {
 	// The alias goes to the first account that claims it; an actor of another account runs, but calls to the
 	// alias do not reach it.
@@ -377,6 +380,11 @@ func (h *Host) publishClaims(ctx context.Context, c *actor.Claims) {
 			h.log.Warn("could not record the owner of a call alias", attrActor, c.Subject, "call_alias", c.CallAlias, attrError, err)
 		}
 	}
+	h.publishClaimsOnly(ctx, c)
+}
+
+// publishClaimsOnly writes the claims entry of an actor running here.
+func (h *Host) publishClaimsOnly(ctx context.Context, c *actor.Claims) {
 	err := h.data.PublishClaims(ctx, lattice.Claims{Subject: c.Subject, Issuer: c.Issuer, Name: c.Name,
 		CallAlias: c.CallAlias, Caps: c.Caps, Tags: c.Tags, Rev: c.Rev, Ver: c.Ver, Token: c.Token})
 	if err != nil {

@@ -83,7 +83,7 @@ func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 	// A forged reply that arrives first is skipped: the call waits for one that verifies.
 	reply := h.cluster.NewReply(inv.ID, store.ResponseFetch(ctx, inv.ID))
 	subject := lattice.RPCSubject(h.cfg.LatticePrefix, inv.Target.PublicKey)
-	if err := h.requests.Request(ctx, subject, inv.AppendMsgpack(nil), h.cfg.RPCTimeout, reply.Accept); err != nil {
+	if err := h.requests.Request(ctx, subject, inv.AppendMsgpack(nil), h.cfg.RPCTimeout, reply); err != nil {
 		return nil, err
 	}
 	return reply.Result()

@@ -154,6 +154,7 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 		ClusterSeed:            seed,
 		Issuers:                cfg.ClusterIssuers,
 		HostID:                 h.hostKey.Public().String(),
+		Lattice:                cfg.LatticePrefix,
 		Validity:               cfg.InvocationValidity,
 		Skew:                   cfg.ClockSkew,
 		ReplayCapacity:         cfg.ReplayCacheSize,
@@ -229,7 +230,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 	h.requests = lattice.NewRequester(h.rpcConn)
-	h.replay = &replayRecord{nc: h.ctlConn, lattice: h.cfg.LatticePrefix, domain: h.cfg.JSDomain}
+	// A token is honoured until at most iat + validity + skew, and iat may lie a skew in the future.
+	h.replay = &replayRecord{nc: h.ctlConn, lattice: h.cfg.LatticePrefix, domain: h.cfg.JSDomain,
+		maxTTL: h.cfg.InvocationValidity + 2*h.cfg.ClockSkew + time.Minute}
 	if h.cfg.ReplayScope == config.ReplayLattice {
 		if _, err := h.replay.open(ctx); err != nil {
 			h.log.Error("the lattice replay record is unavailable: invocations from other processes are refused until it opens "+
@@ -262,8 +265,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn, JetStream: js,
 		Timeout: h.cfg.RPCTimeout, Subjects: h.subjects, Policy: h.policyForCapability,
-		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets},
-		Log:     h.log})
+		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets,
+			Limits: keyvalue.BucketLimits{MaxBytes: h.cfg.KVBucketMaxBytes, MaxValueSize: int32(h.cfg.KVMaxValueSize)}},
+		Log: h.log})
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)

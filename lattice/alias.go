@@ -55,6 +55,7 @@ type aliasRecord struct {
 // token signed for another purpose (an invocation's, say) from ever reading as an alias record.
 type aliasMeta struct {
 	Kind      string `json:"kind"`
+	Lattice   string `json:"lattice"`
 	CallAlias string `json:"call_alias"`
 	Since     int64  `json:"since"`
 }
@@ -91,9 +92,10 @@ func aliasKey(alias string) string {
 	return prefixAlias + base64.RawURLEncoding.EncodeToString([]byte(alias))
 }
 
-// checkAlias decodes an alias record and checks it: under its own key, signed by a trusted cluster key, and
-// saying what its token says.
-func checkAlias(v RecordSigner, key string, value []byte) (aliasRecord, error) {
+// checkAlias decodes an alias record of the lattice lattice and checks it: under its own key, signed by a
+// trusted cluster key for this lattice (a record copied from another lattice whose hosts share the cluster
+// key is refused), and saying what its token says.
+func checkAlias(v RecordSigner, lattice, key string, value []byte) (aliasRecord, error) {
 	var r aliasRecord
 	if err := json.Unmarshal(value, &r); err != nil {
 		return r, fmt.Errorf("malformed alias record: %w", err)
@@ -112,7 +114,7 @@ func checkAlias(v RecordSigner, key string, value []byte) (aliasRecord, error) {
 	if err != nil {
 		return r, fmt.Errorf("alias record: %w", err)
 	}
-	if meta.Kind != aliasKind || subject != r.Issuer || meta.CallAlias != r.CallAlias || meta.Since != r.Since {
+	if meta.Kind != aliasKind || meta.Lattice != lattice || subject != r.Issuer || meta.CallAlias != r.CallAlias || meta.Since != r.Since {
 		return r, errors.New("the alias record does not say what its signed token says")
 	}
 	return r, nil
@@ -122,7 +124,7 @@ func (d *Data) aliasRecord(alias string, o aliasOwner) ([]byte, error) {
 	if d.signer == nil {
 		return nil, errors.New("lattice: no cluster key to sign an alias record")
 	}
-	tok, err := d.signer.SignRecord(o.issuer, aliasMeta{Kind: aliasKind, CallAlias: alias, Since: o.since})
+	tok, err := d.signer.SignRecord(o.issuer, aliasMeta{Kind: aliasKind, Lattice: d.lattice, CallAlias: alias, Since: o.since})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +155,7 @@ func (d *Data) ClaimAlias(ctx context.Context, alias, issuer string) error {
 		if gerr != nil {
 			return fmt.Errorf("lattice: read the owner of call alias %q: %w", alias, gerr)
 		}
-		r, cerr := checkAlias(d.signer, key, e.Value())
+		r, cerr := checkAlias(d.signer, d.lattice, key, e.Value())
 		switch {
 		case cerr == nil && r.Issuer == issuer:
 			return nil
@@ -196,7 +198,7 @@ func (d *Data) applyAlias(ctx context.Context, e jetstream.KeyValueEntry, delete
 		d.mu.Unlock()
 		return nil
 	}
-	r, err := checkAlias(d.signer, key, e.Value())
+	r, err := checkAlias(d.signer, d.lattice, key, e.Value())
 	if err != nil {
 		if stillClaimed {
 			d.restoreAlias(ctx, alias, prev, e.Revision())
@@ -286,7 +288,7 @@ func FindAlias(ctx context.Context, nc *nats.Conn, lattice, domain string, v Rec
 	if err != nil {
 		return "", false, fmt.Errorf("lattice: read the owner of call alias %q: %w", alias, err)
 	}
-	r, err := checkAlias(v, aliasKey(alias), e.Value())
+	r, err := checkAlias(v, lattice, aliasKey(alias), e.Value())
 	if err != nil {
 		return "", false, nil
 	}

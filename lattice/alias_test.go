@@ -110,7 +110,7 @@ func FuzzCheckAlias(f *testing.F) {
 	f.Add("x", []byte(`not json`))
 	signer := testSigner(f, testClusterSeed)
 	f.Fuzz(func(t *testing.T, alias string, value []byte) {
-		if _, err := checkAlias(signer, aliasKey(alias), value); err == nil {
+		if _, err := checkAlias(signer, "default", aliasKey(alias), value); err == nil {
 			t.Fatalf("record %q for alias %q accepted", value, alias)
 		}
 	})

@@ -89,11 +89,12 @@ type Claims struct {
 // call aliases resolve only through claims entries whose embedded token verifies. In signed mode
 // (RequireSignedLinks) links apply only with the operator's signed request (signedlinks.go).
 type Data struct {
-	bucket string
-	domain string
-	signer RecordSigner // signs and checks alias records; nil: none can be written or trusted
-	obs    Observer     // nil: nobody is told
-	log    *slog.Logger
+	lattice string
+	bucket  string
+	domain  string
+	signer  RecordSigner // signs and checks alias records; nil: none can be written or trusted
+	obs     Observer     // nil: nobody is told
+	log     *slog.Logger
 
 	kv        jetstream.KeyValue // nil when JetStream is unavailable
 	js        jetstream.JetStream
@@ -120,7 +121,7 @@ func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slo
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Data{
-		bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
+		lattice: lattice, bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliasOwners: map[string]aliasOwner{},
 		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
@@ -208,10 +209,8 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	switch {
 	case strings.HasPrefix(key, prefixClaims):
 		if deleted {
-			d.mu.Lock()
-			delete(d.claims, strings.TrimPrefix(key, prefixClaims))
-			d.mu.Unlock()
-			return
+			err = d.deleteClaims(ctx, strings.TrimPrefix(key, prefixClaims))
+			break
 		}
 		err = d.applyClaims(ctx, key, e.Value())
 	case strings.HasPrefix(key, prefixLinkdef) && d.signed != nil:
@@ -292,6 +291,25 @@ func (d *Data) applyClaims(ctx context.Context, key string, value []byte) error 
 		d.log.Debug("an actor claims a call alias another account owns; calls to the alias do not reach it",
 			"call_alias", c.CallAlias, "owner", owner.issuer, "claimant", c.Subject, "claimant_issuer", c.Issuer)
 	}
+	return nil
+}
+
+// deleteClaims applies the deletion of a claims entry. Hosts never delete the claims entries of actors
+// (0.x hosts do not either), so the deletion of one whose token verified is taken as forged: the host that
+// runs the actor writes it back, and every host keeps it, so that a call alias does not change hands because
+// a NATS user deleted its owner's entry. Unverified entries are simply removed.
+func (d *Data) deleteClaims(ctx context.Context, subject string) error {
+	d.mu.Lock()
+	if d.verified[subject] {
+		d.mu.Unlock()
+		if d.obs != nil {
+			d.obs.ClaimsForged(ctx, subject)
+		}
+		return fmt.Errorf("the signed claims entry of %s was deleted; kept", subject)
+	}
+	delete(d.claims, subject)
+	delete(d.verified, subject)
+	d.mu.Unlock()
 	return nil
 }
 

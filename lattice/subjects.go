@@ -49,10 +49,12 @@ func InternalBucketPrefixes() []string { return append([]string(nil), internalBu
 // ReservedSubjects returns the subject patterns that belong to the lattice and that no actor may publish,
 // request or subscribe to, besides the server's own '$' namespaces ($SYS, $JS, $KV, $O, $NRG, …, which
 // package subject always reserves): every wasmbus subject of every lattice (RPC, events, the default
-// control prefix), the control prefix in use, the request inboxes, and the given extra subjects (the
-// policy service's topics).
+// control prefix), the control prefix in use, the request inboxes and the server's reply mappings, wadm's
+// API, and the given extra subjects (the policy service's topics).
 func ReservedSubjects(ctlPrefix string, extra ...string) []string {
-	out := []string{"wasmbus.>", ctlPrefix + ".>", "_INBOX.>"}
+	// _R_ and _GR_ carry the replies the server maps across account imports and gateways; wadm.> is the
+	// deployment manager's API, which commands a lattice as the control interface does.
+	out := []string{"wasmbus.>", ctlPrefix + ".>", "_INBOX.>", "_R_.>", "_GR_.>", "wadm.>"}
 	for _, e := range extra {
 		if e != "" {
 			out = append(out, e)

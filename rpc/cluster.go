@@ -37,6 +37,9 @@ type Config struct {
 	Issuers []string
 	// HostID is this host's server public key (N…), written into every invocation it sends.
 	HostID string
+	// Lattice is the lattice this host belongs to: bound into the tokens it signs, and required of tokens
+	// that bind one. Empty: none is bound or required (tools that call several lattices).
+	Lattice string
 	// Validity is how long a token is honoured after its iat; tokens we sign expire after it. Zero: 30 s.
 	Validity time.Duration
 	// Skew is the clock difference tolerated between hosts. Zero: 5 s. Negative: none.
@@ -57,6 +60,7 @@ type Cluster struct {
 	key                    *nkey.KeyPair
 	adhoc                  bool
 	hostID                 string
+	lattice                string
 	validity               time.Duration
 	skew                   time.Duration
 	requireSignedResponses bool
@@ -81,6 +85,7 @@ type trustedIssuer struct {
 func New(cfg Config) (*Cluster, error) {
 	c := &Cluster{
 		hostID:                 cfg.HostID,
+		lattice:                cfg.Lattice,
 		validity:               cfg.Validity,
 		skew:                   cfg.Skew,
 		requireSignedResponses: cfg.RequireSignedResponses,

@@ -188,6 +188,25 @@ func (c *Cluster) NewReply(id string, fetch func(contentLength uint64) ([]byte, 
 	return &Reply{c: c, id: id, fetch: fetch}
 }
 
+// Plausible is a cheap first look at a reply, without a signature check: it must answer this invocation and,
+// unless unsigned replies are accepted, carry a token whose issuer is trusted and whose subject is the
+// invocation. A Requester drops implausible replies as they arrive, so a flood of forgeries fills nothing.
+func (r *Reply) Plausible(reply []byte) bool {
+	var resp wire.Response
+	if resp.UnmarshalMsgpack(reply) != nil || resp.InvocationID != r.id {
+		return false
+	}
+	if resp.Claims == "" {
+		return !r.c.requireSignedResponses
+	}
+	tok, err := wascap.Parse(resp.Claims)
+	if err != nil {
+		return false
+	}
+	_, trusted := r.c.issuers[tok.Claims.Issuer]
+	return trusted && tok.Claims.Subject == r.id
+}
+
 // Accept verifies one reply. It returns nil when the reply verified, and why it does not otherwise.
 func (r *Reply) Accept(reply []byte) error {
 	payload, err := r.c.ResponsePayload(reply, r.id, r.fetch)

@@ -40,6 +40,7 @@ func (c *Cluster) SignWith(inv *wire.Invocation, o SignOptions) error {
 		Hash:            wire.HashHex(inv.Hash()),
 		HostID:          c.hostID,
 		Unauthenticated: o.Unauthenticated,
+		Lattice:         c.lattice,
 	}
 	tok, err := c.sign(wascap.Claims{
 		ID:       inv.ID,
@@ -171,6 +172,9 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 
 	if err := checkHostID(inv.HostID, meta.HostID, tok.Claims.Issuer); err != nil {
 		return nil, err
+	}
+	if meta.Lattice != "" && c.lattice != "" && meta.Lattice != c.lattice {
+		return nil, fmt.Errorf("%w: signed for lattice %q, received in %q", ErrLattice, meta.Lattice, c.lattice)
 	}
 
 	inv.Unauthenticated = meta.Unauthenticated

@@ -5,6 +5,11 @@ import (
 	"strings"
 )
 
+// MaxLen bounds a subject (or a token): the NATS server closes a connection whose protocol line (PUB subject
+// reply size) exceeds its max_control_line of 4,096 bytes, and nats.go does not reconnect after that, so a
+// subject a host publishes on, with its reply subject, must stay well below that.
+const MaxLen = 1024
+
 // The NATS wildcards.
 const (
 	// Any matches exactly one token.
@@ -28,6 +33,9 @@ func ValidateToken(s string) error {
 func ValidateSubject(s string, allowWildcards bool) error {
 	if s == "" {
 		return &InvalidError{Subject: s, Reason: "empty"}
+	}
+	if len(s) > MaxLen {
+		return &InvalidError{Subject: s[:32] + "…", Reason: fmt.Sprintf("%d bytes long, more than %d", len(s), MaxLen)}
 	}
 	for rest := s; ; {
 		tok, after, more := strings.Cut(rest, ".")
@@ -57,6 +65,9 @@ func ValidateSubject(s string, allowWildcards bool) error {
 func tokenProblem(s string) string {
 	if s == "" {
 		return "empty"
+	}
+	if len(s) > MaxLen {
+		return fmt.Sprintf("%d bytes long, more than %d", len(s), MaxLen)
 	}
 	for _, r := range s {
 		switch {

@@ -112,3 +112,16 @@ func wantReason(t *testing.T, err error, in, reason string) {
 		t.Fatalf("error %q lacks the package prefix", err)
 	}
 }
+
+func TestMaxLen(t *testing.T) {
+	long := "orders." + strings.Repeat("a", MaxLen)
+	if err := ValidateSubject(long, false); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "more than 1024") {
+		t.Fatalf("a %d-byte subject: %v", len(long), err)
+	}
+	if err := ValidateToken(strings.Repeat("a", MaxLen+1)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a long token: %v", err)
+	}
+	if err := ValidateSubject(strings.Repeat("a", MaxLen), false); err != nil {
+		t.Fatalf("a subject of MaxLen bytes: %v", err)
+	}
+}

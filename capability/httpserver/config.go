@@ -16,6 +16,7 @@ const (
 	DefaultMaxHeaderBytes    = 64 << 10 // 64 KiB; larger headers get 431
 	DefaultMaxConnections    = 256
 	DefaultMaxConcurrent     = 64
+	DefaultBodyBudget        = 64 << 20 // 64 MiB of request bodies in flight per address
 
 	// writeTimeoutSlack is what the default WriteTimeout leaves, beyond ReadTimeout and
 	// HandlerTimeout, to write the response.
@@ -47,8 +48,11 @@ type Config struct {
 	// MaxConnections is the default number of open connections per address (a link may set its own, see
 	// ParseLink). Default 256.
 	MaxConnections int
-	// MaxConcurrent is the default number of requests per address being read or handled at once. Default 64.
+	// MaxConcurrent is the default number of requests per address an actor handles at once. Default 64.
 	MaxConcurrent int
+	// BodyBudget bounds the bytes of request bodies an address holds at once (being read or handled), charged
+	// as the bytes arrive; a request that would exceed it gets 503. Default 64 MiB, and never below MaxBody.
+	BodyBudget int64
 }
 
 // Limits returns the per-address limits of c (after defaults), those of links that set none.
@@ -122,5 +126,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxConcurrent == 0 {
 		c.MaxConcurrent = DefaultMaxConcurrent
 	}
+	if c.BodyBudget == 0 {
+		c.BodyBudget = DefaultBodyBudget
+	}
+	c.BodyBudget = max(c.BodyBudget, c.MaxBody)
 	return c
 }

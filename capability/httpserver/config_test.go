@@ -21,11 +21,12 @@ func TestConfigDefaults(t *testing.T) {
 		MaxHeaderBytes:    64 << 10,
 		MaxConnections:    256,
 		MaxConcurrent:     64,
+		BodyBudget:        64 << 20,
 	}
 	require.Equal(t, "defaults", got, want)
 
 	set := Config{ReadHeaderTimeout: 1, ReadTimeout: 2, WriteTimeout: 9, HandlerTimeout: 4, IdleTimeout: 5, MaxBody: 6, MaxHeaderBytes: 7,
-		MaxConnections: 8, MaxConcurrent: 9}
+		MaxConnections: 8, MaxConcurrent: 9, BodyBudget: 128 << 20}
 	require.Equal(t, "explicit values", set.withDefaults(), set)
 
 	// The default WriteTimeout follows the HandlerTimeout that was set.

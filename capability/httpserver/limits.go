@@ -115,6 +115,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if l.b.conns.Add(1) <= int64(l.b.limits.Load().MaxConnections) {
 			return &countedConn{Conn: c, n: &l.b.conns}, nil
 		}
+		// Full: a kept-alive connection waiting for its next request makes room, so that idle clients
+		// cannot hold every place.
+		if l.b.evictIdle() {
+			return &countedConn{Conn: c, n: &l.b.conns}, nil
+		}
 		l.b.conns.Add(-1)
 		l.b.refusedConns.Add(1)
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))

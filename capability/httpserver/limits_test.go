@@ -160,7 +160,7 @@ func TestDeclaredLengthCostsNothing(t *testing.T) {
 		require.NoError(t, err)
 	}
 	b := boundAt(s, "127.0.0.1:0")
-	require.Eventually(t, 10*time.Second, func() bool { return b.active.Load() == clients }, "every request being read")
+	require.Eventually(t, 10*time.Second, func() bool { return b.reading.Load() == clients }, "every request being read")
 	var during runtime.MemStats
 	runtime.ReadMemStats(&during)
 	grown := int64(during.HeapAlloc) - int64(before.HeapAlloc)
@@ -169,8 +169,73 @@ func TestDeclaredLengthCostsNothing(t *testing.T) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
-	require.Eventually(t, 10*time.Second, func() bool { return b.active.Load() == 0 }, "slots given back")
+	require.Eventually(t, 10*time.Second, func() bool { return b.reading.Load() == 0 && b.bodyBytes.Load() == 0 }, "the body budget given back")
 	// The server still answers.
 	reply := send(t, newClient(t), http.MethodGet, "http://"+addr+"/", nil, nil)
 	require.Equal(t, "status after the flood", reply.status, 200)
+}
+
+// TestTricklingBodiesHoldNoSlot: requests whose bodies arrive slowly hold a share of the body budget for what
+// they sent, not a handling slot: with one slot, a request completes while another's body trickles in.
+func TestTricklingBodiesHoldNoSlot(t *testing.T) {
+	s, _ := newTestServer(t, Config{})
+	addr := bindLimited(t, s, Limits{MaxConnections: 16, MaxConcurrent: 1, MaxBody: 1 << 20}, okHandler("ok"))
+	slow, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer slow.Close()
+	_, err = fmt.Fprintf(slow, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx")
+	require.NoError(t, err)
+	b := boundAt(s, "127.0.0.1:0")
+	require.Eventually(t, 5*time.Second, func() bool { return b.reading.Load() == 1 }, "the slow body being read")
+	require.Equal(t, "a request while a body trickles in", rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 200 OK")
+}
+
+// TestBodyBudget: the bodies an address holds at once are bounded by the budget; a request that would exceed
+// it gets 503, and the budget comes back when requests end.
+func TestBodyBudget(t *testing.T) {
+	s, _ := newTestServer(t, Config{MaxBody: 64 << 10, BodyBudget: 128 << 10})
+	addr := bindLimited(t, s, Limits{MaxConnections: 64, MaxConcurrent: 64, MaxBody: 64 << 10}, okHandler("ok"))
+	b := boundAt(s, "127.0.0.1:0")
+	var conns []net.Conn
+	for range 3 { // each holds 60 KiB of a 64 KiB body: the third does not fit in 128 KiB
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		_, err = fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", 64<<10, strings.Repeat("x", 60<<10))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, 5*time.Second, func() bool { return b.refusedRequests.Load() == 1 }, "one request refused for the budget")
+	require.True(t, b.bodyBytes.Load() <= 128<<10, "bodies hold %d bytes", b.bodyBytes.Load())
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	require.Eventually(t, 5*time.Second, func() bool { return b.bodyBytes.Load() == 0 }, "the budget given back")
+	require.Equal(t, "after", rawRequest(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"), "HTTP/1.1 200 OK")
+}
+
+// TestIdleConnectionsMakeRoom: at MaxConnections, a new connection closes the one idle longest rather than
+// being refused, so clients that keep connections open and quiet cannot hold every place.
+func TestIdleConnectionsMakeRoom(t *testing.T) {
+	s, _ := newTestServer(t, Config{})
+	addr := bindLimited(t, s, Limits{MaxConnections: 4, MaxConcurrent: 4, MaxBody: 1 << 10}, okHandler("ok"))
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		line, err := bufio.NewReader(c).ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "kept-alive request", strings.TrimSpace(line), "HTTP/1.1 200 OK")
+	}
+	b := boundAt(s, "127.0.0.1:0")
+	require.Eventually(t, 5*time.Second, func() bool {
+		b.idleMu.Lock()
+		defer b.idleMu.Unlock()
+		return len(b.idle) == 4
+	}, "four idle connections")
+	for i := range 3 {
+		require.Equal(t, fmt.Sprintf("new client %d", i), rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), "HTTP/1.1 200 OK")
+	}
+	require.Equal(t, "refused connections", b.refusedConns.Load(), int64(0))
 }

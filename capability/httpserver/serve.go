@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
@@ -59,7 +60,31 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusRequestEntityTooLarge, textTooLarge)
 		return
 	}
-	// A slot before a byte of the body is read: memory for bodies is bounded by MaxConcurrent × MaxBody.
+	// Bodies are paid for from the address's byte budget as their bytes arrive (a slow client holds what it
+	// sent, not what it announced), and handling takes a slot only while the actor runs: neither trickling
+	// bodies nor slow readers of responses hold the slots other requests need.
+	b.reading.Add(1)
+	body, buf, charged, err := readBody(r.Body, r.ContentLength, limits.MaxBody, &b.bodyBytes, b.cfg.BodyBudget)
+	b.reading.Add(-1)
+	defer func() {
+		putBuffer(buf)
+		b.bodyBytes.Add(-charged)
+	}()
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			writeText(w, http.StatusRequestEntityTooLarge, textTooLarge)
+		case errors.Is(err, errBudget):
+			b.refusedRequests.Add(1)
+			w.Header().Set("Retry-After", "1")
+			writeText(w, http.StatusServiceUnavailable, textBusy)
+		default:
+			b.log.Debug("cannot read an HTTP request body", slog.Any("error", err))
+			writeText(w, http.StatusBadRequest, textBadRequest)
+		}
+		return
+	}
 	if b.active.Add(1) > int64(limits.MaxConcurrent) {
 		b.active.Add(-1)
 		b.refusedRequests.Add(1)
@@ -67,19 +92,14 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, textBusy)
 		return
 	}
-	defer b.active.Add(-1)
-	body, buf, err := readBody(r.Body, r.ContentLength, limits.MaxBody)
-	defer putBuffer(buf)
-	if err != nil {
-		w.Header().Set("Connection", "close")
-		if errors.Is(err, errBodyTooLarge) {
-			writeText(w, http.StatusRequestEntityTooLarge, textTooLarge)
-		} else {
-			b.log.Debug("cannot read an HTTP request body", slog.Any("error", err))
-			writeText(w, http.StatusBadRequest, textBadRequest)
+	handled := false
+	release := func() {
+		if !handled {
+			handled = true
+			b.active.Add(-1)
 		}
-		return
 	}
+	defer release()
 
 	header := map[string][]string(r.Header)
 	if r.Host != "" {
@@ -96,6 +116,7 @@ func (b *binding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeoutCause(r.Context(), b.cfg.HandlerTimeout, errHandlerTimeout)
 	defer cancel()
 	resp, err := callHandler(ctx, *hp, &req)
+	release() // the slot is for the actor's work; writing the answer is the connection's
 	if err != nil {
 		b.writeFailure(ctx, w, r, err)
 		return
@@ -295,44 +316,73 @@ func putBuffer(p *[]byte) {
 	}
 }
 
-// readBody reads a request body of contentLength bytes (-1 when unknown) but no more than limit.
-// It returns the body (nil when empty) and the buffer that holds it, for putBuffer. The buffer grows
-// with the bytes that arrive: a declared length only caps the first allocation at readChunk, so a client
-// that announces megabytes and sends a few bytes costs a few kilobytes.
-func readBody(r io.Reader, contentLength, limit int64) ([]byte, *[]byte, error) {
+// errBudget is the error of readBody when the address's bodies in flight would exceed its byte budget.
+var errBudget = errors.New("httpserver: request bodies in flight exceed the address's budget")
+
+// readBody reads a request body of contentLength bytes (-1 when unknown) but no more than limit. It returns
+// the body (nil when empty), the buffer that holds it, for putBuffer, and the bytes it charged to inFlight,
+// which the caller gives back once the body is no longer needed. The buffer grows with the bytes that
+// arrive, each growth charged to inFlight first, which must stay within budget: a declared length only caps
+// the first allocation at readChunk, so a client that announces megabytes and sends a few bytes costs a few
+// kilobytes, and all the bodies of an address together cost at most budget.
+func readBody(r io.Reader, contentLength, limit int64, inFlight *atomic.Int64, budget int64) (_ []byte, _ *[]byte, charged int64, _ error) {
 	if contentLength == 0 {
-		return nil, nil, nil
+		return nil, nil, 0, nil
 	}
 	first := int64(minBuffer)
 	if contentLength > 0 {
 		first = min(contentLength, readChunk)
 	}
+	charge := func(n int64) bool {
+		if inFlight.Add(n) > budget {
+			inFlight.Add(-n)
+			return false
+		}
+		charged += n
+		return true
+	}
+	if !charge(first) {
+		return nil, nil, charged, errBudget
+	}
 	p := getBuffer(int(first))
 	body := *p
 	for {
 		if len(body) == cap(body) {
-			body = append(body, 0)[:len(body)]
+			// Double, never past limit+1 (one byte more tells a body that is too large), and pay first: the
+			// buffer is at most twice what arrived.
+			grow := min(int64(max(cap(body), minBuffer)), limit+1-int64(len(body)))
+			if grow <= 0 {
+				*p = body
+				return nil, p, charged, errBodyTooLarge
+			}
+			if !charge(grow) {
+				*p = body
+				return nil, p, charged, errBudget
+			}
+			grown := make([]byte, len(body), len(body)+int(grow))
+			copy(grown, body)
+			body = grown
 		}
 		n, err := r.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
 		if int64(len(body)) > limit {
 			*p = body
-			return nil, p, errBodyTooLarge
+			return nil, p, charged, errBodyTooLarge
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			*p = body
-			return nil, p, err
+			return nil, p, charged, err
 		}
 	}
 	*p = body
 	if contentLength > 0 && int64(len(body)) != contentLength {
-		return nil, p, io.ErrUnexpectedEOF
+		return nil, p, charged, io.ErrUnexpectedEOF
 	}
 	if len(body) == 0 {
-		return nil, p, nil
+		return nil, p, charged, nil
 	}
-	return body, p, nil
+	return body, p, charged, nil
 }

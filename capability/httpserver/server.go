@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
@@ -65,8 +66,44 @@ type binding struct {
 	limits atomic.Pointer[Limits]
 	// conns counts open connections, active the requests being read or handled; refusedConns and
 	// refusedRequests count what the limits turned away (503).
-	conns, active                 atomic.Int64
+	conns, active, reading        atomic.Int64
 	refusedConns, refusedRequests atomic.Int64
+	// bodyBytes is what the request bodies being read or handled hold, within Config.BodyBudget.
+	bodyBytes atomic.Int64
+	// idle holds the kept-alive connections waiting for their next request, and since when: the oldest is
+	// closed to make room when a new connection would exceed MaxConnections.
+	idleMu sync.Mutex
+	idle   map[net.Conn]time.Time // guarded by idleMu
+}
+
+// connState tracks idle connections for the binding's http.Server.
+func (b *binding) connState(c net.Conn, st http.ConnState) {
+	b.idleMu.Lock()
+	defer b.idleMu.Unlock()
+	if st == http.StateIdle {
+		b.idle[c] = time.Now()
+	} else {
+		delete(b.idle, c)
+	}
+}
+
+// evictIdle closes the connection that has been idle longest, if any, and reports whether it did.
+func (b *binding) evictIdle() bool {
+	b.idleMu.Lock()
+	var oldest net.Conn
+	var since time.Time
+	for c, t := range b.idle {
+		if oldest == nil || t.Before(since) {
+			oldest, since = c, t
+		}
+	}
+	delete(b.idle, oldest)
+	b.idleMu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	_ = oldest.Close()
+	return true
 }
 
 // New returns a Server that applies cfg (zero fields take their defaults) and logs to log (nil
@@ -131,7 +168,7 @@ func (s *Server) BindWith(addr, owner string, limits Limits, h Handler) error {
 		return fmt.Errorf("%w on %s: %w", ErrListen, key, err)
 	}
 	log := s.log.With(slog.String(logKeyAddress, key), slog.String(logKeyActor, owner))
-	b := &binding{cfg: &s.cfg, log: log, key: key, owner: owner}
+	b := &binding{cfg: &s.cfg, log: log, key: key, owner: owner, idle: map[net.Conn]time.Time{}}
 	b.ln = &onceCloseListener{Listener: &limitListener{Listener: tcp, b: b}}
 	b.limits.Store(&limits)
 	b.target.Store(&h)
@@ -143,6 +180,7 @@ func (s *Server) BindWith(addr, owner string, limits Limits, h Handler) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         b.connState,
 	}
 	s.bindings[key] = b
 	s.wg.Go(func() {

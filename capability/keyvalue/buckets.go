@@ -19,6 +19,8 @@ type Buckets struct {
 	// Allowed lists the bucket names, or path.Match patterns such as "tenant_*", a link may name. Empty: any
 	// bucket that is not internal.
 	Allowed []string
+	// Limits bound the buckets the provider creates (not those that exist already).
+	Limits BucketLimits
 }
 
 // Check refuses a bucket name that is malformed, belongs to the lattice, or is outside Allowed. The error

@@ -107,13 +107,17 @@ type Store struct {
 // exist. An empty prefix is allowed; otherwise prefix is one or more tokens of letters, digits, '-'
 // and '_', separated by single dots, at most MaxPrefixLen bytes. New makes JetStream requests,
 // bounded by ctx and by a 10 s timeout.
-func New(ctx context.Context, js jetstream.JetStream, bucket, prefix string) (*Store, error) {
+func New(ctx context.Context, js jetstream.JetStream, bucket, prefix string, limits ...BucketLimits) (*Store, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	if err := openBucket(ctx, js, bucket); err != nil {
+	var l BucketLimits
+	if len(limits) > 0 {
+		l = limits[0]
+	}
+	if err := openBucket(ctx, js, bucket, l); err != nil {
 		return nil, err
 	}
 	streamName := "KV_" + bucket
@@ -143,8 +147,18 @@ func subjectPrefix(bucket, prefix string) string {
 	return "$KV." + bucket + "." + prefix + "."
 }
 
-// openBucket makes sure the bucket exists, creating it if needed.
-func openBucket(ctx context.Context, js jetstream.JetStream, bucket string) error {
+// BucketLimits bound a bucket New creates. Actors write what they like into their buckets, and every bucket
+// shares the JetStream store with the lattice's own: without a bound, one linked actor could fill the store
+// until the operator's link changes and the hosts' claims no longer fit.
+type BucketLimits struct {
+	// MaxBytes bounds the bucket (0: no bound).
+	MaxBytes int64
+	// MaxValueSize bounds one value (0: no bound).
+	MaxValueSize int32
+}
+
+// openBucket makes sure the bucket exists, creating it within limits if needed.
+func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, limits BucketLimits) error {
 	_, err := js.KeyValue(ctx, bucket)
 	if err == nil {
 		return nil
@@ -157,6 +171,8 @@ func openBucket(ctx context.Context, js jetstream.JetStream, bucket string) erro
 		Description:    "wasmcloud:keyvalue",
 		History:        1,
 		LimitMarkerTTL: markerTTL,
+		MaxBytes:       limits.MaxBytes,
+		MaxValueSize:   limits.MaxValueSize,
 	}
 	_, err = js.CreateKeyValue(ctx, cfg)
 	if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {

@@ -71,7 +71,7 @@ func (p *Provider) store(ctx context.Context, l Link) (*Store, error) {
 	if s := p.stores[l]; s != nil {
 		return s, nil
 	}
-	s, err := New(ctx, p.js, l.Bucket, l.Prefix)
+	s, err := New(ctx, p.js, l.Bucket, l.Prefix, p.buckets.Limits)
 	if err != nil {
 		return nil, err
 	}

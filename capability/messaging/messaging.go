@@ -44,6 +44,13 @@ const (
 // actor's group can be another actor's or one of the host's own (those are named after reserved subjects).
 const queueNamespace = "wasmcloud-actor."
 
+// The messages (and bytes) a subscription keeps waiting for its actor; beyond them, NATS drops messages
+// rather than let whoever publishes on the subject grow the host's memory.
+const (
+	pendingMessages = 1024
+	pendingBytes    = 16 << 20
+)
+
 // inboxPrefix starts the reply subjects of NATS requests: reserved, except the one reply subject of a
 // message delivered to an actor, which that actor may answer.
 const inboxPrefix = "_INBOX."
@@ -285,6 +292,11 @@ func (p *Provider) Subscribe(ctx context.Context, l Link, from wire.Entity, deli
 			}
 		})
 		if err != nil {
+			return subs, err
+		}
+		// Whoever may publish on the subject decides how fast messages come; bound what waits for the actor.
+		if err := sub.SetPendingLimits(pendingMessages, pendingBytes); err != nil {
+			_ = sub.Unsubscribe()
 			return subs, err
 		}
 		subs = append(subs, sub)

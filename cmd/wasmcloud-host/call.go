@@ -69,7 +69,7 @@ func runCall(ctx context.Context, args []string, s streams) error {
 	}
 	defer caller.Wipe()
 	cluster, err := rpc.New(rpc.Config{
-		ClusterSeed: cfg.ClusterSeed.Reveal(), Issuers: cfg.ClusterIssuers, HostID: caller.Public().String(),
+		ClusterSeed: cfg.ClusterSeed.Reveal(), Issuers: cfg.ClusterIssuers, HostID: caller.Public().String(), Lattice: cfg.LatticePrefix,
 		Validity: cfg.InvocationValidity, Skew: cfg.ClockSkew, ReplayCapacity: 1024,
 		RequireSignedResponses: cfg.RequireSignedResponses,
 	})

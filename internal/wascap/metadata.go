@@ -27,6 +27,10 @@ type Invocation struct {
 	// cache of their own, so that a flood of that input can exhaust only its own share. Our extension, like
 	// HostID.
 	Unauthenticated bool `json:"unauthenticated,omitempty"`
+	// Lattice binds the lattice the invocation was sent in, so that one captured in one lattice cannot be
+	// replayed in another whose hosts trust the same cluster key (each lattice keeps its own replay record).
+	// Our extension, like HostID.
+	Lattice string `json:"lattice,omitempty"`
 }
 
 // Provider is the wascap metadata of a capability provider's token (sub = service key V…).
