@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -80,4 +81,49 @@ func BenchmarkLatticeCall(b *testing.B) {
 			call(a)
 		}
 	})
+}
+
+// BenchmarkPolicyDecision measures what the policy service costs an invocation once its decisions are cached:
+// a call on one host without a policy service (the baseline), and the same call on a host that asks one (the
+// decision for the caller and the actor is cached after the first call, so each call costs a cache lookup).
+func BenchmarkPolicyDecision(b *testing.B) {
+	s := runNATS(b)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Subscribe("bench.policy", func(m *nats.Msg) {
+		var req struct {
+			RequestID string `json:"requestId"`
+		}
+		_ = json.Unmarshal(m.Data, &req)
+		_ = m.Respond([]byte(`{"requestId":"` + req.RequestID + `","permitted":true}`))
+	}); err != nil {
+		b.Fatal(err)
+	}
+	seed := clusterSeed(b)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		env  []string
+	}{
+		{"baseline/no-policy-service", nil},
+		{"policy-service/warm-cache", []string{"WASMCLOUD_POLICY_TOPIC=bench.policy", "WASMCLOUD_LATTICE_PREFIX=withpolicy"}},
+	} {
+		h := startHost(b, s, seed, tc.env...)
+		if _, err := h.StartActorBytes(ctx, "echo.wasm", testutil.Actor(b, "echo.wasm")); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := h.invoke(ctx, &wire.Invocation{Origin: wire.Entity{PublicKey: "MAARQX72EAZ4T4ODYOQZED3FJ6P27KWWVVTUNV6TVX2VBRVVSUKLAQHP"},
+					Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest})
+				if err != nil || !bytes.Equal(out, echoReply) {
+					b.Fatalf("call: %v", err)
+				}
+			}
+		})
+	}
 }

@@ -138,6 +138,13 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 	if h.subjects, err = subject.NewPolicy(lattice.ReservedSubjects(cfg.CtlTopicPrefix, cfg.PolicyTopic, cfg.PolicyChangesTopic)...); err != nil {
 		return nil, fmt.Errorf("host: subject policy: %w", err)
 	}
+	// An operator may link an actor to the policy topic by name, to serve as the policy service (0.x's policy
+	// actor does that); no pattern reaches it.
+	if cfg.PolicyTopic != "" {
+		if err := h.subjects.AllowExact(cfg.PolicyTopic); err != nil {
+			return nil, fmt.Errorf("host: subject policy: %w", err)
+		}
+	}
 	if cfg.HostSeed.IsSet() {
 		h.hostKey, err = nkey.ParseSeedOf(cfg.HostSeed.Reveal(), nkey.Server)
 		if err != nil {

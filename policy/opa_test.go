@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -13,67 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/opatest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
-
-	"github.com/open-policy-agent/opa/v1/loader"
-	"github.com/open-policy-agent/opa/v1/logging"
-	"github.com/open-policy-agent/opa/v1/plugins"
-	"github.com/open-policy-agent/opa/v1/server"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
-// opa is a real OPA server (its REST API and plugin manager, as `opa run --server` wires them) on a
-// loopback port, with policy and data files loaded.
-type opa struct {
-	url  string // http://127.0.0.1:port
-	stop func()
-}
-
-func runOPA(t testing.TB, files ...string) *opa {
-	t.Helper()
-	ctx := context.Background()
-	loaded, err := loader.NewFileLoader().All(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := logging.NewNoOpLogger()
-	store := inmem.New()
-	mgr, err := plugins.New(nil, "policy-test", store, plugins.InitFiles(*loaded), plugins.Logger(quiet), plugins.ConsoleLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New().WithStore(store).WithManager(mgr).WithAddresses([]string{"127.0.0.1:0"}).Init(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loops, err := srv.Listeners()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for _, loop := range loops {
-		wg.Go(func() { _ = loop() }) // http.ErrServerClosed after Shutdown
-	}
-	eventually(t, "OPA to listen", func() bool { return len(srv.Addrs()) > 0 })
-	var once sync.Once
-	o := &opa{url: "http://" + srv.Addrs()[0]}
-	o.stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				t.Errorf("OPA shutdown: %v", err)
-			}
-			mgr.Stop(ctx)
-			wg.Wait()
-		})
-	}
-	t.Cleanup(o.stop)
-	return o
-}
+// runOPA runs a real OPA server with the given files loaded.
+func runOPA(t testing.TB, files ...string) *opatest.Server { return opatest.Run(t, files...) }
 
 var linkPolicy = []string{filepath.Join("testdata", "link_policy.rego"), filepath.Join("testdata", "link_data.json")}
 
@@ -99,7 +43,7 @@ func TestOPALinkPolicy(t *testing.T) {
 		{"not a link", startActor(policyActor), ""},
 	}
 	for _, form := range []string{"package", "rule"} {
-		endpoint := o.url + "/v1/data/wasmcloud"
+		endpoint := o.URL + "/v1/data/wasmcloud"
 		if form == "rule" {
 			endpoint += "/allow"
 		}
@@ -129,26 +73,26 @@ func TestOPAFailures(t *testing.T) {
 	own := putLink(echoActor, "wasmcloud:keyvalue", map[string]string{"bucket": "acme-orders"})
 
 	t.Run("undefined document", func(t *testing.T) {
-		s, _ := newService(t, Config{Endpoint: o.url + "/v1/data/wasmcloud/nothing_here"}, nil)
+		s, _ := newService(t, Config{Endpoint: o.URL + "/v1/data/wasmcloud/nothing_here"}, nil)
 		d, err := s.Decide(t.Context(), own)
 		denies(t, d, err, ErrBadResponse, "OPA response has no result")
 		require.Equal(t, "cached decisions", s.cached(), 0)
 	})
 
 	t.Run("not found", func(t *testing.T) {
-		s, _ := newService(t, Config{Endpoint: o.url + "/v2/data/wasmcloud"}, nil)
+		s, _ := newService(t, Config{Endpoint: o.URL + "/v2/data/wasmcloud"}, nil)
 		d, err := s.Decide(t.Context(), own)
-		denies(t, d, err, ErrUnavailable, o.url+"/v2/data/wasmcloud answered 404 Not Found")
+		denies(t, d, err, ErrUnavailable, o.URL+"/v2/data/wasmcloud answered 404 Not Found")
 	})
 
 	t.Run("stopped", func(t *testing.T) {
-		s, _ := newService(t, Config{Endpoint: o.url + "/v1/data/wasmcloud"}, nil)
+		s, _ := newService(t, Config{Endpoint: o.URL + "/v1/data/wasmcloud"}, nil)
 		mustPermit(t, s, own)
-		o.stop()
+		o.Stop()
 		s.Flush()
 		for range 2 {
 			d, err := s.Decide(t.Context(), own)
-			denies(t, d, err, ErrUnavailable, "POST "+o.url+"/v1/data/wasmcloud: ")
+			denies(t, d, err, ErrUnavailable, "POST "+o.URL+"/v1/data/wasmcloud: ")
 			require.Equal(t, "cached decisions", s.cached(), 0)
 		}
 	})
@@ -171,7 +115,7 @@ func TestBothServices(t *testing.T) {
 		return reply(id, natsSays, msg)
 	})
 	const changes = "wasmcloud.policy.changes"
-	cfg := Config{Topic: topic, ChangesTopic: changes, Endpoint: o.url + "/v1/data/wasmcloud"}
+	cfg := Config{Topic: topic, ChangesTopic: changes, Endpoint: o.URL + "/v1/data/wasmcloud"}
 	own := putLink(echoActor, "wasmcloud:keyvalue", map[string]string{"bucket": "acme-orders"})
 	foreign := putLink(echoActor, "wasmcloud:keyvalue", map[string]string{"bucket": "globex-payroll"})
 

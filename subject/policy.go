@@ -2,6 +2,7 @@ package subject
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,6 +40,7 @@ func Overlap(a, b string) bool {
 // '$' namespaces; build one with NewPolicy.
 type Policy struct {
 	reserved []string
+	exact    map[string]bool // reserved literal subjects a subscription may name exactly
 }
 
 // NewPolicy returns a Policy that reserves, besides the '$' namespaces, every pattern given. Each must be a
@@ -52,6 +54,25 @@ func NewPolicy(reserved ...string) (*Policy, error) {
 		p.reserved = append(p.reserved, r)
 	}
 	return p, nil
+}
+
+// AllowExact lets a subscription name each of the given reserved literal subjects exactly (a link's explicit
+// grant, such as the policy topic for the actor that serves as the policy service), while every pattern that
+// merely overlaps one stays refused. A subject that p does not reserve, or that is a pattern, is an error.
+func (p *Policy) AllowExact(subjects ...string) error {
+	for _, s := range subjects {
+		if err := ValidateSubject(s, false); err != nil {
+			return fmt.Errorf("exact grant: %w", err)
+		}
+		if !slices.Contains(p.reserved, s) {
+			return fmt.Errorf("exact grant: %q is not reserved", s)
+		}
+		if p.exact == nil {
+			p.exact = map[string]bool{}
+		}
+		p.exact[s] = true
+	}
+	return nil
 }
 
 // Reserved returns the patterns p reserves besides the '$' namespaces.
@@ -91,7 +112,7 @@ func (p *Policy) CheckPattern(s string) error {
 		return &InvalidError{Subject: s, Reason: "can match subjects in the server's '$' namespace", reserved: true}
 	}
 	for _, r := range p.reserved {
-		if Overlap(r, s) {
+		if Overlap(r, s) && !(r == s && p.exact[s]) {
 			return &InvalidError{Subject: s, Reason: "can match the lattice's own subjects (" + r + ")", reserved: true}
 		}
 	}

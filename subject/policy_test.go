@@ -233,3 +233,18 @@ func FuzzPolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestAllowExact: a reserved literal subject granted exactly may be subscribed to by name, never by a pattern
+// that overlaps it, and publishing to it stays refused.
+func TestAllowExact(t *testing.T) {
+	p, err := NewPolicy("wasmbus.>", "_INBOX.>", "wasmcloud.policy.evaluator")
+	require.NoError(t, err)
+	require.NoError(t, p.AllowExact("wasmcloud.policy.evaluator"))
+	require.NoError(t, p.CheckPattern("wasmcloud.policy.evaluator"))
+	for _, s := range []string{"wasmcloud.policy.*", "wasmcloud.>", "*.policy.evaluator"} {
+		require.ErrorIs(t, p.CheckPattern(s), ErrReserved)
+	}
+	require.ErrorIs(t, p.CheckLiteral("wasmcloud.policy.evaluator"), ErrReserved)
+	require.True(t, p.AllowExact("wasmbus.>") != nil, "a pattern granted exactly")
+	require.True(t, p.AllowExact("orders.new") != nil, "a subject that is not reserved granted exactly")
+}
