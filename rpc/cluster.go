@@ -15,9 +15,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 )
 
 // Defaults for Config's zero values.
@@ -66,13 +68,31 @@ type Cluster struct {
 	requireSignedResponses bool
 	now                    func() time.Time
 
-	// issuers maps each trusted cluster key (as encoded) to its parsed key and its index in the replay cache.
-	// It is built in New and never changed, so it needs no lock.
-	issuers map[string]trustedIssuer
+	// trust is the current set of trusted cluster keys; SetIssuers and SetKey replace it whole, so Verify reads
+	// one consistent set without a lock.
+	trust atomic.Pointer[issuerSet]
+	// indexMu guards indexes, each key's index in the replay cache: once given, an index is kept for the
+	// process's life, so that a key trusted again after a reload finds the ids it was remembered with.
+	indexMu sync.Mutex
+	indexes map[string]uint32
+	// configured are the issuers given to New or SetIssuers (without the own key). Guarded by indexMu.
+	configured []string
+	// revoked holds the revoked keys (nil: none); SetRevocations replaces it.
+	revoked atomic.Pointer[revoke.List]
 	replay  *ReplayCache
 	// replayUnauth remembers the invocations made on behalf of unauthenticated input (their tokens say so):
 	// a flood of HTTP requests or subscribed messages fills this share, never the cluster members' one.
 	replayUnauth *ReplayCache
+}
+
+// issuerSet is a set of trusted cluster keys, never changed once built.
+type issuerSet struct {
+	byKey map[string]trustedIssuer
+}
+
+func (c *Cluster) issuer(key string) (trustedIssuer, bool) {
+	t, ok := c.trust.Load().byKey[key]
+	return t, ok
 }
 
 type trustedIssuer struct {
@@ -90,7 +110,7 @@ func New(cfg Config) (*Cluster, error) {
 		skew:                   cfg.Skew,
 		requireSignedResponses: cfg.RequireSignedResponses,
 		now:                    cfg.Now,
-		issuers:                make(map[string]trustedIssuer),
+		indexes:                make(map[string]uint32),
 	}
 	if c.validity <= 0 {
 		c.validity = DefaultValidity
@@ -121,22 +141,9 @@ func New(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrClusterSeed, err)
 	}
-	keys := []string{c.key.Public().String()}
-	for _, s := range cfg.Issuers {
-		if s = strings.TrimSpace(s); s != "" {
-			keys = append(keys, s)
-		}
-	}
-	for _, s := range keys {
-		if _, ok := c.issuers[s]; ok {
-			continue
-		}
-		pk, err := nkey.ParsePublicOf(s, nkey.Cluster)
-		if err != nil {
-			c.key.Wipe()
-			return nil, fmt.Errorf("%w %q: %w", ErrIssuers, printable(s), err)
-		}
-		c.issuers[s] = trustedIssuer{key: pk, index: uint32(len(c.issuers))}
+	if err := c.SetIssuers(cfg.Issuers); err != nil {
+		c.key.Wipe()
+		return nil, err
 	}
 	c.replay = NewReplayCache(capacity)
 	c.replayUnauth = NewReplayCache(capacity / 2)
@@ -152,24 +159,102 @@ func printable(s string) string {
 }
 
 // PublicKey returns the cluster public key (C…) this host signs with.
-func (c *Cluster) PublicKey() string { return c.key.Public().String() }
+func (c *Cluster) PublicKey() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.key.Public().String()
+}
 
 // AdHoc reports whether the cluster key was generated because none was configured: then no other host can
 // produce invocations this host accepts, nor accept this host's.
-func (c *Cluster) AdHoc() bool { return c.adhoc }
+func (c *Cluster) AdHoc() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.adhoc
+}
 
 // HostID returns the server key written into outgoing invocations.
 func (c *Cluster) HostID() string { return c.hostID }
 
-// Issuers returns the trusted cluster keys, sorted.
+// Issuers returns the trusted cluster keys, sorted: the own key and the configured ones.
 func (c *Cluster) Issuers() []string {
-	out := make([]string, 0, len(c.issuers))
-	for s := range c.issuers {
+	set := c.trust.Load().byKey
+	out := make([]string, 0, len(set))
+	for s := range set {
 		out = append(out, s)
 	}
 	sort.Strings(out)
 	return out
 }
+
+// SetIssuers replaces the configured trusted cluster keys (the own key stays trusted). Verification uses the
+// new set from the next invocation on; nothing is changed when an entry is not a cluster public key.
+func (c *Cluster) SetIssuers(issuers []string) error {
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
+	var configured []string
+	for _, s := range issuers {
+		if s = strings.TrimSpace(s); s != "" {
+			configured = append(configured, s)
+		}
+	}
+	set, err := c.buildSet(c.PublicKey(), configured)
+	if err != nil {
+		return err
+	}
+	c.configured = configured
+	c.trust.Store(set)
+	return nil
+}
+
+// buildSet builds the trusted set of own and configured keys. c.indexMu must be held.
+func (c *Cluster) buildSet(own string, configured []string) (*issuerSet, error) {
+	set := &issuerSet{byKey: map[string]trustedIssuer{}}
+	for _, s := range append([]string{own}, configured...) {
+		if _, ok := set.byKey[s]; ok {
+			continue
+		}
+		pk, err := nkey.ParsePublicOf(s, nkey.Cluster)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %w", ErrIssuers, printable(s), err)
+		}
+		index, ok := c.indexes[s]
+		if !ok {
+			index = uint32(len(c.indexes))
+			c.indexes[s] = index
+		}
+		set.byKey[s] = trustedIssuer{key: pk, index: index}
+	}
+	return set, nil
+}
+
+// SetKey replaces the key this host signs with by the cluster seed seed (a rotation: the host signs with the
+// new key from the next invocation on, trusts it as its own, and trusts the old one only if it is among the
+// configured issuers). The old key is wiped. The caller wipes seed.
+func (c *Cluster) SetKey(seed []byte) error {
+	kp, err := nkey.ParseSeedOf(seed, nkey.Cluster)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrClusterSeed, err)
+	}
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
+	set, err := c.buildSet(kp.Public().String(), c.configured)
+	if err != nil {
+		kp.Wipe()
+		return err
+	}
+	c.mu.Lock()
+	old := c.key
+	c.key, c.adhoc = kp, false
+	c.trust.Store(set)
+	c.mu.Unlock()
+	old.Wipe()
+	return nil
+}
+
+// SetRevocations replaces the revoked keys: invocations, responses and records signed by a revoked cluster key
+// before its revocation's time are refused (ErrRevoked) from the next one on. Nil revokes nothing.
+func (c *Cluster) SetRevocations(l *revoke.List) { c.revoked.Store(l) }
 
 // Validity returns the validity window of invocation tokens.
 func (c *Cluster) Validity() time.Duration { return c.validity }

@@ -30,6 +30,8 @@ var (
 	// ErrHostID: host_id is not a server key (nor, for 0.x OTP peers, the issuer), or differs from the one the
 	// token binds.
 	ErrHostID = errors.New("rpc: invalid host id")
+	// ErrRevoked: the token's cluster key is revoked for tokens issued when it was (see SetRevocations).
+	ErrRevoked = errors.New("rpc: cluster key revoked")
 	// ErrLattice: the token binds another lattice than the receiver's.
 	ErrLattice = errors.New("rpc: invocation signed for another lattice")
 	// ErrReplayed: an invocation with this issuer and id was accepted before.

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nuid"
 
@@ -22,12 +23,15 @@ func (c *Cluster) VerifyRecord(token string, meta any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrToken, err)
 	}
-	trusted, ok := c.issuers[tok.Claims.Issuer]
+	trusted, ok := c.issuer(tok.Claims.Issuer)
 	if !ok {
 		return "", fmt.Errorf("%w: %s", ErrUntrustedIssuer, printable(tok.Claims.Issuer))
 	}
 	if err := tok.Verify(trusted.key); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrSignature, err)
+	}
+	if err := c.revoked.Load().Check("cluster key", tok.Claims.Issuer, time.Unix(tok.Claims.IssuedAt, 0)); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrRevoked, err)
 	}
 	if err := tok.DecodeMetadata(meta); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrToken, err)

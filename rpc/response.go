@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -132,11 +133,14 @@ func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) (
 	if err != nil {
 		return nil, err
 	}
-	trusted, ok := c.issuers[tok.Claims.Issuer]
+	trusted, ok := c.issuer(tok.Claims.Issuer)
 	if !ok {
 		return nil, fmt.Errorf("responder key %s is not trusted", printable(tok.Claims.Issuer))
 	}
 	if err := tok.Verify(trusted.key); err != nil {
+		return nil, err
+	}
+	if err := c.revoked.Load().Check("responder key", tok.Claims.Issuer, time.Unix(tok.Claims.IssuedAt, 0)); err != nil {
 		return nil, err
 	}
 	if _, err := c.checkTime(&tok.Claims, c.now()); err != nil {
@@ -203,7 +207,7 @@ func (r *Reply) Plausible(reply []byte) bool {
 	if err != nil {
 		return false
 	}
-	_, trusted := r.c.issuers[tok.Claims.Issuer]
+	_, trusted := r.c.issuer(tok.Claims.Issuer)
 	return trusted && tok.Claims.Subject == r.id
 }
 

@@ -117,7 +117,7 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	}
 
 	// Signature, under the key the token names. Trusted keys were parsed once in New.
-	trusted, isTrusted := c.issuers[tok.Claims.Issuer]
+	trusted, isTrusted := c.issuer(tok.Claims.Issuer)
 	if isTrusted {
 		err = tok.Verify(trusted.key)
 	} else {
@@ -128,6 +128,9 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	}
 	if !isTrusted {
 		return nil, fmt.Errorf("%w: %s", ErrUntrustedIssuer, tok.Claims.Issuer)
+	}
+	if err := c.revoked.Load().Check("cluster key", tok.Claims.Issuer, time.Unix(tok.Claims.IssuedAt, 0)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRevoked, err)
 	}
 
 	now := c.now()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -500,4 +501,60 @@ func TestLatticeWideReplay(t *testing.T) {
 	wantReason(t, err, ErrReplayRecord)
 
 	require.Equal(t, "one spelling of an id", ReplayKey("C", "5d0c1f7a-8e21-4b5b-a2a4-0c6f3b1e9d40"), ReplayKey("C", "5d0c1f7a8e214b5ba2a40c6f3b1e9d40"))
+}
+
+// TestRotation: a host's trusted issuers and signing key change without a restart, as a rotation of the
+// cluster key needs: add the new key everywhere, switch the seed, remove the old key.
+func TestRotation(t *testing.T) {
+	clock := newClock()
+	oldKP, newKP := deterministicKey(t, nkey.Cluster, "old"), deterministicKey(t, nkey.Cluster, "new")
+	oldPub, newPub := oldKP.Public().String(), newKP.Public().String()
+	host := func(label string, seed *nkey.KeyPair, issuers ...string) *Cluster {
+		c, err := New(Config{ClusterSeed: seedOf(t, seed), Issuers: issuers, HostID: deterministicKey(t, nkey.Server, label).Public().String(), Now: clock.Now})
+		require.NoError(t, err)
+		return c
+	}
+	a, b := host("a", oldKP, oldPub), host("b", oldKP, oldPub)
+	verify := func(to, from *Cluster, payload string) error {
+		_, _, err := to.Verify(ctx, signed(t, from, testInvocation(payload)), VerifyOptions{})
+		return err
+	}
+	// 1. Every host trusts the new key as well.
+	require.NoError(t, a.SetIssuers([]string{oldPub, newPub}))
+	require.NoError(t, b.SetIssuers([]string{oldPub, newPub}))
+	// 2. Host a switches its seed: it signs with the new key, and b (still on the old one) and a trust each other.
+	require.NoError(t, a.SetKey(seedOf(t, newKP)))
+	require.Equal(t, "a's key", a.PublicKey(), newPub)
+	require.NoError(t, verify(b, a, "a to b"))
+	require.NoError(t, verify(a, b, "b to a"))
+	// 3. b switches too, then both drop the old key: a token of the old key is refused.
+	require.NoError(t, b.SetKey(seedOf(t, newKP)))
+	require.NoError(t, a.SetIssuers([]string{newPub}))
+	require.NoError(t, b.SetIssuers(nil)) // its own key is the new one
+	require.NoError(t, verify(a, b, "after the rotation"))
+	stale := host("stale", oldKP)
+	wantReason(t, verify(a, stale, "from the old key"), ErrUntrustedIssuer)
+	// A malformed issuer changes nothing.
+	require.ErrorIs(t, a.SetIssuers([]string{newPub, "CNOTAKEY"}), ErrIssuers)
+	require.DeepEqual(t, "issuers after a refused change", a.Issuers(), []string{newPub})
+}
+
+// TestRevokedClusterKey: invocations signed by a revoked cluster key before the revocation's time are refused;
+// later ones, and other keys', pass.
+func TestRevokedClusterKey(t *testing.T) {
+	clock := newClock()
+	other := newCluster(t, "cluster two", clock)
+	self := newCluster(t, "cluster one", clock, other.PublicKey())
+	before := signed(t, other, testInvocation("before"))
+	self.SetRevocations(revoke.New(map[string]time.Time{other.PublicKey(): clock.Now().Add(time.Second)}))
+	_, _, err := self.Verify(ctx, before, VerifyOptions{})
+	wantReason(t, err, ErrRevoked)
+	clock.Advance(2 * time.Second)
+	_, _, err = self.Verify(ctx, signed(t, other, testInvocation("after")), VerifyOptions{})
+	require.NoError(t, err)
+	self.SetRevocations(revoke.New(map[string]time.Time{other.PublicKey(): revoke.Forever}))
+	_, _, err = self.Verify(ctx, signed(t, other, testInvocation("never")), VerifyOptions{})
+	wantReason(t, err, ErrRevoked)
+	_, _, err = self.Verify(ctx, signed(t, self, testInvocation("own")), VerifyOptions{})
+	require.NoError(t, err)
 }
