@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 )
 
@@ -149,31 +152,75 @@ type VerifierConfig struct {
 // mutable state (replays are the caller's to refuse, with Request.ReplayKey), so it is safe for concurrent
 // use.
 type Verifier struct {
-	issuers  map[string]nkey.PublicKey
-	list     []string
+	trust    atomic.Pointer[verifierTrust] // replaced whole by SetIssuers and SetRevocations
+	mu       sync.Mutex                    // serializes the replacements
 	validity time.Duration
 	skew     time.Duration
 	now      func() time.Time
 }
 
-// NewVerifier builds a verifier. It fails when no issuer is given or one is not an operator or account
-// public key.
-func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
-	if len(cfg.Issuers) == 0 {
-		return nil, errors.New("control: no trusted control issuer")
+// verifierTrust is what a Verifier trusts, never changed once built.
+type verifierTrust struct {
+	issuers map[string]nkey.PublicKey
+	list    []string
+	revoked *revoke.List
+}
+
+// parseIssuers builds the trusted keys of a Verifier.
+func parseIssuers(issuers []string) (map[string]nkey.PublicKey, []string, error) {
+	if len(issuers) == 0 {
+		return nil, nil, errors.New("control: no trusted control issuer")
 	}
-	v := &Verifier{issuers: make(map[string]nkey.PublicKey, len(cfg.Issuers)), validity: cfg.Validity, skew: cfg.Skew, now: cfg.Now}
-	for i, s := range cfg.Issuers {
+	m, list := make(map[string]nkey.PublicKey, len(issuers)), []string{}
+	for i, s := range issuers {
 		k, err := nkey.ParsePublicOf(s, nkey.Operator, nkey.Account)
 		if err != nil {
 			// The value is not echoed: a seed listed by mistake must not reach a log.
-			return nil, fmt.Errorf("control: trusted issuer %d: %w", i+1, err)
+			return nil, nil, fmt.Errorf("control: trusted issuer %d: %w", i+1, err)
 		}
-		if _, dup := v.issuers[s]; !dup {
-			v.list = append(v.list, s)
+		if _, dup := m[s]; !dup {
+			list = append(list, s)
 		}
-		v.issuers[s] = k
+		m[s] = k
 	}
+	return m, list, nil
+}
+
+// SetIssuers replaces the trusted keys (a reload): requests and stored entries are checked against the new
+// list from the next one on. Nothing changes when the list is empty or an entry is not an operator or account
+// key.
+func (v *Verifier) SetIssuers(issuers []string) error {
+	m, list, err := parseIssuers(issuers)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t := *v.trust.Load()
+	t.issuers, t.list = m, list
+	v.trust.Store(&t)
+	return nil
+}
+
+// SetRevocations replaces the revoked keys: a token whose issuer is revoked for tokens issued when it was is
+// refused (ErrUntrustedSigner), by Verify and VerifyStored alike. Nil revokes nothing.
+func (v *Verifier) SetRevocations(l *revoke.List) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t := *v.trust.Load()
+	t.revoked = l
+	v.trust.Store(&t)
+}
+
+// NewVerifier builds a verifier. It fails when no issuer is given or one is not an operator or account
+// public key.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	m, list, err := parseIssuers(cfg.Issuers)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{validity: cfg.Validity, skew: cfg.Skew, now: cfg.Now}
+	v.trust.Store(&verifierTrust{issuers: m, list: list})
 	if v.validity <= 0 {
 		v.validity = DefaultTokenValidity
 	}
@@ -190,7 +237,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 }
 
 // Issuers returns the trusted keys, in the order they were configured.
-func (v *Verifier) Issuers() []string { return slices.Clone(v.list) }
+func (v *Verifier) Issuers() []string { return slices.Clone(v.trust.Load().list) }
 
 // Verify checks the token of a request with body received on subject, in this order: a token is present and
 // is a well-formed control token (ErrNotSigned), its issuer is trusted (ErrUntrustedSigner), its signature
@@ -242,7 +289,8 @@ func (v *Verifier) verify(subject string, body []byte, token string) (Request, e
 	case !validID(c.ID):
 		return Request{}, fmt.Errorf("%w: jti must be 1 to %d printable ASCII characters", ErrNotSigned, MaxTokenIDLen)
 	}
-	key, ok := v.issuers[c.Issuer]
+	trust := v.trust.Load()
+	key, ok := trust.issuers[c.Issuer]
 	if !ok {
 		if nkey.CheckID(c.Issuer, nkey.Operator, nkey.Account) != nil {
 			return Request{}, fmt.Errorf("%w: issuer is not an operator or account key", ErrUntrustedSigner)
@@ -251,6 +299,9 @@ func (v *Verifier) verify(subject string, body []byte, token string) (Request, e
 	}
 	if err := t.Verify(key); err != nil {
 		return Request{}, fmt.Errorf("%w: %w", ErrNotSigned, err)
+	}
+	if err := trust.revoked.Check("signer", c.Issuer, time.Unix(c.IssuedAt, 0)); err != nil {
+		return Request{}, fmt.Errorf("%w: %w", ErrUntrustedSigner, err)
 	}
 	if c.Subject != subject {
 		return Request{}, fmt.Errorf("%w: token for %q", ErrSubjectMismatch, c.Subject)

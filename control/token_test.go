@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 )
@@ -317,4 +318,31 @@ func FuzzVerifyToken(f *testing.F) {
 			t.Fatalf("accepted a token of %s for body %q", r.Issuer, b)
 		}
 	})
+}
+
+// TestVerifierReload: the trusted keys and the revocations of a Verifier change without a new Verifier, and
+// every holder of it sees the change at once.
+func TestVerifierReload(t *testing.T) {
+	first, _ := newSigner(t, nkey.Operator, time.Minute)
+	second, _ := newSigner(t, nkey.Account, time.Minute)
+	v, err := NewVerifier(VerifierConfig{Issuers: []string{first.PublicKey()}})
+	require.NoError(t, err)
+	body := []byte(`{}`)
+	tok, err := second.Sign("a.b", body)
+	require.NoError(t, err)
+	_, err = v.Verify("a.b", body, tok)
+	require.ErrorIs(t, err, ErrUntrustedSigner)
+	require.NoError(t, v.SetIssuers([]string{first.PublicKey(), second.PublicKey()}))
+	_, err = v.Verify("a.b", body, tok)
+	require.NoError(t, err)
+	require.True(t, v.SetIssuers(nil) != nil, "an empty list accepted")
+	require.True(t, v.SetIssuers([]string{"OBAD"}) != nil, "a malformed key accepted")
+	require.DeepEqual(t, "issuers after refused changes", v.Issuers(), []string{first.PublicKey(), second.PublicKey()})
+
+	v.SetRevocations(revoke.New(map[string]time.Time{second.PublicKey(): revoke.Forever}))
+	_, err = v.Verify("a.b", body, tok)
+	require.ErrorIs(t, err, ErrUntrustedSigner)
+	require.ErrorIs(t, err, revoke.ErrRevoked)
+	_, err = v.VerifyStored("a.b", body, tok)
+	require.ErrorIs(t, err, revoke.ErrRevoked)
 }
