@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 )
 
 // Config is the validated host configuration. Load and LoadFrom return it; a Config built by hand
@@ -110,6 +113,17 @@ type Config struct {
 	// CtlTokenValidity is the lifetime of the control tokens ctl signs, and the longest a host honours
 	// one after its iat (WASMCLOUD_CTL_TOKEN_VALIDITY).
 	CtlTokenValidity time.Duration
+	// ClusterIssuersFile, ActorIssuersFile and CtlIssuersFile name files of further keys, one per line, merged
+	// into ClusterIssuers, ActorIssuers and CtlIssuers (a process's environment cannot change, so these are
+	// what a reload re-reads).
+	ClusterIssuersFile, ActorIssuersFile, CtlIssuersFile string
+	// RevocationsFile is WASMCLOUD_REVOCATIONS_FILE, and Revocations what it revokes (nil without one).
+	RevocationsFile string
+	Revocations     *revoke.List
+	// Cosign says which signatures an OCI artifact must carry (WASMCLOUD_COSIGN_*), and CosignVerifier is it
+	// loaded (nil: no signature required).
+	Cosign         cosign.Config
+	CosignVerifier *cosign.Verifier
 	// ActorIssuers are the account keys (A…) whose actors may start on this host
 	// (WASMCLOUD_ACTOR_ISSUERS). Empty: any issuer.
 	ActorIssuers []string
@@ -175,33 +189,37 @@ func (c Config) Wipe() {
 
 // Names of the variables whose checks span several fields or need the name outside the spec.
 const (
-	envLatticePrefix   = "WASMCLOUD_LATTICE_PREFIX"
-	envHostSeed        = "WASMCLOUD_HOST_SEED"
-	envClusterSeed     = "WASMCLOUD_CLUSTER_SEED"
-	envClusterSeedFile = "WASMCLOUD_CLUSTER_SEED_FILE"
-	envClusterIssuers  = "WASMCLOUD_CLUSTER_ISSUERS"
-	envRPC             = "WASMCLOUD_RPC"
-	envCTL             = "WASMCLOUD_CTL"
-	envRPCTimeout      = "WASMCLOUD_RPC_TIMEOUT_MS"
-	envCtlTopicPrefix  = "WASMCLOUD_CTL_TOPIC_PREFIX"
-	envNATSEmbedded    = "WASMCLOUD_NATS_EMBEDDED"
-	envStateDir        = "WASMCLOUD_STATE_DIR"
-	envJSDomain        = "WASMCLOUD_JS_DOMAIN"
-	envPolicyTopic     = "WASMCLOUD_POLICY_TOPIC"
-	envPolicyTimeout   = "WASMCLOUD_POLICY_TIMEOUT"
-	envPolicyChanges   = "WASMCLOUD_POLICY_CHANGES_TOPIC"
-	envPolicyEndpoint  = "WASMCLOUD_POLICY_SERVICE_ENDPOINT"
-	envLogLevel        = "WASMCLOUD_LOG_LEVEL"
-	envInvValidity     = "WASMCLOUD_INVOCATION_VALIDITY"
-	envClockSkew       = "WASMCLOUD_CLOCK_SKEW"
-	envReplayCacheSize = "WASMCLOUD_REPLAY_CACHE_SIZE"
-	envKVBuckets       = "WASMCLOUD_KV_ALLOWED_BUCKETS"
-	envKVMaxValue      = "WASMCLOUD_KV_MAX_VALUE_SIZE"
-	envOCIInsecure     = "WASMCLOUD_OCI_ALLOWED_INSECURE"
-	envOCIRegistry     = "WASMCLOUD_OCI_REGISTRY"
-	envOCIUser         = "WASMCLOUD_OCI_REGISTRY_USER"
-	envOCIPassword     = "WASMCLOUD_OCI_REGISTRY_PASSWORD"
-	labelPrefix        = "HOST_"
+	envLatticePrefix      = "WASMCLOUD_LATTICE_PREFIX"
+	envHostSeed           = "WASMCLOUD_HOST_SEED"
+	envClusterSeed        = "WASMCLOUD_CLUSTER_SEED"
+	envClusterSeedFile    = "WASMCLOUD_CLUSTER_SEED_FILE"
+	envClusterIssuers     = "WASMCLOUD_CLUSTER_ISSUERS"
+	envRPC                = "WASMCLOUD_RPC"
+	envCTL                = "WASMCLOUD_CTL"
+	envRPCTimeout         = "WASMCLOUD_RPC_TIMEOUT_MS"
+	envCtlTopicPrefix     = "WASMCLOUD_CTL_TOPIC_PREFIX"
+	envNATSEmbedded       = "WASMCLOUD_NATS_EMBEDDED"
+	envStateDir           = "WASMCLOUD_STATE_DIR"
+	envJSDomain           = "WASMCLOUD_JS_DOMAIN"
+	envPolicyTopic        = "WASMCLOUD_POLICY_TOPIC"
+	envPolicyTimeout      = "WASMCLOUD_POLICY_TIMEOUT"
+	envPolicyChanges      = "WASMCLOUD_POLICY_CHANGES_TOPIC"
+	envPolicyEndpoint     = "WASMCLOUD_POLICY_SERVICE_ENDPOINT"
+	envLogLevel           = "WASMCLOUD_LOG_LEVEL"
+	envInvValidity        = "WASMCLOUD_INVOCATION_VALIDITY"
+	envClockSkew          = "WASMCLOUD_CLOCK_SKEW"
+	envReplayCacheSize    = "WASMCLOUD_REPLAY_CACHE_SIZE"
+	envKVBuckets          = "WASMCLOUD_KV_ALLOWED_BUCKETS"
+	envClusterIssuersFile = "WASMCLOUD_CLUSTER_ISSUERS_FILE"
+	envActorIssuersFile   = "WASMCLOUD_ACTOR_ISSUERS_FILE"
+	envCtlIssuersFile     = "WASMCLOUD_CTL_ISSUERS_FILE"
+	envRevocationsFile    = "WASMCLOUD_REVOCATIONS_FILE"
+	envKVMaxValue         = "WASMCLOUD_KV_MAX_VALUE_SIZE"
+	envOCIInsecure        = "WASMCLOUD_OCI_ALLOWED_INSECURE"
+	envOCIRegistry        = "WASMCLOUD_OCI_REGISTRY"
+	envOCIUser            = "WASMCLOUD_OCI_REGISTRY_USER"
+	envOCIPassword        = "WASMCLOUD_OCI_REGISTRY_PASSWORD"
+	labelPrefix           = "HOST_"
 )
 
 // spec lists every variable, in --help order. The `envconfig` tag is the name, `def` the default
@@ -238,12 +256,22 @@ type spec struct {
 
 	CtlTopicPrefix envVar[text, *text] `envconfig:"WASMCLOUD_CTL_TOPIC_PREFIX" def:"wasmbus.ctl" help:"control subject prefix"`
 
-	CtlIssuers        envVar[list, *list]                 `envconfig:"WASMCLOUD_CTL_ISSUERS" show:"unchecked (0.x)" help:"comma-separated O…/A… keys, one of which must sign every control request that changes the lattice"`
-	CtlIssuerSeed     envVar[Secret, *Secret]             `envconfig:"WASMCLOUD_CTL_ISSUER_SEED" help:"SO…/SA… seed the ctl commands sign control requests with"`
-	CtlIssuerSeedFile envVar[text, *text]                 `envconfig:"WASMCLOUD_CTL_ISSUER_SEED_FILE" help:"file (mode 0600) holding the control issuer seed; excludes WASMCLOUD_CTL_ISSUER_SEED"`
-	CtlTokenValidity  envVar[duration, *duration]         `envconfig:"WASMCLOUD_CTL_TOKEN_VALIDITY" def:"60s" help:"lifetime of signed control requests; the longest a host honours one"`
-	ActorIssuers      envVar[list, *list]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS" show:"any issuer" help:"comma-separated A… keys whose actors may start on this host"`
-	NATSEmbedded      envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
+	CtlIssuers         envVar[list, *list]                 `envconfig:"WASMCLOUD_CTL_ISSUERS" show:"unchecked (0.x)" help:"comma-separated O…/A… keys, one of which must sign every control request that changes the lattice"`
+	CtlIssuerSeed      envVar[Secret, *Secret]             `envconfig:"WASMCLOUD_CTL_ISSUER_SEED" help:"SO…/SA… seed the ctl commands sign control requests with"`
+	CtlIssuerSeedFile  envVar[text, *text]                 `envconfig:"WASMCLOUD_CTL_ISSUER_SEED_FILE" help:"file (mode 0600) holding the control issuer seed; excludes WASMCLOUD_CTL_ISSUER_SEED"`
+	CtlTokenValidity   envVar[duration, *duration]         `envconfig:"WASMCLOUD_CTL_TOKEN_VALIDITY" def:"60s" help:"lifetime of signed control requests; the longest a host honours one"`
+	ClusterIssuersFile envVar[text, *text]                 `envconfig:"WASMCLOUD_CLUSTER_ISSUERS_FILE" help:"file of further C… keys, one per line, merged into WASMCLOUD_CLUSTER_ISSUERS (re-read on SIGHUP)"`
+	ActorIssuersFile   envVar[text, *text]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS_FILE" help:"file of further A… keys, one per line, merged into WASMCLOUD_ACTOR_ISSUERS (re-read on SIGHUP)"`
+	CtlIssuersFile     envVar[text, *text]                 `envconfig:"WASMCLOUD_CTL_ISSUERS_FILE" help:"file of further O…/A… keys, one per line, merged into WASMCLOUD_CTL_ISSUERS (re-read on SIGHUP)"`
+	RevocationsFile    envVar[text, *text]                 `envconfig:"WASMCLOUD_REVOCATIONS_FILE" help:"revoked keys, one per line, optionally with an RFC 3339 time before which their tokens are refused (re-read on SIGHUP)"`
+	CosignPublicKeys   envVar[list, *list]                 `envconfig:"WASMCLOUD_COSIGN_PUBLIC_KEYS" help:"comma-separated PEM public key files: OCI artifacts must carry a cosign signature by one of them"`
+	CosignTrustedRoot  envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_TRUSTED_ROOT" help:"sigstore trusted_root.json for keyless cosign signatures (with an identity and an OIDC issuer)"`
+	CosignIdentity     envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_CERTIFICATE_IDENTITY" help:"keyless: the signer's certificate identity"`
+	CosignIdentityRE   envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_CERTIFICATE_IDENTITY_REGEXP" help:"keyless: a regular expression the whole identity must match"`
+	CosignIssuer       envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_CERTIFICATE_OIDC_ISSUER" help:"keyless: the OIDC issuer of the signer's certificate"`
+	CosignIssuerRE     envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_CERTIFICATE_OIDC_ISSUER_REGEXP" help:"keyless: a regular expression the whole OIDC issuer must match"`
+	ActorIssuers       envVar[list, *list]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS" show:"any issuer" help:"comma-separated A… keys whose actors may start on this host"`
+	NATSEmbedded       envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
 
 	StateDir      envVar[text, *text]     `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
 	AllowFileLoad envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_ALLOW_FILE_LOAD" def:"false" help:"allow actor references that are local file paths"`
@@ -441,6 +469,13 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		CtlIssuerSeedFile:      string(s.CtlIssuerSeedFile.val),
 		CtlTokenValidity:       time.Duration(s.CtlTokenValidity.val),
 		ActorIssuers:           dedupe(s.ActorIssuers.val),
+		ClusterIssuersFile:     string(s.ClusterIssuersFile.val),
+		ActorIssuersFile:       string(s.ActorIssuersFile.val),
+		CtlIssuersFile:         string(s.CtlIssuersFile.val),
+		RevocationsFile:        string(s.RevocationsFile.val),
+		Cosign: cosign.Config{PublicKeys: []string(s.CosignPublicKeys.val), TrustedRoot: string(s.CosignTrustedRoot.val),
+			CertificateIdentity: string(s.CosignIdentity.val), CertificateIdentityRegexp: string(s.CosignIdentityRE.val),
+			CertificateOIDCIssuer: string(s.CosignIssuer.val), CertificateOIDCIssuerRegexp: string(s.CosignIssuerRE.val)},
 	}
 	c.OCI = OCIConfig{
 		AllowLatest:     bool(s.OCIAllowLatest.val),
@@ -468,6 +503,15 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		}
 	}
 
+	problems = append(problems, readKeyFiles(&c)...)
+	if c.Cosign.Enabled() {
+		v, err := cosign.Load(c.Cosign)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		c.CosignVerifier = v
+	}
+
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir(lookup) // "" when underivable; validate reports it
 	} else if !filepath.IsAbs(c.StateDir) {
@@ -482,6 +526,74 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		return Config{}, errors.Join(problems...)
 	}
 	return c, nil
+}
+
+// readKeyFiles merges the keys of the issuer files into their lists and reads the revocations file.
+func readKeyFiles(c *Config) []error {
+	var problems []error
+	for _, f := range []struct {
+		name, path string
+		list       *[]string
+	}{
+		{envClusterIssuersFile, c.ClusterIssuersFile, &c.ClusterIssuers},
+		{envActorIssuersFile, c.ActorIssuersFile, &c.ActorIssuers},
+		{envCtlIssuersFile, c.CtlIssuersFile, &c.CtlIssuers},
+	} {
+		if f.path == "" {
+			continue
+		}
+		keys, err := readKeyList(f.name, f.path)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		*f.list = dedupe(append(*f.list, keys...))
+	}
+	if c.RevocationsFile != "" {
+		b, err := readSmallFile(c.RevocationsFile)
+		if err != nil {
+			problems = append(problems, &VarError{Var: envRevocationsFile, Value: c.RevocationsFile, Reason: "cannot read", Kind: ErrInvalid, Err: err})
+		} else if c.Revocations, err = revoke.ParseBytes(b); err != nil {
+			problems = append(problems, &VarError{Var: envRevocationsFile, Value: c.RevocationsFile, Reason: "malformed", Kind: ErrInvalid, Err: err})
+		}
+	}
+	return problems
+}
+
+// maxKeyFile bounds a file of keys or revocations.
+const maxKeyFile = 16 << 20
+
+// readSmallFile reads a file of at most maxKeyFile bytes.
+func readSmallFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, pathless(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, pathless(err)
+	}
+	if len(b) > maxKeyFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxKeyFile)
+	}
+	return b, nil
+}
+
+// readKeyList reads a file of public keys, one per line; blank lines and lines starting with # are skipped.
+// The keys are checked by validate with the list they join.
+func readKeyList(name, path string) ([]string, error) {
+	b, err := readSmallFile(path)
+	if err != nil {
+		return nil, &VarError{Var: name, Value: path, Reason: "cannot read", Kind: ErrInvalid, Err: err}
+	}
+	var keys []string
+	for line := range strings.Lines(string(b)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			keys = append(keys, line)
+		}
+	}
+	return keys, nil
 }
 
 // readSeedFile reads the cluster seed from c.ClusterSeedFile into c.ClusterSeed.

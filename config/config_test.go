@@ -599,3 +599,27 @@ func TestWipe(t *testing.T) {
 	require.DeepEqual(t, "old bytes zeroed", string(raw), strings.Repeat("\x00", len(clusterSeed)))
 	c.Wipe() // twice is fine
 }
+
+// TestKeyFiles: the file forms of the key lists merge into the lists, the revocations file is parsed, and
+// cosign's files are loaded; each problem names its variable.
+func TestKeyFiles(t *testing.T) {
+	_, clusterPub := seed(t, nkeys.CreateCluster)
+	_, otherCluster := seed(t, nkeys.CreateCluster)
+	_, acct := seed(t, nkeys.CreateAccount)
+	issuers := writeFile(t, "issuers", []byte("# the new key\n"+otherCluster+"\n\n"))
+	actors := writeFile(t, "actors", []byte(acct+"\n"))
+	revocations := writeFile(t, "revoked", []byte(acct+" 2026-11-01T00:00:00Z\n"))
+	c := mustLoad(t, environ("WASMCLOUD_CLUSTER_ISSUERS="+clusterPub, "WASMCLOUD_CLUSTER_ISSUERS_FILE="+issuers,
+		"WASMCLOUD_ACTOR_ISSUERS_FILE="+actors, "WASMCLOUD_REVOCATIONS_FILE="+revocations))
+	require.DeepEqual(t, "cluster issuers", c.ClusterIssuers, []string{clusterPub, otherCluster})
+	require.DeepEqual(t, "actor issuers", c.ActorIssuers, []string{acct})
+	require.True(t, c.Revocations.Revoked(acct, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)), "the revocation")
+	require.True(t, c.CosignVerifier == nil, "a cosign verifier without cosign settings")
+
+	badRevocations := writeFile(t, "bad", []byte("not-a-key\n"))
+	_, err := LoadFrom(environ("WASMCLOUD_REVOCATIONS_FILE="+badRevocations, "WASMCLOUD_ACTOR_ISSUERS_FILE="+filepath.Join(t.TempDir(), "none"),
+		"WASMCLOUD_COSIGN_PUBLIC_KEYS="+filepath.Join(t.TempDir(), "missing.pub")))
+	for _, want := range []string{"WASMCLOUD_REVOCATIONS_FILE", "line 1", "WASMCLOUD_ACTOR_ISSUERS_FILE", "WASMCLOUD_COSIGN_PUBLIC_KEYS"} {
+		require.True(t, err != nil && strings.Contains(err.Error(), want), "error %v lacks %q", err, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -108,8 +109,12 @@ type Data struct {
 	verified map[string]bool         // subjects whose entry's token verified
 	// aliasOwners maps a call alias to the account that owns it, as its verified ALIAS_ record says.
 	aliasOwners map[string]aliasOwner
-	links       map[string]control.LinkDefinition // by LINKDEF_ key
-	refs        map[string]string                 // OCI reference → public key
+	// revocations are the lattice-wide revocations (key → time), revokeEntries their verified entries, kept to
+	// write back one that is deleted.
+	revocations   map[string]time.Time
+	revokeEntries map[string][]byte
+	links         map[string]control.LinkDefinition // by LINKDEF_ key
+	refs          map[string]string                 // OCI reference → public key
 }
 
 // NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the
@@ -123,6 +128,7 @@ func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slo
 	return &Data{
 		lattice: lattice, bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliasOwners: map[string]aliasOwner{},
+		revocations: map[string]time.Time{}, revokeEntries: map[string][]byte{},
 		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
@@ -223,6 +229,8 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 		}
 	case strings.HasPrefix(key, prefixAlias):
 		err = d.applyAlias(ctx, e, deleted)
+	case strings.HasPrefix(key, prefixRevoke):
+		err = d.applyRevocation(ctx, e, deleted)
 	}
 	if err != nil {
 		d.log.Warn("ignoring a lattice data entry", "key", key, "reason", err)

@@ -65,8 +65,8 @@ type linkState struct {
 
 // linkSigning is the signed mode of a Data.
 type linkSigning struct {
-	verifier *control.Verifier
-	put, del string // the subjects the tokens must bind
+	verifier         *control.Verifier
+	put, del, revoke string // the subjects the tokens must bind
 
 	// Guarded by the Data's mu.
 	state   map[string]linkState
@@ -77,7 +77,7 @@ type linkSigning struct {
 // linkdefs.put or linkdefs.del request signed by a key v trusts, for the subjects of subjects. It must be
 // called before Start.
 func (d *Data) RequireSignedLinks(v *control.Verifier, subjects CtlSubjects) {
-	d.signed = &linkSigning{verifier: v, put: subjects.LinkPut(), del: subjects.LinkDel(),
+	d.signed = &linkSigning{verifier: v, put: subjects.LinkPut(), del: subjects.LinkDel(), revoke: subjects.Revoke(),
 		state: map[string]linkState{}, refused: map[string]int64{}}
 }
 

@@ -99,6 +99,9 @@ func (c CtlSubjects) LinkPut() string { return c.base + ".linkdefs.put" }
 // LinkDel returns the subject that deletes a link definition.
 func (c CtlSubjects) LinkDel() string { return c.base + ".linkdefs.del" }
 
+// Revoke returns the subject of a lattice-wide revocation (this host's extension, `ctl revoke`).
+func (c CtlSubjects) Revoke() string { return c.base + ".revocations.put" }
+
 // Registries returns the subject that gives every host registry credentials.
 func (c CtlSubjects) Registries() string { return c.base + ".registries.put" }
 

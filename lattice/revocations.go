@@ -1,0 +1,113 @@
+package lattice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
+)
+
+// Lattice-wide revocations (`ctl revoke`): a REVOKE_{key} entry of the lattice bucket holds the operator's
+// signed revocations.put request, so only revocations an operator signed apply (they need signed control,
+// WASMCLOUD_CTL_ISSUERS, and the signed mode of RequireSignedLinks). A revocation is never taken back: hosts
+// keep every revocation they saw and write back one that is deleted. 0.x hosts ignore the keys.
+
+// prefixRevoke starts the key of a lattice-wide revocation.
+const prefixRevoke = "REVOKE_"
+
+// RevocationObserver is an Observer that also wants to know when the lattice's revocations change. Its method
+// is called like the Observer's, on the watch's goroutine, with every revocation the lattice holds.
+type RevocationObserver interface {
+	RevocationsChanged(ctx context.Context, l *revoke.List)
+}
+
+// revokeEntry is a REVOKE_ entry: the signed request.
+type revokeEntry struct {
+	Token   string `json:"ctl_token"`
+	Request []byte `json:"ctl_request"`
+}
+
+// checkRevocation checks a REVOKE_ entry against the verifier and returns what it revokes.
+func (s *linkSigning) checkRevocation(key string, value []byte) (string, time.Time, error) {
+	var e revokeEntry
+	if err := json.Unmarshal(value, &e); err != nil {
+		return "", time.Time{}, fmt.Errorf("malformed revocation: %w", err)
+	}
+	if _, err := s.verifier.VerifyStored(s.revoke, e.Request, e.Token); err != nil {
+		return "", time.Time{}, err
+	}
+	var r control.RevokeRequest
+	if err := control.DecodeCtl(e.Request, &r); err != nil {
+		return "", time.Time{}, err
+	}
+	if prefixRevoke+r.Key != key {
+		return "", time.Time{}, errors.New("the revocation is stored under another key")
+	}
+	t, err := r.Time()
+	return r.Key, t, err
+}
+
+// applyRevocation records one change of a REVOKE_ entry and tells the observer the lattice's revocations.
+func (d *Data) applyRevocation(ctx context.Context, e jetstream.KeyValueEntry, deleted bool) error {
+	if d.signed == nil {
+		return errors.New("lattice-wide revocations need signed control (WASMCLOUD_CTL_ISSUERS)")
+	}
+	key := e.Key()
+	if deleted {
+		d.mu.RLock()
+		held, ok := d.revokeEntries[key]
+		d.mu.RUnlock()
+		if ok {
+			if _, err := d.kv.Put(ctx, key, held); err != nil {
+				return fmt.Errorf("a revocation was deleted and could not be written back: %w", err)
+			}
+			return errors.New("a revocation was deleted; written back")
+		}
+		return nil
+	}
+	revoked, at, err := d.signed.checkRevocation(key, e.Value())
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if prev, ok := d.revocations[revoked]; !ok || at.After(prev) {
+		d.revocations[revoked] = at
+		d.revokeEntries[key] = append([]byte(nil), e.Value()...)
+	}
+	l := revoke.New(d.revocations)
+	d.mu.Unlock()
+	if o, ok := d.obs.(RevocationObserver); ok {
+		o.RevocationsChanged(ctx, l)
+	}
+	return nil
+}
+
+// Revocations returns every lattice-wide revocation the Data holds.
+func (d *Data) Revocations() *revoke.List {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return revoke.New(d.revocations)
+}
+
+// PutRevocation stores a lattice-wide revocation with the signed revocations.put request that authorised it.
+func (d *Data) PutRevocation(ctx context.Context, r control.RevokeRequest, req control.SignedRequest) error {
+	if d.kv == nil {
+		return ErrNoData
+	}
+	if d.signed == nil || req.Token == "" {
+		return errors.New("lattice: lattice-wide revocations need signed control (WASMCLOUD_CTL_ISSUERS)")
+	}
+	b, err := json.Marshal(revokeEntry{Token: req.Token, Request: req.Body})
+	if err != nil {
+		return err
+	}
+	_, err = d.kv.Put(ctx, prefixRevoke+strings.TrimSpace(r.Key), b)
+	return err
+}
