@@ -426,3 +426,17 @@ func preview(b []byte) string {
 	}
 	return string(b)
 }
+
+// Revoke revokes key lattice-wide for every token it signed or was issued for before before (zero: for
+// good): revocations.put, this host's extension of the control interface. Hosts accept it only signed by a
+// control issuer (see SignWith), and refuse such tokens, actors and invocations from then on.
+func (c *CtlClient) Revoke(ctx context.Context, key string, before time.Time) error {
+	r := control.RevokeRequest{Key: key}
+	if !before.IsZero() {
+		r.Before = before.UTC().Format(time.RFC3339)
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCtlInvalid, err)
+	}
+	return c.command(ctx, c.subj.Revoke(), r)
+}

@@ -191,6 +191,9 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	if err := h.checkActorIssuer(claims); err != nil {
 		return failed(claims.Subject, err)
 	}
+	if err := h.checkRevoked(claims); err != nil {
+		return failed(claims.Subject, err)
+	}
 	if err := h.policyForStart(ctx, claims); err != nil {
 		return failed(claims.Subject, err)
 	}
@@ -328,6 +331,9 @@ func (h *Host) UpdateActor(ctx context.Context, key, ref string) error {
 		return fail(fmt.Errorf("%w: revision %d is not above %d", ErrUpdateMismatch, claims.Rev, oldClaims.Rev))
 	}
 	if err := h.checkActorIssuer(claims); err != nil {
+		return fail(err)
+	}
+	if err := h.checkRevoked(claims); err != nil {
 		return fail(err)
 	}
 	mod, err := h.runtime.Compile(ctx, ref, wasm)

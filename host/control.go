@@ -42,6 +42,7 @@ func (h *Host) ctlRoutes() []ctlRoute {
 		{subject: c.LinkPut(), queue: q, handle: h.ctlLinkPut},
 		{subject: c.LinkDel(), queue: q, handle: h.ctlLinkDel},
 		{subject: c.Registries(), handle: h.ctlRegistries},
+		{subject: c.Revoke(), queue: q, handle: h.ctlRevoke},
 		{subject: c.Command(id, lattice.CmdStartActor), handle: h.ctlStartActor},
 		{subject: c.Command(id, lattice.CmdStopActor), handle: h.ctlStopActor},
 		{subject: c.Command(id, lattice.CmdScaleActor), handle: h.ctlScaleActor},

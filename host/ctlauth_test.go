@@ -90,7 +90,7 @@ func TestEveryLatticeChangeIsSigned(t *testing.T) {
 		}
 	}
 	require.DeepEqual(t, "queries", queries, []string{c.PingHosts(), c.Inventory(h.HostID()), c.Claims(), c.Links(), c.Auction()})
-	require.Equal(t, "signed routes", len(signed), 8)
+	require.Equal(t, "signed routes", len(signed), 9) // the 0.x commands and revocations.put
 }
 
 func TestSignedControl(t *testing.T) {

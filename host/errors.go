@@ -26,6 +26,10 @@ var (
 	ErrUpdateMismatch = errors.New("host: update refused")
 	// ErrNoLink: no link matches the request.
 	ErrNoLink = errors.New("host: no such link")
+	// ErrRevoked: the actor's module key or account is revoked.
+	ErrRevoked = errors.New("host: revoked")
+	// ErrRevokeUnsigned: a lattice-wide revocation needs signed control.
+	ErrRevokeUnsigned = errors.New("host: lattice-wide revocations need signed control (WASMCLOUD_CTL_ISSUERS) and a signed request")
 	// ErrNoCapabilityClaim: a link for a contract the actor's signed claims do not list.
 	ErrNoCapabilityClaim = errors.New("host: actor does not have capability claim for")
 	// ErrShuttingDown: the host is draining and takes no new work.

@@ -33,6 +33,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/lifecycle"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/policy"
@@ -65,6 +66,7 @@ type Host struct {
 	ctlConn  *nats.Conn
 	requests *lattice.Requester // outbound RPC on rpcConn
 	policy   *policyGate        // the policy service; nil until Start
+	revoked  revocations        // the keys this host refuses
 	replay   *replayRecord      // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
 	rpcURL   string
 	runtime  *actor.Runtime
@@ -171,7 +173,7 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 		h.hostKey.Wipe()
 		return nil, fmt.Errorf("host: WASMCLOUD_CLUSTER_SEED: %w", err)
 	}
-	h.oci = newRegistry(cfg.OCI)
+	h.oci = newRegistry(cfg.OCI, cfg.CosignVerifier)
 	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
 	if err := h.newSignedControl(); err != nil {
 		h.cluster.Wipe()
@@ -275,6 +277,8 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets,
 			Limits: keyvalue.BucketLimits{MaxBytes: h.cfg.KVBucketMaxBytes, MaxValueSize: int32(h.cfg.KVMaxValueSize)}},
 		Log: h.log})
+	// The file's revocations apply before anything starts; the lattice's arrive with its data.
+	h.setRevocations(run, h.cfg.Revocations, nil)
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
 		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
@@ -395,6 +399,9 @@ func (o dataObserver) LinkChanged(ctx context.Context, l control.LinkDefinition,
 }
 func (o dataObserver) ClaimsForged(ctx context.Context, subject string) {
 	o.h.restoreClaims(ctx, subject)
+}
+func (o dataObserver) RevocationsChanged(ctx context.Context, l *revoke.List) {
+	o.h.setRevocations(ctx, nil, l)
 }
 func (o dataObserver) AliasClash(_ context.Context, alias, owner, claimantIssuer string) {
 	o.h.aliasClash(alias, owner, "", claimantIssuer)

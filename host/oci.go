@@ -6,6 +6,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 )
 
@@ -15,6 +16,7 @@ type ociSource interface {
 	check(ref string) error // syntax and policy, no I/O
 	pull(ctx context.Context, ref string) ([]byte, error)
 	setCredentials(registry string, c control.RegistryCredential)
+	setVerifier(v *cosign.Verifier) // nil: no signature required
 }
 
 // registry adapts internal/oci to the host.
@@ -23,14 +25,16 @@ type registry struct {
 	allowLatest bool
 }
 
-func newRegistry(cfg config.OCIConfig) registry {
+func newRegistry(cfg config.OCIConfig, v *cosign.Verifier) registry {
 	creds := map[string]oci.Credentials{}
 	if cfg.Registry != "" {
 		creds[cfg.Registry] = oci.Credentials{Username: cfg.User, Password: string(cfg.Password.Reveal())}
 	}
-	return registry{c: oci.New(oci.Config{AllowLatest: cfg.AllowLatest, Insecure: cfg.AllowedInsecure, Credentials: creds}),
-		allowLatest: cfg.AllowLatest}
+	return registry{c: oci.New(oci.Config{AllowLatest: cfg.AllowLatest, Insecure: cfg.AllowedInsecure, Credentials: creds,
+		Verifier: v}), allowLatest: cfg.AllowLatest}
 }
+
+func (r registry) setVerifier(v *cosign.Verifier) { r.c.SetVerifier(v) }
 
 // check refuses, before any network traffic, a malformed reference or one the latest-tag policy forbids.
 func (r registry) check(ref string) error {
