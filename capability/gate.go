@@ -155,6 +155,9 @@ func New(host Host, cfg Config) *Gate {
 	return g
 }
 
+// SetSubjects replaces the subject policy of the messaging provider (a configuration reload).
+func (g *Gate) SetSubjects(s *subject.Policy) { g.msg.SetSubjects(s) }
+
 // Call is the one place every capability call from an actor passes: the actor's signed claims must list the
 // contract (built-ins included, stricter than wasmCloud, which skips them), every contract but the host-local
 // built-ins also needs a link for (actor, contract, link name), and the policy hook is asked. Only then is

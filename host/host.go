@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -67,15 +68,20 @@ type Host struct {
 	requests *lattice.Requester // outbound RPC on rpcConn
 	policy   *policyGate        // the policy service; nil until Start
 	revoked  revocations        // the keys this host refuses
-	replay   *replayRecord      // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
-	rpcURL   string
-	runtime  *actor.Runtime
-	data     *lattice.Data
-	oci      ociSource // nil: only file references (tests)
-	ctlSubs  []*nats.Subscription
-	ctlAuth  *ctlGuard        // checks the tokens of control requests that change the lattice
-	caps     *capability.Gate // nil until Start
-	subjects *subject.Policy  // the lattice's own subjects, which no actor reaches
+	// reloadMu serializes reloads; reloaded is the configuration as the last reload left it (nil: cfg), and
+	// actorIssuers the trusted actor issuers a reload set (nil: cfg's).
+	reloadMu     sync.Mutex
+	reloaded     atomic.Pointer[config.Config]
+	actorIssuers atomic.Pointer[[]string]
+	replay       *replayRecord // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
+	rpcURL       string
+	runtime      *actor.Runtime
+	data         *lattice.Data
+	oci          ociSource // nil: only file references (tests)
+	ctlSubs      []*nats.Subscription
+	ctlAuth      *ctlGuard        // checks the tokens of control requests that change the lattice
+	caps         *capability.Gate // nil until Start
+	subjects     *subject.Policy  // the lattice's own subjects, which no actor reaches
 
 	// localUser holds the embedded server user's seed when the connections use the one another host of
 	// this state directory generated; wiped at shutdown.
@@ -137,15 +143,8 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 	h := &Host{cfg: cfg, version: opts.Version, actors: make(map[string]*runningActor), stopRequested: make(chan struct{})}
 	var err error
 	// The configuration was validated, so the reserved subjects are valid patterns.
-	if h.subjects, err = subject.NewPolicy(lattice.ReservedSubjects(cfg.CtlTopicPrefix, cfg.PolicyTopic, cfg.PolicyChangesTopic)...); err != nil {
-		return nil, fmt.Errorf("host: subject policy: %w", err)
-	}
-	// An operator may link an actor to the policy topic by name, to serve as the policy service (0.x's policy
-	// actor does that); no pattern reaches it.
-	if cfg.PolicyTopic != "" {
-		if err := h.subjects.AllowExact(cfg.PolicyTopic); err != nil {
-			return nil, fmt.Errorf("host: subject policy: %w", err)
-		}
+	if h.subjects, err = newSubjectPolicy(cfg); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
 	}
 	if cfg.HostSeed.IsSet() {
 		h.hostKey, err = nkey.ParseSeedOf(cfg.HostSeed.Reveal(), nkey.Server)
@@ -257,14 +256,12 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	svc, err := policy.New(policy.Config{Topic: h.cfg.PolicyTopic, ChangesTopic: h.cfg.PolicyChangesTopic,
-		Timeout: h.cfg.PolicyTimeout, Endpoint: h.cfg.PolicyEndpoint, Logger: h.log,
-		Host: policy.HostInfo{PublicKey: h.HostID(), Issuer: h.cluster.PublicKey(), LatticeID: h.cfg.LatticePrefix,
-			Labels: h.cfg.Labels, ClusterIssuers: h.cluster.Issuers()}}, h.ctlConn)
+	svc, err := h.newPolicyService(h.cfg)
 	if err != nil {
-		return fmt.Errorf("host: policy service: %w", err)
+		return fmt.Errorf("host: %w", err)
 	}
-	h.policy = &policyGate{svc: svc, lastEvent: map[policy.Action]time.Time{}}
+	h.policy = &policyGate{lastEvent: map[policy.Action]time.Time{}}
+	h.policy.svc.Store(svc)
 	if svc.Enabled() {
 		if err := svc.Start(ctx); err != nil {
 			return fmt.Errorf("host: policy service: %w", err)
@@ -349,9 +346,11 @@ func (h *Host) shutdown(ctx context.Context) error {
 	if err := h.data.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if h.policy != nil && h.policy.svc != nil {
-		if err := h.policy.svc.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
+	if h.policy != nil {
+		if svc := h.policy.svc.Load(); svc != nil {
+			if err := svc.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {

@@ -10,7 +10,11 @@ import (
 // checkActorIssuer refuses an actor whose signing account WASMCLOUD_ACTOR_ISSUERS does not list (every
 // account is allowed when it is unset). It runs on the verified claims, before the module is compiled.
 func (h *Host) checkActorIssuer(c *actor.Claims) error {
-	if len(h.cfg.ActorIssuers) == 0 || slices.Contains(h.cfg.ActorIssuers, c.Issuer) {
+	issuers := h.cfg.ActorIssuers
+	if p := h.actorIssuers.Load(); p != nil {
+		issuers = *p
+	}
+	if len(issuers) == 0 || slices.Contains(issuers, c.Issuer) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is not in WASMCLOUD_ACTOR_ISSUERS", ErrUntrustedActorIssuer, c.Issuer)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/capability"
+	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/policy"
@@ -24,7 +26,7 @@ const policyEventInterval = time.Second
 // actor starts, before an invocation reaches an actor, before a capability call reaches its provider, and
 // before a link is stored. Without a policy service it allows everything without I/O.
 type policyGate struct {
-	svc    *policy.Service // nil: no policy service
+	svc    atomic.Pointer[policy.Service] // nil: no policy service; a reload replaces it
 	denied atomic.Int64
 
 	mu        sync.Mutex
@@ -35,10 +37,14 @@ type policyGate struct {
 // interval and action) published as a policy_denied event. ctx bounds the question.
 func (h *Host) decide(ctx context.Context, r policy.Request) error {
 	p := h.policy
-	if p == nil || p.svc == nil || !p.svc.Enabled() {
+	if p == nil {
 		return nil
 	}
-	if _, err := p.svc.Decide(ctx, r); err != nil {
+	svc := p.svc.Load()
+	if svc == nil || !svc.Enabled() {
+		return nil
+	}
+	if _, err := svc.Decide(ctx, r); err != nil {
 		p.denied.Add(1)
 		h.log.Warn("policy service denied", "action", string(r.Action), "source", r.Source.PublicKey,
 			"target", r.Target.PublicKey, attrReason, err)
@@ -57,6 +63,21 @@ func (h *Host) decide(ctx context.Context, r policy.Request) error {
 		return err
 	}
 	return nil
+}
+
+// swap puts svc in force and returns the service it replaced.
+func (p *policyGate) swap(svc *policy.Service) *policy.Service { return p.svc.Swap(svc) }
+
+// newPolicyService builds (without I/O) the policy service of a configuration.
+func (h *Host) newPolicyService(cfg config.Config) (*policy.Service, error) {
+	svc, err := policy.New(policy.Config{Topic: cfg.PolicyTopic, ChangesTopic: cfg.PolicyChangesTopic,
+		Timeout: cfg.PolicyTimeout, Endpoint: cfg.PolicyEndpoint, Logger: h.log,
+		Host: policy.HostInfo{PublicKey: h.HostID(), Issuer: h.cluster.PublicKey(), LatticeID: cfg.LatticePrefix,
+			Labels: cfg.Labels, ClusterIssuers: h.cluster.Issuers()}}, h.ctlConn)
+	if err != nil {
+		return nil, fmt.Errorf("policy service: %w", err)
+	}
+	return svc, nil
 }
 
 // PolicyDenials returns how many actions the policy service denied (including every failure to ask it).

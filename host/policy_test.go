@@ -93,7 +93,7 @@ func TestPolicyService(t *testing.T) {
 	ps.mu.Lock()
 	ps.deny["perform_invocation "+echoKey] = true
 	ps.mu.Unlock()
-	h.policy.svc.Flush()
+	h.policy.svc.Load().Flush()
 	_, err = call()
 	require.True(t, err != nil && bytes.Contains([]byte(err.Error()), []byte("policy: denied")), "call after the denial: %v", err)
 

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -133,7 +134,8 @@ type Config struct {
 // Provider is the built-in messaging provider. The subscriptions it makes belong to the caller of Subscribe;
 // it keeps only the reply subjects actors may answer right now.
 type Provider struct {
-	cfg Config
+	cfg      Config
+	subjects atomic.Pointer[subject.Policy] // cfg.Subjects, replaced by SetSubjects
 
 	mu      sync.Mutex
 	replies map[grant]int // guarded by mu: reply subjects of messages being delivered, by actor
@@ -150,12 +152,18 @@ func New(cfg Config) *Provider {
 	if cfg.Subjects == nil {
 		cfg.Subjects = &subject.Policy{}
 	}
-	return &Provider{cfg: cfg, replies: map[grant]int{}}
+	p := &Provider{cfg: cfg, replies: map[grant]int{}}
+	p.subjects.Store(cfg.Subjects)
+	return p
 }
+
+// SetSubjects replaces the subject policy (a configuration reload): the next publish, request and subscription
+// are checked against it. Subscriptions made before keep running until their link is applied again.
+func (p *Provider) SetSubjects(s *subject.Policy) { p.subjects.Store(s) }
 
 // ParseLink is ParseLink with the provider's subject policy.
 func (p *Provider) ParseLink(actor, linkName string, values map[string]string) (Link, error) {
-	return ParseLink(p.cfg.Subjects, actor, linkName, values)
+	return ParseLink(p.subjects.Load(), actor, linkName, values)
 }
 
 // checkPublish validates a subject the actor of l publishes or sends a request to: the reply subject of a
@@ -165,7 +173,7 @@ func (p *Provider) checkPublish(l Link, s string) error {
 	if p.granted(l.Actor, s) {
 		return nil
 	}
-	if err := p.cfg.Subjects.CheckLiteral(s); err != nil {
+	if err := p.subjects.Load().CheckLiteral(s); err != nil {
 		return fmt.Errorf("%w: %s", ErrSubjectNotAllowed, err)
 	}
 	for _, pat := range l.Publish {
@@ -180,7 +188,7 @@ func (p *Provider) checkPublish(l Link, s string) error {
 // be a subject outside the lattice's own namespaces that the link publishes or subscribes to, so that an
 // actor cannot direct third parties' answers onto the lattice's subjects.
 func (p *Provider) checkReplyTo(l Link, s string) error {
-	if err := p.cfg.Subjects.CheckLiteral(s); err != nil {
+	if err := p.subjects.Load().CheckLiteral(s); err != nil {
 		return fmt.Errorf("%w: reply subject: %s", ErrSubjectNotAllowed, err)
 	}
 	for _, pat := range append(append([]string(nil), l.Publish...), l.Subscriptions...) {
@@ -201,7 +209,7 @@ func (p *Provider) replyGrant(reply string) string {
 	if strings.HasPrefix(reply, inboxPrefix) && subject.ValidateSubject(reply, false) == nil {
 		return reply
 	}
-	if p.cfg.Subjects.CheckLiteral(reply) == nil {
+	if p.subjects.Load().CheckLiteral(reply) == nil {
 		return reply
 	}
 	return ""
@@ -275,7 +283,7 @@ func (p *Provider) Subscribe(ctx context.Context, l Link, from wire.Entity, deli
 	var subs []*nats.Subscription
 	for _, s := range l.Subscriptions {
 		// ParseLink checked the link; check again, because a Link can be built by hand.
-		if err := p.cfg.Subjects.CheckPattern(s); err != nil {
+		if err := p.subjects.Load().CheckPattern(s); err != nil {
 			return subs, fmt.Errorf("%w: %s %q: %s", ErrSubjectNotAllowed, LinkSubscription, s, subject.Reason(err))
 		}
 		sub, err := p.cfg.Conn.QueueSubscribe(s, l.Queue, func(m *nats.Msg) {
