@@ -403,6 +403,11 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
 	h.mu.Unlock()
+	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
+		if nc != nil && !nc.IsConnected() {
+			nc.Close() // nothing can be flushed to a server that is not there; requests would only time out
+		}
+	}
 	if err := h.data.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}

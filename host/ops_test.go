@@ -89,3 +89,16 @@ func TestStartActorsDoNotStopTheHost(t *testing.T) {
 }
 
 const echoKeyForTest = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
+
+// TestScaleRaisesConcurrency: after a scale to 100 instances, 100 invocations of the actor may run at once
+// (the inventory said 100 while calls were capped at 64).
+func TestScaleRaisesConcurrency(t *testing.T) {
+	s := runNATS(t)
+	h := startHost(t, s, clusterSeed(t), "WASMCLOUD_START_ACTORS="+testutil.Path("actors/echo.wasm"))
+	ra := h.running(echoKeyForTest)
+	require.Equal(t, "slots of one instance", cap(*ra.slots.Load()), maxConcurrentPerActor)
+	require.NoError(t, h.ScaleActor(t.Context(), echoKeyForTest, 100))
+	require.Equal(t, "slots of 100 instances", cap(*ra.slots.Load()), 100)
+	_, n := ra.snapshot()
+	require.Equal(t, "instances", n, 100)
+}

@@ -413,3 +413,59 @@ func TestFaultSIGTERMUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d calls, none failed", ok)
 }
+
+// TestFaultNATSDownAtStart starts a host before its NATS server: it waits for the server instead of exiting,
+// and is ready once the server is up.
+func TestFaultNATSDownAtStart(t *testing.T) {
+	n := newRestartable(t, true)
+	n.stop()
+	c := newCluster(t)
+	e := urlEnv(t, n.url(), c)
+	h := launch(t, "host", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="no NATS server reachable; retrying"`, "connection=rpc")
+	n.start(true)
+	readyHostID(t, h)
+	require.Equal(t, "echo", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+	require.Equal(t, "exit status", h.stop(t), 0)
+	h.checkOutput(t)
+}
+
+// TestFaultSIGTERMWhileNATSDown stops a host with SIGTERM while its NATS server is down: it does not wait for
+// a drain that cannot happen, and exits 0 within the harness's stop bound.
+func TestFaultSIGTERMWhileNATSDown(t *testing.T) {
+	n := newRestartable(t, true)
+	c := newCluster(t)
+	e := urlEnv(t, n.url(), c)
+	h := startHost(t, "host", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	n.stop()
+	h.logLine(t, `msg="nats disconnected"`, "connection=rpc")
+	require.Equal(t, "exit status", h.stop(t), 0)
+	h.logLine(t, "msg=stopped")
+}
+
+// TestRefusalFlood sends many invocations signed by a cluster the host does not trust: every one is counted,
+// and the log holds only a sample of them.
+func TestRefusalFlood(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	admin := freeAddr(t)
+	h := startHost(t, "host", latticeEnv(t, srv, c).with("WASMCLOUD_ADMIN_ADDRESS", admin,
+		"WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	untrusted := testCluster(t, newCluster(t).seed)
+	const flood = 200
+	for range flood {
+		inv := &wire.Invocation{Origin: wire.Entity{PublicKey: untrusted.HostID()}, Target: wire.Entity{PublicKey: echoKey},
+			Operation: "HttpServer.HandleRequest", Msg: httpRequest([]byte("x"))}
+		require.NoError(t, untrusted.Sign(inv))
+		_, err := nc.Request("wasmbus.rpc.default."+echoKey, inv.AppendMsgpack(nil), cliTimeout)
+		require.NoError(t, err)
+	}
+	require.Equal(t, "refusals counted", scrape(t, admin)[`wasmcloud_refusals_total{reason="issuer"}`], float64(flood))
+	lines := strings.Count(h.stderr.String(), `msg="refused invocation"`)
+	if lines < 1 || lines > 20 {
+		t.Fatalf("%d log lines for %d refusals, want a sample of at most 20", lines, flood)
+	}
+}
