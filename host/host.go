@@ -288,7 +288,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	h.requests = lattice.NewRequester(h.rpcConn)
 	// A token is honoured until at most iat + validity + skew, and iat may lie a skew in the future.
 	h.replay = &replayRecord{nc: h.ctlConn, lattice: h.cfg.LatticePrefix, domain: h.cfg.JSDomain,
-		maxTTL: h.cfg.InvocationValidity + 2*h.cfg.ClockSkew + time.Minute}
+		maxTTL: h.cfg.InvocationValidity + 2*h.cfg.ClockSkew + time.Minute, rep: h.replication()}
 	if h.cfg.ReplayScope == config.ReplayLattice {
 		if _, err := h.replay.open(ctx); err != nil {
 			h.log.Error("the lattice replay record is unavailable: invocations from other processes are refused until it opens "+

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
@@ -64,6 +65,8 @@ func refusalReason(err error) metrics.Reason {
 		return metrics.ReasonReplay
 	case errors.Is(err, rpc.ErrReplayCacheFull):
 		return metrics.ReasonReplayFull
+	case errors.Is(err, rpc.ErrReplayRecord):
+		return metrics.ReasonReplayRecord
 	case errors.Is(err, rpc.ErrDecode), errors.Is(err, rpc.ErrToken), errors.Is(err, rpc.ErrLength), errors.Is(err, rpc.ErrChunked):
 		return metrics.ReasonMalformed
 	case errors.Is(err, ErrMissingCapability), errors.Is(err, capability.ErrCapabilityNotClaimed):
@@ -72,6 +75,8 @@ func refusalReason(err error) metrics.Reason {
 		return metrics.ReasonLink
 	case errors.Is(err, messaging.ErrSubjectNotAllowed):
 		return metrics.ReasonSubject
+	case errors.Is(err, keyvalue.ErrBucketNotAllowed):
+		return metrics.ReasonBucket
 	}
 	return metrics.ReasonOther
 }

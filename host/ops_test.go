@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
@@ -36,6 +37,8 @@ func TestRefusalReason(t *testing.T) {
 		{"host id", rpc.ErrHostID, metrics.ReasonHostID},
 		{"replay", rpc.ErrReplayed, metrics.ReasonReplay},
 		{"replay cache full", rpc.ErrReplayCacheFull, metrics.ReasonReplayFull},
+		{"replay record unavailable", rpc.ErrReplayRecord, metrics.ReasonReplayRecord},
+		{"bucket", keyvalue.ErrBucketNotAllowed, metrics.ReasonBucket},
 		{"malformed", rpc.ErrDecode, metrics.ReasonMalformed},
 		{"token", rpc.ErrToken, metrics.ReasonMalformed},
 		{"capability not claimed by the target", ErrMissingCapability, metrics.ReasonClaim},

@@ -247,7 +247,7 @@ func TestFaultJetStreamNodeLoss(t *testing.T) {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	for _, stream := range []string{"KV_" + bucket, "KV_" + lattice.DataBucket("default")} {
+	for _, stream := range []string{"KV_" + bucket, "KV_" + lattice.DataBucket("default"), "KV_" + lattice.OnceBucket("default")} {
 		s, err := js.Stream(t.Context(), stream)
 		require.NoError(t, err)
 		require.Equal(t, stream+" replicas", s.CachedInfo().Config.Replicas, 3)

@@ -10,8 +10,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Replication says how the JetStream buckets a host creates are replicated: the lattice bucket, the object
-// store of chunked payloads and the key-value provider's buckets. A bucket with one replica lives on one
+// Replication says how the JetStream buckets a host creates are replicated: the lattice bucket, the once-only
+// record of accepted invocations, the object store of chunked payloads and the key-value provider's buckets. A bucket with one replica lives on one
 // server of a cluster, and every call that needs it fails while that server is down; with three, the cluster
 // elects a new leader and carries on.
 type Replication struct {
@@ -48,8 +48,8 @@ type replicated struct {
 	rep Replication
 }
 
-// Replicated returns js with rep applied to the key-value buckets and object stores it creates, unless their
-// configuration names a replica count. nc is the connection js uses; its server's cluster membership decides
+// Replicated returns js with rep applied to the key-value buckets, object stores and streams it creates, unless
+// their configuration names a replica count. nc is the connection js uses; its server's cluster membership decides
 // auto mode.
 func Replicated(js jetstream.JetStream, nc *nats.Conn, rep Replication) jetstream.JetStream {
 	if r, ok := js.(replicated); ok {
@@ -116,6 +116,13 @@ func (r replicated) CreateOrUpdateKeyValue(ctx context.Context, cfg jetstream.Ke
 	})
 }
 
+func (r replicated) CreateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	return create(r, cfg.Replicas, func(n int) (jetstream.Stream, error) {
+		cfg.Replicas = n
+		return r.JetStream.CreateStream(ctx, cfg)
+	})
+}
+
 func (r replicated) CreateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
 	return create(r, cfg.Replicas, func(n int) (jetstream.ObjectStore, error) {
 		cfg.Replicas = n
@@ -140,8 +147,8 @@ type UnderReplicated struct {
 
 // FindUnderReplicated lists the buckets of the lattice latticeName that have fewer replicas than rep wants:
 // fewer than Replicas, or, in auto mode when the server belongs to a cluster, a single one. It looks at the
-// lattice bucket, the object store of chunked payloads and every bucket the key-value provider created, in one
-// listing of the streams.
+// lattice bucket, the once-only record of accepted invocations, the object store of chunked payloads and every
+// bucket the key-value provider created, in one listing of the streams.
 func FindUnderReplicated(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, rep Replication, latticeName string) ([]UnderReplicated, error) {
 	r := replicated{JetStream: js, nc: nc, rep: rep}
 	want := r.want()
@@ -158,6 +165,8 @@ func FindUnderReplicated(ctx context.Context, js jetstream.JetStream, nc *nats.C
 			bucket = DataBucket(latticeName)
 		case cfg.Name == "OBJ_"+ObjectStore(latticeName):
 			bucket = ObjectStore(latticeName)
+		case cfg.Name == "KV_"+OnceBucket(latticeName):
+			bucket = OnceBucket(latticeName)
 		case strings.HasPrefix(cfg.Name, "KV_") && cfg.Description == KeyValueDescription:
 			bucket = strings.TrimPrefix(cfg.Name, "KV_")
 		default:

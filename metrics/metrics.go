@@ -85,6 +85,7 @@ const (
 	ReasonHostID       Reason = "host_id"       // the sender's host id is invalid or not the one signed
 	ReasonReplay       Reason = "replay"        // the invocation was accepted before
 	ReasonReplayFull   Reason = "replay_full"   // the replay cache is full of live ids
+	ReasonReplayRecord Reason = "replay_record" // the lattice-wide replay record could not be reached
 	ReasonClaim        Reason = "claim"         // the actor's signed claims do not list the capability
 	ReasonLink         Reason = "link"          // no link for the capability
 	ReasonPolicy       Reason = "policy"        // the policy service did not permit it
@@ -102,7 +103,7 @@ const (
 // Reasons lists every reason, in the order above.
 var Reasons = []Reason{
 	ReasonMalformed, ReasonSignature, ReasonIssuer, ReasonExpired, ReasonNotYetValid, ReasonTarget, ReasonHash,
-	ReasonTokenSubject, ReasonHostID, ReasonReplay, ReasonReplayFull, ReasonClaim, ReasonLink, ReasonPolicy,
+	ReasonTokenSubject, ReasonHostID, ReasonReplay, ReasonReplayFull, ReasonReplayRecord, ReasonClaim, ReasonLink, ReasonPolicy,
 	ReasonSubject, ReasonBucket, ReasonHTTPLimit, ReasonCtlSignature, ReasonCtlUntrusted, ReasonCtlBody,
 	ReasonCtlReplay, ReasonCtlExpired, ReasonOther,
 }
