@@ -203,10 +203,11 @@ func TestStartActorsThatFail(t *testing.T) {
 	require.DeepEqual(t, "start actor states", states, map[string]string{missing: "failed", testutil.Path("actors/echo.wasm"): "running",
 		flipped: "failed"})
 
+	// Events about file references say only that the file was refused; the host's log says why.
 	line := ctlFails(t, e, "start", "actor", missing, "--host", h.ready.HostID)
-	contains(t, "ctl start actor", line, "start "+missing+" on host "+h.ready.HostID, "start_failed: host: read actor", "no such file")
+	contains(t, "ctl start actor", line, "start "+missing+" on host "+h.ready.HostID, "start_failed: host: actor file refused")
 	line = ctlFails(t, e, "start", "actor", flipped, "--host", h.ready.HostID, "--wait-timeout", "1m")
-	contains(t, "ctl start actor", line, "hash does not match")
+	contains(t, "ctl start actor", line, "start_failed: host: actor file refused")
 }
 
 // TestWatchdog runs the host as systemd would with WatchdogSec=3: it says READY=1, then pings the watchdog.
