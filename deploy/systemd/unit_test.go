@@ -334,7 +334,7 @@ func TestWatchdog(t *testing.T) {
 	if got := single(t, u, "Service", "Restart"); got != "on-failure" && got != "always" {
 		t.Errorf("Restart=%s: a watchdog timeout or a failure exit must restart the host", got)
 	}
-	if v := u.values("Service", "ExecReload"); len(v) > 0 && !strings.Contains(v[0], "SIGHUP") {
+	if v := u.values("Service", "ExecReload"); len(v) > 0 && !strings.Contains(v[0], "HUP") {
 		t.Errorf("ExecReload=%s: the host reloads on SIGHUP", v[0])
 	}
 }
