@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
@@ -240,10 +241,12 @@ func TestWatchdog(t *testing.T) {
 }
 
 // TestClosedConnectionExits makes the NATS server close the host's RPC connection for good (a link whose
-// subscription is longer than the server's maximum control line): the host says which connection closed and
+// subscription is longer than the server's maximum control line, set low here): the host says which connection closed and
 // exits 1, so that its service manager restarts it.
 func TestClosedConnectionExits(t *testing.T) {
-	srv := runNATS(t, nil)
+	// A maximum control line that every client's CONNECT and the host's own subscriptions fit in, and a
+	// subject of at most 1,024 bytes (the longest a link may name) does not.
+	srv := runNATS(t, &server.Options{JetStream: true, MaxControlLine: 640})
 	c := newCluster(t)
 	e := latticeEnv(t, srv, c)
 	wasm := testutil.BuildGuest(t, "examples/hello")
@@ -251,7 +254,7 @@ func TestClosedConnectionExits(t *testing.T) {
 	h := launch(t, "host", e.with("WASMCLOUD_START_ACTORS", path))
 	h.logLine(t, `msg="actor started"`, "actor="+key)
 	p := builtinProviders(t, e, readyHostID(t, h))
-	long := "x." + strings.Repeat("a", 5000) // nats-server's maximum control line is 4096 bytes
+	long := "x." + strings.Repeat("a", 900)
 	ctlOK(t, e, "link", "put", key, p[contractMessaging], contractMessaging, "subscription="+long, "--skip-wait")
 	require.Equal(t, "exit status", h.wait(t, readyTimeout), 1)
 	h.checkOutput(t)
