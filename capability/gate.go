@@ -91,6 +91,9 @@ type Config struct {
 	Policy Policy
 	// Log receives refused calls, links that could not be applied, and the actors' own log entries.
 	Log *slog.Logger
+	// Refused, when set, is told about every refused call, with the error the guest sees (the daemon counts
+	// refusals by reason in its metrics).
+	Refused func(err error)
 }
 
 // handler serves the calls of one (provider key, contract) pair.
@@ -230,6 +233,9 @@ func (g *Gate) refuse(r *Request, err error) error {
 	}
 	g.refused.n[reason]++
 	g.refused.mu.Unlock()
+	if g.cfg.Refused != nil {
+		g.cfg.Refused(err)
+	}
 	g.log.Warn("refused capability call", attrActor, r.Caller.Key, attrContract, r.Contract, attrLinkName, r.LinkName, attrReason, err)
 	return err
 }

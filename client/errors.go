@@ -22,6 +22,10 @@ var (
 	ErrCtlInvalid = errors.New("client: invalid control request")
 )
 
+// ErrBadEvent is matched by a lattice event that is not a CloudEvent of a lattice event type with a JSON
+// object as data.
+var ErrBadEvent = errors.New("client: malformed lattice event")
+
 // ErrUnknownActor is matched when LookupAlias finds no actor that owns the call alias, or cannot read the
 // lattice bucket at all.
 var ErrUnknownActor = errors.New("client: unknown actor or call alias")

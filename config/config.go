@@ -127,6 +127,11 @@ type Config struct {
 	// ActorIssuers are the account keys (A…) whose actors may start on this host
 	// (WASMCLOUD_ACTOR_ISSUERS). Empty: any issuer.
 	ActorIssuers []string
+	// AdminAddress is the host:port of the admin listener (/metrics, /healthz, /readyz); empty: none.
+	AdminAddress string
+	// JSReplicas is the replica count of the JetStream buckets the host creates; 0 means auto: 3 when the
+	// NATS server is part of a cluster that can hold them, 1 otherwise (WASMCLOUD_JS_REPLICAS).
+	JSReplicas int
 }
 
 // NATSConn is the configuration of one NATS connection (RPC or CTL).
@@ -134,7 +139,10 @@ type NATSConn struct {
 	// Host and Port locate the server.
 	Host string
 	Port int
-	// Explicit is true when WASMCLOUD_{RPC,CTL}_HOST or _PORT was set, which rules out starting an
+	// URLs, when set, are the servers to use instead of Host and Port (WASMCLOUD_{RPC,CTL}_URLS): the
+	// client tries them in random order at start and at every reconnect.
+	URLs []string
+	// Explicit is true when WASMCLOUD_{RPC,CTL}_HOST, _PORT or _URLS was set, which rules out starting an
 	// embedded server in "auto" mode.
 	Explicit bool
 	// Seed is an SU… user seed: with JWT it is user-JWT authentication, alone it is nkey
@@ -167,8 +175,12 @@ type OCIConfig struct {
 	Password Secret
 }
 
-// URL returns the connection's URL: tls://host:port when TLS is on, nats://host:port otherwise.
+// URL returns the connection's URL: tls://host:port when TLS is on, nats://host:port otherwise, or the
+// URLs joined with commas when they are set.
 func (n NATSConn) URL() string {
+	if len(n.URLs) > 0 {
+		return strings.Join(n.URLs, ",")
+	}
 	scheme := "nats"
 	if n.TLS {
 		scheme = "tls"
@@ -220,6 +232,8 @@ const (
 	envOCIUser            = "WASMCLOUD_OCI_REGISTRY_USER"
 	envOCIPassword        = "WASMCLOUD_OCI_REGISTRY_PASSWORD"
 	labelPrefix           = "HOST_"
+	envAdminAddress       = "WASMCLOUD_ADMIN_ADDRESS"
+	envJSReplicas         = "WASMCLOUD_JS_REPLICAS"
 )
 
 // spec lists every variable, in --help order. The `envconfig` tag is the name, `def` the default
@@ -243,6 +257,7 @@ type spec struct {
 	RPCTLSCert   envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_TLS_CERT" help:"PEM client certificate for RPC (with _TLS_KEY)"`
 	RPCTLSKey    envVar[text, *text]     `envconfig:"WASMCLOUD_RPC_TLS_KEY" help:"PEM client key for RPC (with _TLS_CERT)"`
 	RPCTimeout   envVar[millis, *millis] `envconfig:"WASMCLOUD_RPC_TIMEOUT_MS" def:"2000" help:"RPC request timeout, milliseconds"`
+	RPCURLs      envVar[list, *list]     `envconfig:"WASMCLOUD_RPC_URLS" show:"_HOST:_PORT" help:"comma-separated RPC NATS servers (nats://h:p, tls://h:p or h:p); excludes _HOST and _PORT"`
 
 	CTLHost      envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_HOST" def:"127.0.0.1" help:"control NATS server host"`
 	CTLPort      envVar[port, *port]     `envconfig:"WASMCLOUD_CTL_PORT" def:"4222" help:"control NATS server port"`
@@ -253,6 +268,7 @@ type spec struct {
 	CTLTLSCA     envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_CA" show:"system roots" help:"PEM CA file to verify the control server"`
 	CTLTLSCert   envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_CERT" help:"PEM client certificate for control (with _TLS_KEY)"`
 	CTLTLSKey    envVar[text, *text]     `envconfig:"WASMCLOUD_CTL_TLS_KEY" help:"PEM client key for control (with _TLS_CERT)"`
+	CTLURLs      envVar[list, *list]     `envconfig:"WASMCLOUD_CTL_URLS" show:"_HOST:_PORT" help:"comma-separated control NATS servers (nats://h:p, tls://h:p or h:p); excludes _HOST and _PORT"`
 
 	CtlTopicPrefix envVar[text, *text] `envconfig:"WASMCLOUD_CTL_TOPIC_PREFIX" def:"wasmbus.ctl" help:"control subject prefix"`
 
@@ -273,14 +289,15 @@ type spec struct {
 	ActorIssuers       envVar[list, *list]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS" show:"any issuer" help:"comma-separated A… keys whose actors may start on this host"`
 	NATSEmbedded       envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
 
-	StateDir      envVar[text, *text]     `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
-	AllowFileLoad envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_ALLOW_FILE_LOAD" def:"false" help:"allow actor references that are local file paths"`
-	JSDomain      envVar[text, *text]     `envconfig:"WASMCLOUD_JS_DOMAIN" help:"JetStream domain for lattice state"`
-	PolicyTopic   envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_TOPIC" help:"policy service subject (fail closed); unset: no policy service"`
-	PolicyTimeout envVar[millis, *millis] `envconfig:"WASMCLOUD_POLICY_TIMEOUT" def:"1000" help:"policy request timeout, milliseconds"`
-	PolicyChanges envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_CHANGES_TOPIC" help:"subject on which the policy service announces changed decisions"`
-	PolicyURL     envVar[text, *text]     `envconfig:"WASMCLOUD_POLICY_SERVICE_ENDPOINT" help:"OPA data API URL asked over HTTP (fail closed), e.g. http://127.0.0.1:8181/v1/data/wasmcloud"`
-	StartActors   envVar[list, *list]     `envconfig:"WASMCLOUD_START_ACTORS" help:"comma-separated actor references started at boot"`
+	StateDir      envVar[text, *text]         `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
+	AllowFileLoad envVar[Bool, *Bool]         `envconfig:"WASMCLOUD_ALLOW_FILE_LOAD" def:"false" help:"allow actor references that are local file paths"`
+	JSDomain      envVar[text, *text]         `envconfig:"WASMCLOUD_JS_DOMAIN" help:"JetStream domain for lattice state"`
+	JSReplicas    envVar[replicas, *replicas] `envconfig:"WASMCLOUD_JS_REPLICAS" def:"auto" help:"replicas of the JetStream buckets the host creates: 1..5, or auto (3 in a cluster that can hold them, else 1)"`
+	PolicyTopic   envVar[text, *text]         `envconfig:"WASMCLOUD_POLICY_TOPIC" help:"policy service subject (fail closed); unset: no policy service"`
+	PolicyTimeout envVar[millis, *millis]     `envconfig:"WASMCLOUD_POLICY_TIMEOUT" def:"1000" help:"policy request timeout, milliseconds"`
+	PolicyChanges envVar[text, *text]         `envconfig:"WASMCLOUD_POLICY_CHANGES_TOPIC" help:"subject on which the policy service announces changed decisions"`
+	PolicyURL     envVar[text, *text]         `envconfig:"WASMCLOUD_POLICY_SERVICE_ENDPOINT" help:"OPA data API URL asked over HTTP (fail closed), e.g. http://127.0.0.1:8181/v1/data/wasmcloud"`
+	StartActors   envVar[list, *list]         `envconfig:"WASMCLOUD_START_ACTORS" help:"comma-separated actor references started at boot"`
 
 	OCIAllowLatest      envVar[Bool, *Bool]     `envconfig:"WASMCLOUD_OCI_ALLOW_LATEST" def:"false" help:"allow actor references tagged latest or without a tag"`
 	OCIAllowedInsecure  envVar[list, *list]     `envconfig:"WASMCLOUD_OCI_ALLOWED_INSECURE" help:"comma-separated registries (host[:port]) that may be reached over plain HTTP"`
@@ -290,6 +307,7 @@ type spec struct {
 
 	LogLevel          envVar[level, *level] `envconfig:"WASMCLOUD_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
 	StructuredLogging envVar[Bool, *Bool]   `envconfig:"WASMCLOUD_STRUCTURED_LOGGING_ENABLED" def:"false" help:"JSON logs instead of text"`
+	AdminAddress      envVar[text, *text]   `envconfig:"WASMCLOUD_ADMIN_ADDRESS" show:"off" help:"host:port of the admin listener: /metrics, /healthz, /readyz (e.g. 127.0.0.1:9090)"`
 
 	InvocationValidity     envVar[duration, *duration]       `envconfig:"WASMCLOUD_INVOCATION_VALIDITY" def:"30s" help:"lifetime of signed invocations; max age of 0.x tokens without exp"`
 	ClockSkew              envVar[duration, *duration]       `envconfig:"WASMCLOUD_CLOCK_SKEW" def:"5s" help:"clock skew tolerated on token times"`
@@ -423,7 +441,8 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		RPC: NATSConn{
 			Host:      string(s.RPCHost.val),
 			Port:      int(s.RPCPort.val),
-			Explicit:  s.RPCHost.set || s.RPCPort.set,
+			URLs:      normalizeURLs(s.RPCURLs.val),
+			Explicit:  s.RPCHost.set || s.RPCPort.set || s.RPCURLs.set,
 			Seed:      s.RPCSeed.val,
 			JWT:       s.RPCJWT.val,
 			CredsFile: string(s.RPCCredsFile.val),
@@ -435,7 +454,8 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		CTL: NATSConn{
 			Host:      string(s.CTLHost.val),
 			Port:      int(s.CTLPort.val),
-			Explicit:  s.CTLHost.set || s.CTLPort.set,
+			URLs:      normalizeURLs(s.CTLURLs.val),
+			Explicit:  s.CTLHost.set || s.CTLPort.set || s.CTLURLs.set,
 			Seed:      s.CTLSeed.val,
 			JWT:       s.CTLJWT.val,
 			CredsFile: string(s.CTLCredsFile.val),
@@ -476,6 +496,8 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		Cosign: cosign.Config{PublicKeys: []string(s.CosignPublicKeys.val), TrustedRoot: string(s.CosignTrustedRoot.val),
 			CertificateIdentity: string(s.CosignIdentity.val), CertificateIdentityRegexp: string(s.CosignIdentityRE.val),
 			CertificateOIDCIssuer: string(s.CosignIssuer.val), CertificateOIDCIssuerRegexp: string(s.CosignIssuerRE.val)},
+		AdminAddress: string(s.AdminAddress.val),
+		JSReplicas:   int(s.JSReplicas.val),
 	}
 	c.OCI = OCIConfig{
 		AllowLatest:     bool(s.OCIAllowLatest.val),
@@ -486,6 +508,16 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 	}
 	c.RPC.TLS = bool(s.RPCTLS.val) || c.RPC.TLSCA != "" || c.RPC.TLSCert != "" || c.RPC.TLSKey != ""
 	c.CTL.TLS = bool(s.CTLTLS.val) || c.CTL.TLSCA != "" || c.CTL.TLSCert != "" || c.CTL.TLSKey != ""
+
+	for _, c := range []struct {
+		prefix   string
+		urls     bool
+		hostPort bool
+	}{{envRPC, s.RPCURLs.set, s.RPCHost.set || s.RPCPort.set}, {envCTL, s.CTLURLs.set, s.CTLHost.set || s.CTLPort.set}} {
+		if c.urls && c.hostPort {
+			problems = append(problems, conflict(c.prefix+"_URLS", "set together with "+c.prefix+"_HOST or "+c.prefix+"_PORT (use one)"))
+		}
+	}
 
 	if s.ClusterSeedFile.set {
 		if s.ClusterSeed.set {

@@ -82,6 +82,27 @@ func TestValidValues(t *testing.T) {
 		{"cluster issuers trimmed, empties and duplicates dropped", []string{"WASMCLOUD_CLUSTER_ISSUERS= " + clusterPub + " ,," + otherCluster + "," + clusterPub + ", "}, func(t *testing.T, c Config) {
 			require.DeepEqual(t, "ClusterIssuers", c.ClusterIssuers, []string{clusterPub, otherCluster})
 		}},
+		{"rpc server list", []string{"WASMCLOUD_RPC_URLS=nats://a.example:4222, tls://10.0.0.2:4223,b.example:4224"}, func(t *testing.T, c Config) {
+			require.DeepEqual(t, "RPC URLs", c.RPC.URLs, []string{"nats://a.example:4222", "tls://10.0.0.2:4223", "nats://b.example:4224"})
+			require.Equal(t, "RPC URL", c.RPC.URL(), "nats://a.example:4222,tls://10.0.0.2:4223,nats://b.example:4224")
+			require.True(t, c.RPC.Explicit, "a server list is an explicit NATS setting")
+			require.True(t, c.NATSConfigured(), "NATSConfigured")
+		}},
+		{"ctl server list", []string{"WASMCLOUD_CTL_URLS=nats://[::1]:4222"}, func(t *testing.T, c Config) {
+			require.Equal(t, "CTL URL", c.CTL.URL(), "nats://[::1]:4222")
+		}},
+		{"admin address", []string{"WASMCLOUD_ADMIN_ADDRESS=127.0.0.1:9090"}, func(t *testing.T, c Config) {
+			require.Equal(t, "AdminAddress", c.AdminAddress, "127.0.0.1:9090")
+		}},
+		{"admin address on every interface", []string{"WASMCLOUD_ADMIN_ADDRESS=:9090"}, func(t *testing.T, c Config) {
+			require.Equal(t, "AdminAddress", c.AdminAddress, ":9090")
+		}},
+		{"replicas", []string{"WASMCLOUD_JS_REPLICAS=3"}, func(t *testing.T, c Config) {
+			require.Equal(t, "JSReplicas", c.JSReplicas, 3)
+		}},
+		{"replicas auto", []string{"WASMCLOUD_JS_REPLICAS=Auto"}, func(t *testing.T, c Config) {
+			require.Equal(t, "JSReplicas", c.JSReplicas, 0)
+		}},
 		{"rpc host and port", []string{"WASMCLOUD_RPC_HOST=nats.example.com", "WASMCLOUD_RPC_PORT=4333"}, func(t *testing.T, c Config) {
 			require.DeepEqual(t, "RPC", c.RPC, NATSConn{Host: "nats.example.com", Port: 4333, Explicit: true})
 			require.DeepEqual(t, "CTL.Explicit", c.CTL.Explicit, false)
@@ -254,6 +275,26 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_RPC_HOST: "nats://x": not a host name or IP address (scheme and port are separate variables)`, ErrInvalid, nil},
 		{"ctl host with port", []string{"WASMCLOUD_CTL_HOST=example.com:4222"},
 			`WASMCLOUD_CTL_HOST: "example.com:4222": not a host name or IP address (scheme and port are separate variables)`, ErrInvalid, nil},
+		{"rpc server list with host", []string{"WASMCLOUD_RPC_URLS=nats://a:4222", "WASMCLOUD_RPC_HOST=b"},
+			`WASMCLOUD_RPC_URLS: set together with WASMCLOUD_RPC_HOST or WASMCLOUD_RPC_PORT (use one)`, ErrConflict, nil},
+		{"server url with credentials", []string{"WASMCLOUD_CTL_URLS=nats://user:hunter2@a:4222"},
+			`WASMCLOUD_CTL_URLS: "nats://user:hunter2@a:4222": has user information (use the _CREDSFILE, _SEED or _JWT variables)`, ErrInvalid, nil},
+		{"server url with another scheme", []string{"WASMCLOUD_RPC_URLS=http://a:4222"},
+			`WASMCLOUD_RPC_URLS: "http://a:4222": scheme must be nats or tls`, ErrInvalid, nil},
+		{"server url without port", []string{"WASMCLOUD_RPC_URLS=nats://a"},
+			`WASMCLOUD_RPC_URLS: "nats://a": want scheme://host:port`, ErrInvalid, nil},
+		{"server url with path", []string{"WASMCLOUD_RPC_URLS=nats://a:4222/x"},
+			`WASMCLOUD_RPC_URLS: "nats://a:4222/x": has a path, query or fragment`, ErrInvalid, nil},
+		{"server list with an embedded server", []string{"WASMCLOUD_RPC_URLS=nats://a:4222", "WASMCLOUD_NATS_EMBEDDED=true"},
+			`WASMCLOUD_NATS_EMBEDDED: true together with WASMCLOUD_RPC_URLS or WASMCLOUD_CTL_URLS (an embedded server listens on _HOST and _PORT)`, ErrConflict, nil},
+		{"admin address without port", []string{"WASMCLOUD_ADMIN_ADDRESS=127.0.0.1"},
+			`WASMCLOUD_ADMIN_ADDRESS: "127.0.0.1": not host:port (want e.g. 127.0.0.1:9090)`, ErrInvalid, nil},
+		{"admin address bad host", []string{"WASMCLOUD_ADMIN_ADDRESS=a/b:9090"},
+			`WASMCLOUD_ADMIN_ADDRESS: "a/b:9090": not a host name or IP address (scheme and port are separate variables)`, ErrInvalid, nil},
+		{"replicas zero", []string{"WASMCLOUD_JS_REPLICAS=0"},
+			`WASMCLOUD_JS_REPLICAS: "0": not a replica count (want auto or 1..5)`, ErrInvalid, nil},
+		{"replicas six", []string{"WASMCLOUD_JS_REPLICAS=6"},
+			`WASMCLOUD_JS_REPLICAS: "6": not a replica count (want auto or 1..5)`, ErrInvalid, nil},
 		{"rpc port zero", []string{"WASMCLOUD_RPC_PORT=0"},
 			`WASMCLOUD_RPC_PORT: "0": not a port (want 1..65535)`, ErrInvalid, nil},
 		{"ctl port too big", []string{"WASMCLOUD_CTL_PORT=65536"},

@@ -231,3 +231,33 @@ func (b *byteSize) Decode(s string) error {
 	*b = byteSize(n * mult)
 	return nil
 }
+
+// replicas is WASMCLOUD_JS_REPLICAS: "auto" (0) or a replica count of 1 to 5, the most JetStream allows.
+type replicas int
+
+func (r *replicas) Decode(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "auto") {
+		*r = 0
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 5 {
+		return errors.New("not a replica count (want auto or 1..5)")
+	}
+	*r = replicas(n)
+	return nil
+}
+
+// normalizeURLs writes a bare host:port as nats://host:port; other entries are kept as they are and checked
+// by validate.
+func normalizeURLs(urls []string) []string {
+	var out []string
+	for _, u := range urls {
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		out = append(out, u)
+	}
+	return out
+}

@@ -77,7 +77,7 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 			t.Errorf("%s output does not show %s:\n%s", name, redacted, outputs[name])
 		}
 	}
-	require.DeepEqual(t, "json of RPC", mustJSON(t, c.RPC), `{"Host":"127.0.0.1","Port":4222,"Explicit":false,"Seed":"[redacted]","JWT":"","CredsFile":"","TLS":false,"TLSCA":"","TLSCert":"","TLSKey":""}`)
+	require.DeepEqual(t, "json of RPC", mustJSON(t, c.RPC), `{"Host":"127.0.0.1","Port":4222,"URLs":null,"Explicit":false,"Seed":"[redacted]","JWT":"","CredsFile":"","TLS":false,"TLSCA":"","TLSCert":"","TLSKey":""}`)
 }
 
 func mustJSON(t *testing.T, v any) string {

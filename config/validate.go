@@ -131,7 +131,50 @@ func (c Config) validate() []error {
 		add(invalid(envReplayCacheSize, strconv.Itoa(c.ReplayCacheSize), "must be positive"))
 	}
 	p = append(p, c.validateSignedControl()...)
+	if c.AdminAddress != "" {
+		if err := checkHostPort(c.AdminAddress); err != nil {
+			add(invalid(envAdminAddress, c.AdminAddress, err.Error()))
+		}
+	}
+	if c.JSReplicas < 0 || c.JSReplicas > 5 {
+		add(invalid(envJSReplicas, strconv.Itoa(c.JSReplicas), "not a replica count (want auto or 1..5)"))
+	}
+	if c.NATSEmbedded == EmbeddedAlways && (len(c.RPC.URLs) > 0 || len(c.CTL.URLs) > 0) {
+		add(conflict(envNATSEmbedded, "true together with "+envRPC+"_URLS or "+envCTL+"_URLS (an embedded server listens on _HOST and _PORT)"))
+	}
 	return p
+}
+
+// checkHostPort accepts host:port with an IP address or host name (empty for every interface) and a port.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || !isPort(port) {
+		return errors.New("not host:port (want e.g. 127.0.0.1:9090)")
+	}
+	if host == "" {
+		return nil
+	}
+	return checkHost(host)
+}
+
+// checkServerURL accepts nats://host:port or tls://host:port, without user information or path: credentials
+// have variables of their own, and a URL is logged.
+func checkServerURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "nats" && u.Scheme != "tls":
+		return errors.New("scheme must be nats or tls")
+	case u.User != nil:
+		return errors.New("has user information (use the _CREDSFILE, _SEED or _JWT variables)")
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("has a path, query or fragment")
+	}
+	if checkHost(u.Hostname()) != nil || !isPort(u.Port()) {
+		return errors.New("want scheme://host:port")
+	}
+	return nil
 }
 
 // validate checks one NATS connection; prefix is WASMCLOUD_RPC or WASMCLOUD_CTL.
@@ -140,6 +183,11 @@ func (n NATSConn) validate(prefix string) []error {
 	add := func(e *VarError) {
 		if e != nil {
 			p = append(p, e)
+		}
+	}
+	for _, u := range n.URLs {
+		if err := checkServerURL(u); err != nil {
+			add(invalid(prefix+"_URLS", u, err.Error()))
 		}
 	}
 	if err := checkHost(n.Host); err != nil {

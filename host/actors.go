@@ -32,7 +32,9 @@ type runningActor struct {
 	ref         string
 	annotations map[string]string
 	sub         *nats.Subscription
-	slots       chan struct{} // a token per invocation being handled
+	// slots holds a token per invocation being handled; scale replaces it with one sized for the new count
+	// (slotsFor), and a call gives its token back to the channel it took it from.
+	slots atomic.Pointer[chan struct{}]
 
 	// mu guards claims, module, instanceIDs and healthy; act is swapped atomically by scale and update, and
 	// the actor it replaced is closed once its calls are done.
@@ -158,8 +160,9 @@ func (h *Host) StartActor(ctx context.Context, ref string) (*actor.Claims, error
 func (h *Host) startActor(ctx context.Context, ref string, count int, annotations map[string]string) (*actor.Claims, error) {
 	wasm, err := h.load(ctx, ref)
 	if err != nil {
-		h.publishEvent("actors_start_failed", map[string]any{"public_key": "", "image_ref": ref, "annotations": annotations,
-			"host_id": h.HostID(), "error": h.publicError(ref, err).Error()})
+		h.log.Warn("actor failed to start", attrRef, ref, attrError, err)
+		h.metrics.ActorStarted("", err)
+		h.startFailedEvents(ref, "", annotations, err)
 		return nil, err
 	}
 	return h.startModule(ctx, ref, wasm, count, annotations)
@@ -176,12 +179,8 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 	}
 	failed := func(key string, err error) (*actor.Claims, error) {
 		h.log.Warn("actor failed to start", attrRef, ref, attrActor, key, attrError, err)
-		public := h.publicError(ref, err)
-		if public != err {
-			key = "" // the module key says what the file holds
-		}
-		h.publishEvent("actors_start_failed", map[string]any{"public_key": key, "image_ref": ref, "annotations": annotations,
-			"host_id": h.HostID(), "error": public.Error()})
+		h.metrics.ActorStarted(key, err)
+		h.startFailedEvents(ref, key, annotations, err)
 		return nil, err
 	}
 	claims, err := actor.Verify(ref, wasm, actor.VerifyOptions{Skew: h.cfg.ClockSkew})
@@ -225,6 +224,8 @@ func (h *Host) startModule(ctx context.Context, ref string, wasm []byte, count i
 			h.log.Warn("could not publish a reference map", attrRef, ref, attrError, err)
 		}
 	}
+	h.metrics.ActorStarted(claims.Subject, nil)
+	h.metrics.SetInstances(claims.Subject, count)
 	h.log.Info("actor started", attrActor, claims.Subject, attrRef, ref, "name", claims.Name, "call_alias", claims.CallAlias,
 		"caps", claims.Caps, "instances", count)
 	h.publishEvent("actors_started", map[string]any{"public_key": claims.Subject, "image_ref": ref, "annotations": annotations,
@@ -257,7 +258,9 @@ func (h *Host) instantiate(ctx context.Context, ref string, wasm []byte, claims 
 		return nil, err
 	}
 	ra := &runningActor{claims: claims, ref: ref, module: mod, annotations: annotations,
-		instanceIDs: newInstanceIDs(count), slots: make(chan struct{}, maxConcurrentPerActor)}
+		instanceIDs: newInstanceIDs(count)}
+	slots := make(chan struct{}, slotsFor(count))
+	ra.slots.Store(&slots)
 	ra.act.Store(act)
 	subject := lattice.RPCSubject(h.cfg.LatticePrefix, claims.Subject)
 	// Invocations run in a context derived from the start's, without its deadline: the actor outlives the
@@ -297,7 +300,12 @@ func (h *Host) ScaleActor(ctx context.Context, key string, count int) error {
 	ra.mu.Lock()
 	ra.instanceIDs = newInstanceIDs(count)
 	ra.mu.Unlock()
+	if slots := *ra.slots.Load(); cap(slots) != slotsFor(count) {
+		next := make(chan struct{}, slotsFor(count))
+		ra.slots.Store(&next)
+	}
 	_ = old.Close(ctx) // waits for the calls the old pool is running
+	h.metrics.SetInstances(key, count)
 	h.log.Info("actor scaled", attrActor, key, "instances", count)
 	h.publishEvent("actor_scaled", map[string]any{"public_key": key, "claims": eventClaims(claims), "image_ref": ra.ref,
 		"annotations": ra.annotations, "host_id": h.HostID(), "max_instances": count})
@@ -424,7 +432,8 @@ func (h *Host) StopActor(ctx context.Context, key string) error {
 	h.mu.Unlock()
 	h.reconcileActor(ctx, key, false)
 	_, count := ra.snapshot()
-	err := errors.Join(drainSubscription(ctx, ra.sub), ra.close(ctx))
+	err := errors.Join(h.drainActor(ctx, ra.sub), ra.close(ctx))
+	h.metrics.SetInstances(key, 0)
 	h.log.Info("actor stopped", attrActor, key)
 	h.publishEvent("actors_stopped", map[string]any{"host_id": h.HostID(), "public_key": key, "count": count, "remaining": 0,
 		"annotations": ra.annotations, "image_ref": ra.ref})
@@ -451,11 +460,12 @@ func (h *Host) running(key string) *runningActor {
 	return h.actors[key]
 }
 
-// dispatch hands one NATS message to a goroutine, at most maxConcurrentPerActor at a time per actor.
+// dispatch hands one NATS message to a goroutine, at most slotsFor(instances) at a time per actor.
 func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
-	ra.slots <- struct{}{}
+	slots := *ra.slots.Load()
+	slots <- struct{}{}
 	started := h.inflight.Go(func() {
-		defer func() { <-ra.slots }()
+		defer func() { <-slots }()
 		resp := h.handle(ctx, ra, m.Data, false)
 		if m.Reply == "" {
 			return
@@ -468,12 +478,12 @@ func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
 			resp = h.cluster.ErrorResponse(resp.InvocationID, err)
 		}
 		if err := m.Respond(resp.AppendMsgpack(nil)); err != nil {
-			h.log.Warn("could not send a response", attrActor, resp.InvocationID, attrError, err)
+			h.log.Warn("could not send a response", attrActor, ra.claims.Subject, attrInvocationID, resp.InvocationID, attrError, err)
 		}
 	})
 	if !started {
 		// Only after Shutdown drained every actor subscription: nothing is delivered any more.
-		<-ra.slots
+		<-slots
 	}
 }
 
@@ -502,7 +512,8 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte, inProce
 		err = h.policyForInvocation(ctx, inv, claims)
 	}
 	if err != nil {
-		h.log.Warn("refused invocation", attrActor, claims.Subject, attrInvocationID, id, attrReason, err)
+		h.metrics.Refusal(refusalReason(err))
+		h.log.Warn(msgRefusedInvocation, attrActor, claims.Subject, attrInvocationID, id, attrReason, err)
 		return &wire.Response{InvocationID: id, Error: err.Error()}
 	}
 	if inv.Unauthenticated {
@@ -510,7 +521,9 @@ func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte, inProce
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.RPCTimeout)
 	defer cancel()
+	began := time.Now()
 	out, err := ra.act.Load().Call(cctx, inv.Operation, payload)
+	h.metrics.Invocation(claims.Subject, inv.Operation, time.Since(began), err)
 	if err != nil {
 		h.log.Debug("invocation failed", attrActor, claims.Subject, attrInvocationID, id, attrOperation, inv.Operation, attrError, err)
 		return &wire.Response{InvocationID: id, Error: err.Error()}

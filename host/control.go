@@ -54,6 +54,9 @@ func (h *Host) ctlRoutes() []ctlRoute {
 // startControl subscribes the control interface on the control connection.
 func (h *Host) startControl(ctx context.Context) error {
 	for _, r := range h.ctlRoutes() {
+		if r.queue != "" {
+			continue // lattice-wide: subscribed while the lattice bucket is loaded (subscribeLattice)
+		}
 		sub, err := h.ctlConn.QueueSubscribe(r.subject, r.queue, func(m *nats.Msg) { h.ctlServe(ctx, m, r) })
 		if err != nil {
 			return fmt.Errorf("host: subscribe %s: %w", r.subject, err)

@@ -36,4 +36,10 @@ var (
 	ErrShuttingDown = errors.New("host: shutting down")
 	// ErrUntrustedActorIssuer: the actor is signed by an account that WASMCLOUD_ACTOR_ISSUERS does not list.
 	ErrUntrustedActorIssuer = errors.New("host: actor issuer not trusted")
+	// ErrConnectionClosed: a NATS connection was closed for good by the server (or the client gave up on it);
+	// the daemon exits so that its service manager restarts it.
+	ErrConnectionClosed = errors.New("host: NATS connection closed")
+	// ErrUnhealthy: Check found the host not working (a closed connection, a control subscription that does
+	// not answer).
+	ErrUnhealthy = errors.New("host: not healthy")
 )

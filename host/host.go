@@ -34,9 +34,11 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/lifecycle"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/ratelog"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
+	"github.com/wasmcloud-host/wasmcloud-host/metrics"
 	"github.com/wasmcloud-host/wasmcloud-host/policy"
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 	"github.com/wasmcloud-host/wasmcloud-host/subject"
@@ -88,6 +90,25 @@ type Host struct {
 	localUser []config.Secret
 
 	version string
+	metrics *metrics.Metrics
+	admin   *metrics.Admin // nil without WASMCLOUD_ADMIN_ADDRESS
+
+	// failed is closed (once, by fail) when the host cannot go on; failErr says why.
+	failed   chan struct{}
+	failOnce sync.Once
+	failErr  error
+	// reconnected carries the name of a connection that came back to reconnectLoop.
+	reconnected chan string
+	// boot tracks the actors of WASMCLOUD_START_ACTORS; settled is set once each had its first attempt.
+	boot    bootActors
+	settled atomic.Bool
+
+	// latticeMu guards latticeSubs, ctlStarted and dataLoaded: the lattice-wide queue subscriptions are
+	// held while the control server runs and the lattice bucket is loaded.
+	latticeMu   sync.Mutex
+	latticeSubs []*nats.Subscription
+	ctlStarted  bool
+	dataLoaded  bool
 
 	stopRequested chan struct{} // closed by cmd.{host}.stop
 	stopOnce      sync.Once
@@ -103,10 +124,12 @@ type Host struct {
 	// run them, not refuse them.
 	inflight lifecycle.Group
 
-	// mu guards actors and draining.
+	// mu guards actors, draining, closing and serving.
 	mu       sync.RWMutex
 	actors   map[string]*runningActor // by module key
 	draining bool
+	closing  bool // Shutdown is closing the connections: a closed connection is expected
+	serving  bool // Start completed
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -118,6 +141,8 @@ type Options struct {
 	Log *slog.Logger
 	// Version is the host's version, reported in ping replies, inventories and events ("dev" when empty).
 	Version string
+	// Metrics receives the host's metrics (nil: the host makes its own, which Metrics returns).
+	Metrics *metrics.Metrics
 }
 
 // Info describes a started host, for the readiness line.
@@ -140,7 +165,11 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	h := &Host{cfg: cfg, version: opts.Version, actors: make(map[string]*runningActor), stopRequested: make(chan struct{})}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	h := &Host{cfg: cfg, version: opts.Version, actors: make(map[string]*runningActor), stopRequested: make(chan struct{}),
+		metrics: opts.Metrics, failed: make(chan struct{}), reconnected: make(chan string, 4)}
 	var err error
 	// The configuration was validated, so the reserved subjects are valid patterns.
 	if h.subjects, err = newSubjectPolicy(cfg); err != nil {
@@ -173,12 +202,19 @@ func New(cfg config.Config, opts Options) (*Host, error) {
 		return nil, fmt.Errorf("host: WASMCLOUD_CLUSTER_SEED: %w", err)
 	}
 	h.oci = newRegistry(cfg.OCI, cfg.CosignVerifier)
+	// Refusals can come by the thousand per second; their log lines are limited, their counts are not.
+	log = slog.New(ratelog.New(log.Handler(), ratelog.Config{Messages: RefusalMessages, Burst: 10, Interval: 10 * time.Second}))
 	h.log = log.With(attrHost, h.HostID(), attrLattice, cfg.LatticePrefix)
 	if err := h.newSignedControl(); err != nil {
 		h.cluster.Wipe()
 		h.hostKey.Wipe()
 		return nil, err
 	}
+	h.metrics.SetHostInfo(h.HostID(), cfg.LatticePrefix, opts.Version)
+	h.metrics.ReplayCache(func() (int, int) {
+		rc := h.cluster.ReplayCache()
+		return rc.Len(), rc.Capacity()
+	})
 	return h, nil
 }
 
@@ -218,6 +254,15 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		h.log.Warn("no cluster seed configured: using an ad hoc cluster key, so this host accepts invocations only from itself; set WASMCLOUD_CLUSTER_SEED_FILE to join a lattice",
 			"cluster_key", h.cluster.PublicKey())
 	}
+	if h.cfg.AdminAddress != "" {
+		if h.admin, err = metrics.ListenAdmin(h.cfg.AdminAddress, h.metrics, h.Ready, h.log); err != nil {
+			return fmt.Errorf("host: WASMCLOUD_ADMIN_ADDRESS: %w", err)
+		}
+		h.log.Info("admin listener serving /metrics, /healthz and /readyz", "address", h.admin.Addr())
+	}
+	// loops is the context of the host's loops (heartbeat, re-announcements, retries): Shutdown ends it first.
+	loops, stop := context.WithCancel(run)
+	h.stopHeartbeat = stop
 	h.embedded, err = lattice.StartEmbedded(ctx, h.cfg.NATSEmbedded, h.cfg.NATSConfigured(), lattice.EmbeddedConfig{
 		Host:     h.cfg.RPC.Host,
 		Port:     h.cfg.RPC.Port,
@@ -233,6 +278,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		rpcCfg.URL, ctlCfg.URL = h.embedded.ClientURL(), h.embedded.ClientURL()
 		h.log.Info("started embedded nats-server", "url", h.embedded.ClientURL())
 	}
+	// A host started before its NATS servers waits for them (until ctx ends) rather than exit.
+	rpcCfg.RetryConnect, ctlCfg.RetryConnect = true, true
+	rpcCfg.Observer, ctlCfg.Observer = connObserver{h}, connObserver{h}
 	h.rpcURL = rpcCfg.URL
 	if err := h.connect(ctx, rpcCfg, ctlCfg); err != nil {
 		return err
@@ -240,7 +288,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	h.requests = lattice.NewRequester(h.rpcConn)
 	// A token is honoured until at most iat + validity + skew, and iat may lie a skew in the future.
 	h.replay = &replayRecord{nc: h.ctlConn, lattice: h.cfg.LatticePrefix, domain: h.cfg.JSDomain,
-		maxTTL: h.cfg.InvocationValidity + 2*h.cfg.ClockSkew + time.Minute}
+		maxTTL: h.cfg.InvocationValidity + 2*h.cfg.ClockSkew + time.Minute, rep: h.replication()}
 	if h.cfg.ReplayScope == config.ReplayLattice {
 		if _, err := h.replay.open(ctx); err != nil {
 			h.log.Error("the lattice replay record is unavailable: invocations from other processes are refused until it opens "+
@@ -252,6 +300,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.data = lattice.NewData(h.cfg.LatticePrefix, h.cfg.JSDomain, h.cluster, dataObserver{h}, h.log)
 	h.requireSignedLinks()
+	h.data.SetReplication(h.replication())
 	js, err := lattice.JetStream(h.ctlConn, h.cfg.JSDomain) // key-value data lives where the control user reaches
 	if err != nil {
 		return err
@@ -269,29 +318,35 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		h.log.Info("policy service asked before actors start, invocations run and links are stored; it fails closed",
 			"policy_topic", h.cfg.PolicyTopic, "policy_endpoint", h.cfg.PolicyEndpoint != "")
 	}
-	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn, JetStream: js,
-		Timeout: h.cfg.RPCTimeout, Subjects: h.subjects, Policy: h.policyForCapability,
+	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn,
+		JetStream: lattice.Replicated(js, h.ctlConn, h.replication()), Timeout: h.cfg.RPCTimeout, Subjects: h.subjects,
+		Policy: h.policyForCapability,
 		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets,
 			Limits: keyvalue.BucketLimits{MaxBytes: h.cfg.KVBucketMaxBytes, MaxValueSize: int32(h.cfg.KVMaxValueSize)}},
-		Log: h.log})
+		Log: h.log, Refused: h.capRefused})
+	h.tasks.Go(func() { h.reconnectLoop(run, loops.Done()) })
 	// The file's revocations apply before anything starts; the lattice's arrive with its data.
 	h.setRevocations(run, h.cfg.Revocations, nil)
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
-		// Without JetStream the host still serves actors; links, claims and call aliases then stay local.
-		h.log.Warn("lattice data unavailable; links and call aliases work only on this host", attrError, err)
+		// The host serves actors meanwhile; links, claims and call aliases stay local until the bucket is
+		// there, and the host keeps trying to reach it.
+		h.log.Warn("lattice data unavailable; links and call aliases work only on this host until it is reachable", attrError, err)
+	} else {
+		h.reportReplication(ctx)
 	}
 	h.startSignedControl(ctx)
-	for _, ref := range h.cfg.StartActors {
-		if _, err := h.StartActor(ctx, ref); err != nil {
-			return fmt.Errorf("host: start actor %s: %w", ref, err)
-		}
+	if err := h.startBootActors(ctx, loops); err != nil {
+		return err
 	}
 	if err := h.startControl(run); err != nil {
 		return err
 	}
-	heartbeat, stop := context.WithCancel(run)
-	h.stopHeartbeat = stop
-	h.tasks.Go(func() { h.heartbeatLoop(run, heartbeat.Done()) })
+	h.startLatticeControl(run)
+	h.tasks.Go(func() { h.heartbeatLoop(run, loops.Done()) })
+	h.mu.Lock()
+	h.serving = true
+	h.mu.Unlock()
+	h.updateUp()
 	secs, _ := h.uptime()
 	h.publishEvent("host_started", map[string]any{"labels": h.cfg.Labels, "friendly_name": h.friendlyName(),
 		"uptime_seconds": secs, "version": h.version})
@@ -314,9 +369,11 @@ func (h *Host) shutdown(ctx context.Context) error {
 	if h.stopHeartbeat != nil {
 		h.stopHeartbeat()
 	}
+	h.unsubscribeLattice()
 	h.mu.Lock()
 	h.draining = true
 	h.mu.Unlock()
+	h.updateUp()
 	if err := h.tasks.Wait(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("host: background work still running at shutdown: %w", err))
 	}
@@ -333,7 +390,7 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	// Drain, not unsubscribe: messages the client already received are handled, not dropped unanswered.
 	for _, a := range running {
-		if err := drainSubscription(ctx, a.sub); err != nil {
+		if err := h.drainActor(ctx, a.sub); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -343,6 +400,14 @@ func (h *Host) shutdown(ctx context.Context) error {
 	}
 	// 3. Drain both connections.
 	h.publishEvent("host_stopped", map[string]any{"labels": h.cfg.Labels})
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	for _, nc := range []*nats.Conn{h.rpcConn, h.ctlConn} {
+		if nc != nil && !nc.IsConnected() {
+			nc.Close() // nothing can be flushed to a server that is not there; requests would only time out
+		}
+	}
 	if err := h.data.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -380,6 +445,9 @@ func (h *Host) shutdown(ctx context.Context) error {
 	if h.cancelRun != nil {
 		h.cancelRun()
 	}
+	if err := h.admin.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	// 6. Wipe the keys.
 	for _, s := range h.localUser {
 		s.Wipe()
@@ -394,6 +462,7 @@ func (h *Host) shutdown(ctx context.Context) error {
 type dataObserver struct{ h *Host }
 
 func (o dataObserver) LinkChanged(ctx context.Context, l control.LinkDefinition, set bool) {
+	o.h.linkCounted(l, set)
 	o.h.caps.Apply(ctx, l, set)
 }
 func (o dataObserver) ClaimsForged(ctx context.Context, subject string) {

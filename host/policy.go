@@ -46,6 +46,7 @@ func (h *Host) decide(ctx context.Context, r policy.Request) error {
 	}
 	if _, err := svc.Decide(ctx, r); err != nil {
 		p.denied.Add(1)
+		h.metrics.PolicyDenial(string(r.Action))
 		h.log.Warn("policy service denied", "action", string(r.Action), "source", r.Source.PublicKey,
 			"target", r.Target.PublicKey, attrReason, err)
 		now := time.Now()

@@ -25,6 +25,7 @@ type replayRecord struct {
 	domain  string
 	// maxTTL is the longest an accepted invocation is kept: the longest a token can be honoured from now.
 	maxTTL time.Duration
+	rep    lattice.Replication
 
 	mu   sync.Mutex
 	once *lattice.Once // guarded by mu; nil until opened
@@ -44,7 +45,7 @@ func (r *replayRecord) open(ctx context.Context) (*lattice.Once, error) {
 	if time.Now().Before(r.next) {
 		return nil, errors.New("host: the lattice replay record is not open yet")
 	}
-	o, err := lattice.OpenOnce(ctx, r.nc, r.lattice, r.domain, lattice.OnceConfig{MaxTTL: r.maxTTL})
+	o, err := lattice.OpenOnce(ctx, r.nc, r.lattice, r.domain, lattice.OnceConfig{MaxTTL: r.maxTTL, Replication: r.rep})
 	if err != nil {
 		r.next = time.Now().Add(replayRetry)
 		return nil, err

@@ -266,7 +266,8 @@ func TestAttackFileReferenceOracle(t *testing.T) {
 	refs := []string{filepath.Join(dir, "missing.wasm"), notWasm, "/dev/zero", dir + "/"}
 	var errs []string
 	for _, ref := range refs {
-		ctlOK(t, e, "start", "actor", ref, "--host", h.ready.HostID)
+		// ctl waits for the outcome and fails with what the event says.
+		contains(t, "ctl start actor", ctlFails(t, e, "start", "actor", ref, "--host", h.ready.HostID), "host: actor file refused")
 		ev := w.wait(t, "actors_start_failed", func(ev latticeEvent) bool { return ev.str("image_ref") == ref })
 		errs = append(errs, ev.str("error"))
 		require.Equal(t, "public key in the event for "+ref, ev.str("public_key"), "")

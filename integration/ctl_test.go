@@ -226,9 +226,11 @@ func TestLatticeOfThreeHosts(t *testing.T) {
 		if err := os.WriteFile(tampered, flipCode(t, testutil.Actor(t, "echo.wasm")), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		// The host accepts the command before it reads the module; the failure is an event.
-		got := ctlJSON[ctlStarted](t, e1, "start", "actor", tampered, "--host", id1)
-		require.Equal(t, "start", got, ctlStarted{HostID: id1, ActorRef: tampered, Count: 1})
+		// The host accepts the command before it reads the module; the failure is an event, which ctl waits
+		// for and reports.
+		line := ctlFails(t, e1, "start", "actor", tampered, "--host", id1)
+		// Events about a file reference say only that it was refused; the host's log says why.
+		contains(t, "ctl start actor", line, "start "+tampered+" on host "+id1, "host: actor file refused")
 		ev := w.wait(t, "actors_start_failed", from(id1))
 		require.Equal(t, "actors_start_failed image_ref", ev.str("image_ref"), tampered)
 		require.Equal(t, "actors_start_failed host_id", ev.str("host_id"), id1)

@@ -456,8 +456,9 @@ func TestTrustedActorIssuers(t *testing.T) {
 	h := startHost(t, "host", e.with("WASMCLOUD_ACTOR_ISSUERS", trusted.pub))
 	id := h.ready.HostID
 
-	ctlJSON[ctlStarted](t, e, "start", "actor", bad, "--host", id)
-	// The event of a file reference says only that the file was refused; the host's log says why.
+	// ctl waits for the outcome and fails with what the event says: the event of a file reference says only
+	// that the file was refused; the host's log says why.
+	contains(t, "ctl start actor", ctlFails(t, e, "start", "actor", bad, "--host", id), "host: actor file refused")
 	failed := w.wait(t, "actors_start_failed", func(e latticeEvent) bool { return e.env.Source == id && e.str("image_ref") == bad })
 	contains(t, "actors_start_failed error", failed.str("error"), "host: actor file refused")
 	h.logLine(t, `msg="actor failed to start"`, "actor="+badKey, "host: actor issuer not trusted: "+other.pub)

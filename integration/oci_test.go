@@ -98,9 +98,10 @@ func TestActorsFromOCI(t *testing.T) {
 		{name: "wrong digest, direct", args: []string{"--host", us}, host: us},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			// The reference is pinned, so the host accepts it and fails when the manifest does not match.
-			got := ctlJSON[ctlStarted](t, e, append([]string{"start", "actor", wrongDigest}, tt.args...)...)
-			require.Equal(t, "start", got, ctlStarted{HostID: tt.host, ActorRef: wrongDigest, Count: 1})
+			// The reference is pinned, so the host accepts it and fails when the manifest does not match; ctl
+			// waits for that and reports it.
+			line := ctlFails(t, e, append([]string{"start", "actor", wrongDigest}, tt.args...)...)
+			contains(t, "ctl start actor", line, "on host "+tt.host, "oci: digest mismatch")
 			ev := w.wait(t, "actors_start_failed", func(ev latticeEvent) bool {
 				return about(tt.host, "")(ev) && ev.str("image_ref") == wrongDigest
 			})

@@ -40,7 +40,9 @@ func TestPolicyWithOPA(t *testing.T) {
 	contains(t, "link put with OPA gone",
 		ctlFails(t, e, "link", "put", kvcounterKey, p[contractKeyValue], contractKeyValue, "bucket=globex-more", "--link-name", "more"),
 		"policy: service unavailable")
-	ctlOK(t, e, "start", "actor", testutil.Path("actors/echo.wasm"), "--host", h.ready.HostID)
+	// ctl waits for the outcome: the public event of a file reference says only that it was refused.
+	contains(t, "start with OPA gone", ctlFails(t, e, "start", "actor", testutil.Path("actors/echo.wasm"), "--host", h.ready.HostID),
+		"host: actor file refused")
 	h.logLine(t, `msg="actor failed to start"`, "policy: service unavailable")
 	// A call (from a CLI whose key is new, so nothing was decided about it) is refused as well.
 	contains(t, "call with OPA gone", callFails(t, e, kvcounterKey, "HttpServer.HandleRequest", request), "policy: service unavailable")
@@ -70,7 +72,8 @@ func TestPolicyActorAsService(t *testing.T) {
 	echoAnswers(t, e, 2)
 
 	// echo_unpriv is signed by another account: denied with the policy actor's message.
-	ctlOK(t, e, "start", "actor", testutil.Path("actors/echo_unpriv_s.wasm"), "--host", b.ready.HostID)
+	contains(t, "start of echo_unpriv", ctlFails(t, e, "start", "actor", testutil.Path("actors/echo_unpriv_s.wasm"), "--host", b.ready.HostID),
+		"host: actor file refused")
 	b.logLine(t, `msg="actor failed to start"`, "Issuer was not the official wasmCloud issuer")
 	require.Equal(t, "actors of host B", len(inventory(t, e, b.ready.HostID).Actors), 1)
 }

@@ -12,11 +12,14 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wasmbin"
 )
 
-// TestRefusedModules starts hosts whose WASMCLOUD_START_ACTORS names a module that must not run: each
-// exits 1 before it is ready, with one error line that names the module and the reason.
+// TestRefusedModules starts a host whose WASMCLOUD_START_ACTORS names modules that must not run, and echo:
+// the host serves echo and logs, for each refused module, one line that names it and the reason. A
+// reference the host will never load (a file while file loads are not allowed) is a configuration error: that
+// host exits 1 before it is ready, with one error line.
 func TestRefusedModules(t *testing.T) {
 	srv := runNATS(t, nil)
 	c := newCluster(t)
@@ -39,28 +42,31 @@ func TestRefusedModules(t *testing.T) {
 	tests := []struct {
 		name   string
 		module string
-		extra  []string // more environment
-		want   []string // in the error line, besides the module path
+		want   []string // in the log line, besides the module path
 	}{
 		{name: "unsigned", module: write("unsigned.wasm", strip(t, echo)), want: []string{"not signed"}},
 		{name: "code byte flipped", module: write("flipped.wasm", flipCode(t, echo)), want: []string{"hash does not match"}},
 		{name: "caps widened without re-signing", module: write("widened.wasm", widenCaps(t, echo, "wasmcloud:keyvalue")), want: []string{"token signature does not verify"}},
 		{name: "not valid yet", module: notYet, want: []string{"not valid yet"}},
-		{
-			name:   "file load not allowed",
-			module: testutil.Path("actors/echo.wasm"),
-			extra:  []string{"WASMCLOUD_ALLOW_FILE_LOAD", "false"},
-			want:   []string{"WASMCLOUD_ALLOW_FILE_LOAD"},
-		},
 	}
+	refs := []string{testutil.Path("actors/echo.wasm")}
+	for _, tt := range tests {
+		refs = append(refs, tt.module)
+	}
+	e := latticeEnv(t, srv, c)
+	h := startHost(t, "host", e.with("WASMCLOUD_START_ACTORS", strings.Join(refs, ",")))
+	require.Equal(t, "echo", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := latticeEnv(t, srv, c).with("WASMCLOUD_START_ACTORS", tt.module).with(tt.extra...)
-			stderr := startFails(t, "host", e)
-			line := errorLine(t, stderr)
-			contains(t, "error line", line, append([]string{tt.module}, tt.want...)...)
+			line := h.logLine(t, `msg="actor failed to start"`, "ref="+tt.module)
+			contains(t, "log line", line, tt.want...)
 		})
 	}
+	t.Run("file load not allowed", func(t *testing.T) {
+		module := testutil.Path("actors/echo.wasm")
+		stderr := startFails(t, "host", latticeEnv(t, srv, c).with("WASMCLOUD_START_ACTORS", module, "WASMCLOUD_ALLOW_FILE_LOAD", "false"))
+		contains(t, "error line", errorLine(t, stderr), module, "WASMCLOUD_ALLOW_FILE_LOAD")
+	})
 }
 
 // errorLine returns the one line of a failed start's stderr that is not a log line: the error that

@@ -135,7 +135,8 @@ func (d *Data) aliasRecord(alias string, o aliasOwner) ([]byte, error) {
 // returns an *AliasTakenError that names the owner. A host calls it before it publishes the claims of an
 // actor with a call alias. Without JetStream it does nothing.
 func (d *Data) ClaimAlias(ctx context.Context, alias, issuer string) error {
-	if d.kv == nil || alias == "" {
+	kv := d.bucketKV()
+	if kv == nil || alias == "" {
 		return nil
 	}
 	b, err := d.aliasRecord(alias, aliasOwner{issuer: issuer, since: time.Now().UnixNano()})
@@ -144,11 +145,11 @@ func (d *Data) ClaimAlias(ctx context.Context, alias, issuer string) error {
 	}
 	key := aliasKey(alias)
 	for range 3 {
-		_, err = d.kv.Create(ctx, key, b)
+		_, err = kv.Create(ctx, key, b)
 		if err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
 			break
 		}
-		e, gerr := d.kv.Get(ctx, key)
+		e, gerr := kv.Get(ctx, key)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) {
 			continue // deleted meanwhile: try again
 		}
@@ -163,7 +164,7 @@ func (d *Data) ClaimAlias(ctx context.Context, alias, issuer string) error {
 			return &AliasTakenError{Alias: alias, Owner: r.Issuer}
 		}
 		// A record nobody trusted signed: replace it, unless it changed meanwhile.
-		if _, err = d.kv.Update(ctx, key, b, e.Revision()); err == nil {
+		if _, err = kv.Update(ctx, key, b, e.Revision()); err == nil {
 			break
 		}
 	}
@@ -222,11 +223,12 @@ func (d *Data) applyAlias(ctx context.Context, e jetstream.KeyValueEntry, delete
 // restoreAlias writes the record of owner o again, replacing the revision rev (0: the key must be absent).
 func (d *Data) restoreAlias(ctx context.Context, alias string, o aliasOwner, rev uint64) {
 	b, err := d.aliasRecord(alias, o)
-	if err == nil {
+	kv := d.bucketKV()
+	if err == nil && kv != nil {
 		if rev == 0 {
-			_, err = d.kv.Create(ctx, aliasKey(alias), b)
+			_, err = kv.Create(ctx, aliasKey(alias), b)
 		} else {
-			_, err = d.kv.Update(ctx, aliasKey(alias), b, rev)
+			_, err = kv.Update(ctx, aliasKey(alias), b, rev)
 		}
 	}
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
@@ -277,7 +279,7 @@ func (d *Data) AliasOwner(name string) (string, bool) {
 // those of the owning account. ok is false when no actor resolves; err is an error reaching the bucket (also
 // when it does not exist).
 func FindAlias(ctx context.Context, nc *nats.Conn, lattice, domain string, v RecordSigner, alias string) (key string, ok bool, err error) {
-	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false)
+	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
 	if err != nil {
 		return "", false, err
 	}
@@ -316,9 +318,9 @@ func FindAlias(ctx context.Context, nc *nats.Conn, lattice, domain string, v Rec
 	return found, found != "", nil
 }
 
-// Online reports whether the Data mirrors the lattice bucket (JetStream was reachable at Start). Without it,
+// Online reports whether the Data has reached the lattice bucket (at Start, or by a retry since). Without it,
 // links and call aliases are known only on this host.
-func (d *Data) Online() bool { return d.kv != nil }
+func (d *Data) Online() bool { return d.bucketKV() != nil }
 
 // VerifiedClaims returns the issuer and the capabilities of an actor as its claims entry says, when the entry's
 // signed token verified.

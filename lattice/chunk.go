@@ -36,12 +36,19 @@ type ChunkStore struct {
 	nc     *nats.Conn
 	bucket string // ObjectStore(lattice)
 	domain string // WASMCLOUD_JS_DOMAIN, or "" for the account's own JetStream
+	rep    Replication
 }
 
 // NewChunkStore returns the object store of the lattice lattice, reached through nc in the JetStream domain
 // domain ("" for the account's own). A host uses its control connection, whose credentials reach JetStream.
 func NewChunkStore(nc *nats.Conn, lattice, domain string) ChunkStore {
 	return ChunkStore{nc: nc, bucket: ObjectStore(lattice), domain: domain}
+}
+
+// WithReplication returns s creating its bucket, when it is missing, as rep says.
+func (s ChunkStore) WithReplication(rep Replication) ChunkStore {
+	s.rep = rep
+	return s
 }
 
 func (s ChunkStore) open(ctx context.Context, create bool) (jetstream.ObjectStore, error) {
@@ -52,7 +59,7 @@ func (s ChunkStore) open(ctx context.Context, create bool) (jetstream.ObjectStor
 	obs, err := js.ObjectStore(ctx, s.bucket)
 	if create && errors.Is(err, jetstream.ErrBucketNotFound) {
 		// Objects of calls that failed before the receiver fetched them would stay forever: expire them.
-		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: s.bucket, TTL: chunkTTL})
+		obs, err = Replicated(js, s.nc, s.rep).CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: s.bucket, TTL: chunkTTL})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			obs, err = js.ObjectStore(ctx, s.bucket)
 		}

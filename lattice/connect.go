@@ -8,12 +8,17 @@
 //
 // Two connections, not one, because 0.x deployments give them different servers and different
 // credentials (an RPC user allowed only wasmbus.rpc.>, a control user only wasmbus.ctl.> and
-// wasmbus.evt.>). After the first successful connect a connection never gives up: it reconnects
-// forever with capped exponential backoff and jitter, so a lattice of many hosts does not hammer
-// a restarting server in lockstep, and every disconnect, reconnect and close is logged with the
-// attribute connection=rpc|ctl. The first connect, in contrast, fails fast with an error that
-// names the connection and the URL, because at start a wrong address or credential is a
-// configuration mistake the operator must see.
+// wasmbus.evt.>). A connection takes a list of servers (the client
+// tries them in random order). After the first successful connect it reconnects forever with
+// capped exponential backoff and jitter, so a lattice of many hosts does not hammer a restarting
+// server in lockstep, and every disconnect, reconnect and close is logged with the attribute
+// connection=rpc|ctl and told to the ConnConfig's ConnObserver. Only a server that closes the
+// connection for good (a protocol error such as "maximum control line exceeded") ends it; the
+// observer hears of it, and the daemon exits so that its service manager restarts it. The first
+// connect fails fast with an error that names the connection and the URL when the server refuses
+// the credentials, because at start a wrong credential is a configuration mistake the operator
+// must see; while no server can be reached it fails fast too, unless RetryConnect asks it to keep
+// trying (the daemon does, so that a host started before its NATS servers waits for them).
 //
 // The embedded server runs in-process on a loopback address with JetStream, NoSigs (main owns
 // the signals) and its log routed to slog. Decide and StartEmbedded implement
@@ -82,6 +87,53 @@ type ConnConfig struct {
 	// MaxReconnectWait, and up to half of it again is added at random (defaults when zero).
 	ReconnectWait    time.Duration
 	MaxReconnectWait time.Duration
+	// RetryConnect makes the first connect try again, with the same backoff, while no server can be
+	// reached, until the context given to Connect ends. An authentication failure or a TLS error still
+	// fails at once: it is a configuration mistake that waiting does not fix.
+	RetryConnect bool
+	// Observer, when set, is told about the connection's life after the first connect.
+	Observer ConnObserver
+}
+
+// ConnObserver is told about a connection's life after its first connect, on nats.go's callback goroutine
+// (so its methods must not block). name is the ConnConfig's Name.
+type ConnObserver interface {
+	// Disconnected reports that the connection was lost; the client reconnects by itself.
+	Disconnected(name string, err error)
+	// Reconnected reports that the connection is back (to url, with user information removed).
+	Reconnected(name, url string)
+	// Closed reports that the connection is closed for good: by Close or Drain, or by the client giving up
+	// after the server closed it (err is the last error, nil after a Close).
+	Closed(name string, err error)
+	// Error reports an asynchronous error, or a failed reconnect attempt.
+	Error(name string, err error)
+}
+
+// IsAuthError reports whether err is a NATS authentication or authorization failure.
+func IsAuthError(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
+		errors.Is(err, nats.ErrAccountAuthExpired) || errors.Is(err, nats.ErrPermissionViolation) {
+		return true
+	}
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "authorization violation") || strings.Contains(s, "authentication") ||
+		strings.Contains(s, "permissions violation") || strings.Contains(s, "user authentication")
+}
+
+// retryable reports whether a failed first connect may succeed later: no server could be reached, as opposed
+// to a server that refused the credentials or a TLS configuration that cannot work.
+func retryable(err error) bool {
+	if IsAuthError(err) {
+		return false
+	}
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) || errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) {
+		return false
+	}
+	return true
 }
 
 // FromConfig builds the ConnConfig of the connection called name ("rpc" or "ctl") from its part
@@ -119,21 +171,40 @@ func Connect(ctx context.Context, c ConnConfig, log *slog.Logger) (*nats.Conn, e
 		return fail(err)
 	}
 
+	wait, maxWait := c.waits()
+	for attempt := 1; ; attempt++ {
+		nc, err := connectOnce(ctx, c.URL, opts)
+		if err == nil {
+			return nc, nil
+		}
+		if !c.RetryConnect || ctx.Err() != nil || !retryable(err) {
+			return fail(err)
+		}
+		d := backoff(attempt, wait, maxWait)
+		log.Warn("no NATS server reachable; retrying", attrConnection, c.Name, attrURL, redactURL(c.URL), "attempt", attempt,
+			"retry_in", d.Round(time.Millisecond).String(), attrError, err)
+		select {
+		case <-ctx.Done():
+			return fail(fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err))
+		case <-time.After(d):
+		}
+	}
+}
+
+// connectOnce runs one nats.Connect (which tries every server of the list once), bounded by ctx.
+func connectOnce(ctx context.Context, url string, opts []nats.Option) (*nats.Conn, error) {
 	type result struct {
 		nc  *nats.Conn
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		nc, err := nats.Connect(c.URL, opts...)
+		nc, err := nats.Connect(url, opts...)
 		done <- result{nc, err}
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil {
-			return fail(r.err)
-		}
-		return r.nc, nil
+		return r.nc, r.err
 	case <-ctx.Done():
 		// nats.Connect is bounded by its own timeout; close what it may still return.
 		go func() {
@@ -141,8 +212,20 @@ func Connect(ctx context.Context, c ConnConfig, log *slog.Logger) (*nats.Conn, e
 				r.nc.Close()
 			}
 		}()
-		return fail(ctx.Err())
+		return nil, ctx.Err()
 	}
+}
+
+// waits returns the first and the longest delay between reconnect rounds.
+func (c ConnConfig) waits() (time.Duration, time.Duration) {
+	wait, maxWait := c.ReconnectWait, c.MaxReconnectWait
+	if wait <= 0 {
+		wait = DefaultReconnectWait
+	}
+	if maxWait <= 0 {
+		maxWait = DefaultMaxReconnectWait
+	}
+	return wait, max(maxWait, wait)
 }
 
 // options turns c into nats.go options.
@@ -169,14 +252,12 @@ func (c ConnConfig) options(ctx context.Context, log *slog.Logger) ([]nats.Optio
 			timeout = max(left, time.Millisecond)
 		}
 	}
-	wait, maxWait := c.ReconnectWait, c.MaxReconnectWait
-	if wait <= 0 {
-		wait = DefaultReconnectWait
+	wait, maxWait := c.waits()
+	obs := c.Observer
+	if obs == nil {
+		obs = noObserver{}
 	}
-	if maxWait <= 0 {
-		maxWait = DefaultMaxReconnectWait
-	}
-	maxWait = max(maxWait, wait)
+	name := c.Name
 
 	opts := []nats.Option{
 		nats.Name("wasmcloud-host/" + c.Name),
@@ -187,6 +268,7 @@ func (c ConnConfig) options(ctx context.Context, log *slog.Logger) ([]nats.Optio
 		nats.PingInterval(pingInterval),
 		nats.MaxPingsOutstanding(maxPingsOutstanding),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			obs.Disconnected(name, err)
 			if err == nil {
 				log.Info("nats disconnected")
 				return
@@ -195,14 +277,22 @@ func (c ConnConfig) options(ctx context.Context, log *slog.Logger) ([]nats.Optio
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", attrURL, nc.ConnectedUrlRedacted())
+			obs.Reconnected(name, nc.ConnectedUrlRedacted())
 		}),
 		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
 			log.Debug("nats reconnect attempt failed", attrError, err)
+			obs.Error(name, err)
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			log.Info("nats connection closed")
+			if err := nc.LastError(); err != nil {
+				log.Warn("nats connection closed", attrError, err)
+			} else {
+				log.Info("nats connection closed")
+			}
+			obs.Closed(name, nc.LastError())
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+			obs.Error(name, err)
 			if sub != nil {
 				log.Warn("nats error", attrError, err, "subject", sub.Subject)
 				return
@@ -254,6 +344,14 @@ func (c ConnConfig) options(ctx context.Context, log *slog.Logger) ([]nats.Optio
 	return opts, nil
 }
 
+// noObserver is the ConnObserver of a ConnConfig without one.
+type noObserver struct{}
+
+func (noObserver) Disconnected(string, error) {}
+func (noObserver) Reconnected(string, string) {}
+func (noObserver) Closed(string, error)       {}
+func (noObserver) Error(string, error)        {}
+
 // signNonce signs a server nonce with a key pair made from seed for this one signature.
 func signNonce(seed config.Secret, nonce []byte) ([]byte, error) {
 	kp, err := nkeys.FromSeed(seed.Reveal())
@@ -295,6 +393,12 @@ func redactURL(urls string) string {
 // waits until it is closed. If ctx ends first, nc is closed at once and ctx's error returned.
 func Drain(ctx context.Context, nc *nats.Conn) error {
 	if nc == nil || nc.IsClosed() {
+		return nil
+	}
+	if !nc.IsConnected() {
+		// Nothing can be flushed to a server the client is not connected to: a drain would wait for its
+		// timeout. Whatever is buffered is lost either way.
+		nc.Close()
 		return nil
 	}
 	closed := nc.StatusChanged(nats.CLOSED)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -97,16 +98,19 @@ type Data struct {
 	obs     Observer     // nil: nobody is told
 	log     *slog.Logger
 
-	kv        jetstream.KeyValue // nil when JetStream is unavailable
-	js        jetstream.JetStream
-	signed    *linkSigning // nil: link entries are unsigned, as in 0.x (signedlinks.go)
-	stopWatch func()
-	watching  lifecycle.Group
+	rep      Replication
+	signed   *linkSigning // nil: link entries are unsigned, as in 0.x (signedlinks.go)
+	watching lifecycle.Group
 
-	// mu guards the maps below.
-	mu       sync.RWMutex
-	claims   map[string]storedClaims // by subject
-	verified map[string]bool         // subjects whose entry's token verified
+	// mu guards the fields below.
+	mu        sync.RWMutex
+	kv        jetstream.KeyValue      // nil until the bucket was opened
+	js        jetstream.JetStream     // for the delete markers of signed links; nil until the bucket was opened
+	loaded    bool                    // a watch read every entry and runs
+	stopWatch func()                  // ends the watch loop; set by Start
+	resync    chan struct{}           // makes the watch loop read the bucket again
+	claims    map[string]storedClaims // by subject
+	verified  map[string]bool         // subjects whose entry's token verified
 	// aliasOwners maps a call alias to the account that owns it, as its verified ALIAS_ record says.
 	aliasOwners map[string]aliasOwner
 	// revocations are the lattice-wide revocations (key → time), revokeEntries their verified entries, kept to
@@ -133,14 +137,14 @@ func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slo
 	}
 }
 
-func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, create bool) (jetstream.KeyValue, error) {
+func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, create bool, rep Replication) (jetstream.KeyValue, error) {
 	js, err := JetStream(nc, domain)
 	if err != nil {
 		return nil, err
 	}
 	kv, err := js.KeyValue(ctx, bucket)
 	if create && errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1})
+		kv, err = Replicated(js, nc, rep).CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = js.KeyValue(ctx, bucket)
 		}
@@ -151,56 +155,225 @@ func openBucket(ctx context.Context, nc *nats.Conn, bucket, domain string, creat
 	return kv, nil
 }
 
-// Start opens (or creates) the bucket and watches it. Before it returns, every entry that existed is applied.
-// Without JetStream it fails, and the Data stays empty: links and call aliases then work only on this host.
+// SetReplication sets how the bucket is replicated if this Data creates it. Call it before Start.
+func (d *Data) SetReplication(rep Replication) { d.rep = rep }
+
+// Bounds of the delay between two attempts to open and watch the bucket.
+const (
+	dataRetryWait    = 500 * time.Millisecond
+	dataRetryMaxWait = 15 * time.Second
+)
+
+// Start opens (or creates) the bucket and watches it, and keeps doing so until Stop: when the bucket cannot be
+// opened or the watch ends, it tries again with capped exponential backoff and jitter, and Resync makes it
+// read the bucket again at once. Each watch first reads every entry; entries that disappeared meanwhile are
+// applied as deleted, and entries that did not change are not reported to the observer again.
+//
+// Start returns once the first attempt has either applied every existing entry, or failed: then it returns
+// that attempt's error while the attempts go on in the background, and the Data stays empty (links and call
+// aliases work only on this host) until one succeeds. Loaded says whether the copy is complete; an observer
+// that implements LoadObserver is told when that changes.
 func (d *Data) Start(ctx context.Context, nc *nats.Conn) error {
-	kv, err := openBucket(ctx, nc, d.bucket, d.domain, true)
-	if err != nil {
-		return err
-	}
-	if d.js, err = JetStream(nc, d.domain); err != nil { // for the delete markers of signed links
-		return err
-	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	w, err := kv.WatchAll(wctx)
-	if err != nil {
-		cancel()
-		return fmt.Errorf("lattice: watch %s: %w", d.bucket, err)
-	}
-	d.kv = kv
-	d.stopWatch = func() { _ = w.Stop(); cancel() }
-	initial := make(chan struct{})
+	resync := make(chan struct{}, 1)
+	d.mu.Lock()
+	d.stopWatch, d.resync = cancel, resync
+	d.mu.Unlock()
+	first := make(chan error, 1)
 	d.watching.Go(func() {
-		caughtUp := false
-		for e := range w.Updates() {
-			if e == nil { // the marker after the existing entries
-				if !caughtUp {
-					caughtUp = true
-					close(initial)
-				}
+		for attempt := 1; ; attempt++ {
+			loaded, err := d.watch(wctx, nc, resync, first)
+			if wctx.Err() != nil {
+				return
+			}
+			if loaded {
+				attempt = 0 // the watch worked and was asked to read the bucket again, or ended: start over
 				continue
 			}
-			d.apply(wctx, e)
-		}
-		if !caughtUp {
-			close(initial)
+			d.log.Warn("lattice data unavailable; retrying", "bucket", d.bucket, "attempt", attempt, attrError, err)
+			select {
+			case <-wctx.Done():
+				return
+			case <-resync:
+			case <-time.After(backoff(attempt, dataRetryWait, dataRetryMaxWait)):
+			}
 		}
 	})
 	select {
-	case <-initial:
+	case err := <-first:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return nil
+}
+
+// watch opens the bucket, applies every entry and then the changes, until ctx ends, the watch ends or resync
+// is signalled. It reports whether the copy was complete at some point, and the error that ended the watch.
+// The outcome of reading the existing entries is sent on first, if it has room.
+func (d *Data) watch(ctx context.Context, nc *nats.Conn, resync <-chan struct{}, first chan<- error) (bool, error) {
+	report := func(err error) {
+		select {
+		case first <- err:
+		default:
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	kv, err := openBucket(octx, nc, d.bucket, d.domain, true, d.rep)
+	cancel()
+	if err != nil {
+		report(err)
+		return false, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := kv.WatchAll(wctx)
+	if err != nil {
+		err = fmt.Errorf("lattice: watch %s: %w", d.bucket, err)
+		report(err)
+		return false, err
+	}
+	defer func() { _ = w.Stop() }()
+	js, err := JetStream(nc, d.domain)
+	if err != nil {
+		report(err)
+		return false, err
+	}
+	d.mu.Lock()
+	d.kv, d.js = kv, js
+	d.mu.Unlock()
+	seen := map[string]bool{} // keys read before the marker that ends the existing entries
+	loaded := false
+	defer func() {
+		if loaded {
+			d.setLoaded(ctx, false)
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return loaded, ctx.Err()
+		case <-resync:
+			return loaded, errors.New("read again")
+		case e, ok := <-w.Updates():
+			switch {
+			case !ok:
+				err := fmt.Errorf("lattice: the watch of %s ended", d.bucket)
+				report(err)
+				return loaded, err
+			case e == nil: // the marker after the existing entries
+				if !loaded {
+					d.dropUnseen(ctx, seen)
+					seen, loaded = nil, true
+					d.setLoaded(ctx, true)
+					report(nil)
+				}
+			default:
+				if seen != nil {
+					seen[e.Key()] = true
+				}
+				d.apply(ctx, e)
+			}
+		}
+	}
+}
+
+// dropUnseen applies as deleted every entry of the copy that a new watch did not read: it was deleted while
+// the Data was not watching.
+func (d *Data) dropUnseen(ctx context.Context, seen map[string]bool) {
+	d.mu.Lock()
+	var gone []control.LinkDefinition
+	for key, l := range d.links {
+		if !seen[key] {
+			delete(d.links, key)
+			gone = append(gone, l)
+		}
+	}
+	for subject := range d.claims {
+		if !seen[prefixClaims+subject] {
+			delete(d.claims, subject)
+			delete(d.verified, subject)
+		}
+	}
+	for ref := range d.refs {
+		if !seen[prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(ref))] {
+			delete(d.refs, ref)
+		}
+	}
+	for alias := range d.aliasOwners {
+		if !seen[aliasKey(alias)] {
+			delete(d.aliasOwners, alias)
+		}
+	}
+	d.mu.Unlock()
+	if d.obs == nil {
+		return
+	}
+	for _, l := range gone {
+		d.obs.LinkChanged(ctx, l, false)
+	}
+}
+
+// setLoaded records whether the copy is complete and tells a LoadObserver.
+func (d *Data) setLoaded(ctx context.Context, loaded bool) {
+	d.mu.Lock()
+	changed := d.loaded != loaded
+	d.loaded = loaded
+	d.mu.Unlock()
+	if lo, ok := d.obs.(LoadObserver); ok && changed {
+		lo.DataLoaded(ctx, loaded)
+	}
+}
+
+// Loaded reports whether the copy of the bucket is complete: a watch read every entry and is still running.
+func (d *Data) Loaded() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.loaded
+}
+
+// Resync makes the Data read the whole bucket again (after the connection came back, for example): the
+// current watch ends, a new one starts at once, and what changed meanwhile is applied. It does nothing
+// before Start.
+func (d *Data) Resync() {
+	d.mu.RLock()
+	c := d.resync
+	d.mu.RUnlock()
+	if c == nil {
+		return
+	}
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// bucketJS returns the JetStream the bucket was opened through, or nil while it was never opened.
+func (d *Data) bucketJS() jetstream.JetStream {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.js
+}
+
+// bucketKV returns the bucket, or nil while it was never opened.
+func (d *Data) bucketKV() jetstream.KeyValue {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.kv
 }
 
 // Stop ends the watch and waits for the goroutine that ran it, as long as ctx allows. It may be called on a
 // nil Data, and on one that never started.
 func (d *Data) Stop(ctx context.Context) error {
-	if d == nil || d.stopWatch == nil {
+	if d == nil {
 		return nil
 	}
-	d.stopWatch()
+	d.mu.RLock()
+	stop := d.stopWatch
+	d.mu.RUnlock()
+	if stop == nil {
+		return nil
+	}
+	stop()
 	if err := d.watching.Wait(ctx); err != nil {
 		return fmt.Errorf("lattice: stop the watch of %s: %w", d.bucket, err)
 	}
@@ -235,6 +408,14 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	if err != nil {
 		d.log.Warn("ignoring a lattice data entry", "key", key, "reason", err)
 	}
+}
+
+// LoadObserver is an Observer that is also told, on the watch's goroutine, when the Data's copy of the bucket
+// becomes complete (loaded is true: a watch has read every entry) and when it stops being current (the watch
+// ended; it will be read again). The host answers the lattice-wide queries only while the copy is loaded.
+type LoadObserver interface {
+	Observer
+	DataLoaded(ctx context.Context, loaded bool)
 }
 
 // checkClaims decodes a claims entry and checks it against its key and, when it carries one, against its
@@ -350,12 +531,22 @@ func (d *Data) applyLink(ctx context.Context, key string, value []byte, deleted 
 		return errors.New("the link is stored under another link's key")
 	}
 	d.mu.Lock()
+	old, had := d.links[key]
 	d.links[key] = l
 	d.mu.Unlock()
+	if had && sameLink(old, l) {
+		return nil // read again after a reconnect, unchanged
+	}
 	if d.obs != nil {
 		d.obs.LinkChanged(ctx, l, true)
 	}
 	return nil
+}
+
+// sameLink reports whether two link definitions are the same in every field.
+func sameLink(a, b control.LinkDefinition) bool {
+	return a.ID == b.ID && a.ActorID == b.ActorID && a.ProviderID == b.ProviderID && a.ContractID == b.ContractID &&
+		a.LinkName == b.LinkName && maps.Equal(a.Values, b.Values)
 }
 
 func (d *Data) applyRef(key string, value []byte) error {
@@ -426,7 +617,8 @@ func (d *Data) ClaimsList() control.ClaimsList {
 // The link must have passed LinkDefinition.Validate where it entered (DecodeCtl does that for linkdefs.put);
 // every host validates it again when it reads it from the bucket, which anyone may write to.
 func (d *Data) PutLink(ctx context.Context, l control.LinkDefinition) (control.LinkDefinition, error) {
-	if d.kv == nil {
+	kv := d.bucketKV()
+	if kv == nil {
 		return l, ErrNoData
 	}
 	if l.Values == nil {
@@ -440,18 +632,19 @@ func (d *Data) PutLink(ctx context.Context, l control.LinkDefinition) (control.L
 	if err != nil {
 		return l, err
 	}
-	_, err = d.kv.Put(ctx, key, b)
+	_, err = kv.Put(ctx, key, b)
 	return l, err
 }
 
 // DelLink removes a link; it reports whether the link existed. The bucket, not this host's mirror of it,
 // decides: another host may have deleted the link a moment ago.
 func (d *Data) DelLink(ctx context.Context, r control.RemoveLinkDefinition) (control.LinkDefinition, bool, error) {
-	if d.kv == nil {
+	kv := d.bucketKV()
+	if kv == nil {
 		return control.LinkDefinition{}, false, ErrNoData
 	}
 	key := LinkKey(r.ActorID, r.ContractID, r.LinkName)
-	e, err := d.kv.Get(ctx, key)
+	e, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return control.LinkDefinition{}, false, nil
 	}
@@ -460,13 +653,14 @@ func (d *Data) DelLink(ctx context.Context, r control.RemoveLinkDefinition) (con
 	}
 	var l control.LinkDefinition
 	_ = json.Unmarshal(e.Value(), &l)
-	return l, true, d.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+	return l, true, kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 }
 
 // PublishClaims writes the claims of an actor a host started, with its token. Without JetStream it does
 // nothing.
 func (d *Data) PublishClaims(ctx context.Context, c Claims) error {
-	if d.kv == nil {
+	kv := d.bucketKV()
+	if kv == nil {
 		return nil
 	}
 	tags := c.Tags
@@ -478,7 +672,7 @@ func (d *Data) PublishClaims(ctx context.Context, c Claims) error {
 		Revision: strconv.Itoa(int(c.Rev)), Subject: c.Subject, Tags: tags, Version: c.Ver, Token: c.Token,
 	})
 	if err == nil {
-		_, err = d.kv.Put(ctx, prefixClaims+c.Subject, b)
+		_, err = kv.Put(ctx, prefixClaims+c.Subject, b)
 	}
 	if err != nil {
 		return fmt.Errorf("lattice: publish the claims of %s: %w", c.Subject, err)
@@ -488,11 +682,12 @@ func (d *Data) PublishClaims(ctx context.Context, c Claims) error {
 
 // PublishRef records which actor an OCI reference resolved to. Without JetStream it does nothing.
 func (d *Data) PublishRef(ctx context.Context, ref, key string) error {
-	if d.kv == nil {
+	kv := d.bucketKV()
+	if kv == nil {
 		return nil
 	}
 	b, _ := json.Marshal(refMap{OCIURL: ref, PublicKey: key})
-	if _, err := d.kv.Put(ctx, prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(ref)), b); err != nil {
+	if _, err := kv.Put(ctx, prefixRefmap+base64.RawURLEncoding.EncodeToString([]byte(ref)), b); err != nil {
 		return fmt.Errorf("lattice: publish the reference map of %s: %w", ref, err)
 	}
 	return nil

@@ -28,6 +28,9 @@ type OnceConfig struct {
 	MaxBytes int64
 	// MaxTTL is the longest a claim is kept (DefaultOnceMaxTTL when zero); Claim refuses an until beyond it.
 	MaxTTL time.Duration
+	// Replication says how the bucket is replicated if OpenOnce creates it: every invocation waits for a
+	// claim, so a record on one lost server would refuse them all.
+	Replication Replication
 	// Now replaces the clock in tests.
 	Now func() time.Time
 }
@@ -68,7 +71,7 @@ func OpenOnce(ctx context.Context, nc *nats.Conn, lattice, domain string, cfg On
 	}
 	stream := "KV_" + bucket
 	if _, err = js.Stream(ctx, stream); errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+		_, err = Replicated(js, nc, cfg.Replication).CreateStream(ctx, jetstream.StreamConfig{
 			Name:              stream,
 			Description:       "wasmcloud-host: ids of requests already handled (internal)",
 			Subjects:          []string{"$KV." + bucket + ".>"},

@@ -219,14 +219,14 @@ func (d *Data) refuseLink(ctx context.Context, e jetstream.KeyValueEntry, cur li
 	if o, ok := d.obs.(LinkRefusalObserver); ok {
 		o.LinkRefused(ctx, key, r.reason, r.err)
 	}
-	if known && d.kv != nil {
+	if kv := d.bucketKV(); known && kv != nil {
 		rev := e.Revision()
 		d.watching.Go(func() {
 			var err error
 			if cur.deleted {
 				err = d.publishDeletion(ctx, key, cur.value, rev)
 			} else {
-				_, err = d.kv.Update(ctx, key, cur.value, rev)
+				_, err = kv.Update(ctx, key, cur.value, rev)
 			}
 			switch {
 			case err == nil:
@@ -257,14 +257,19 @@ func (d *Data) publishDeletion(ctx context.Context, key string, data []byte, rev
 	m := nats.NewMsg(subject)
 	m.Header.Set("KV-Operation", "DEL")
 	m.Data = data
-	_, err := d.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(rev))
+	js := d.bucketJS()
+	if js == nil {
+		return ErrNoData
+	}
+	_, err := js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(rev))
 	return err
 }
 
 // PutSignedLink stores a link with the signed linkdefs.put request that authorised it, so that every host
 // in signed mode can check it. It returns the link as stored, with its id.
 func (d *Data) PutSignedLink(ctx context.Context, l control.LinkDefinition, req control.SignedRequest) (control.LinkDefinition, error) {
-	if d.kv == nil {
+	kv := d.bucketKV()
+	if kv == nil {
 		return l, ErrNoData
 	}
 	if l.Values == nil {
@@ -278,18 +283,19 @@ func (d *Data) PutSignedLink(ctx context.Context, l control.LinkDefinition, req 
 	if err != nil {
 		return l, err
 	}
-	_, err = d.kv.Put(ctx, key, b)
+	_, err = kv.Put(ctx, key, b)
 	return l, err
 }
 
 // DelSignedLink removes a link by writing a delete marker that carries the signed linkdefs.del request; it
 // reports whether the link existed.
 func (d *Data) DelSignedLink(ctx context.Context, r control.RemoveLinkDefinition, req control.SignedRequest) (control.LinkDefinition, bool, error) {
-	if d.kv == nil {
+	kv := d.bucketKV()
+	if kv == nil {
 		return control.LinkDefinition{}, false, ErrNoData
 	}
 	key := LinkKey(r.ActorID, r.ContractID, r.LinkName)
-	e, err := d.kv.Get(ctx, key)
+	e, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return control.LinkDefinition{}, false, nil
 	}

@@ -28,10 +28,10 @@ import (
 const (
 	synHosts      = "ctl hosts [--json] [--timeout D]"
 	synInventory  = "ctl inventory [HOST_ID] [--json] [--timeout D]"
-	synStartActor = "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]..."
-	synStopActor  = "ctl stop actor <actor-key> [--host HOST_ID] [--count N]"
-	synScaleActor = "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF]"
-	synLinkPut    = "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]..."
+	synStartActor = "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]... [--skip-wait] [--wait-timeout D]"
+	synStopActor  = "ctl stop actor <actor-key> [--host HOST_ID] [--count N] [--skip-wait] [--wait-timeout D]"
+	synScaleActor = "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF] [--skip-wait] [--wait-timeout D]"
+	synLinkPut    = "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]... [--skip-wait] [--wait-timeout D]"
 	synLinkDel    = "ctl link del <actor-key> <contract> [--link-name default]"
 	synLinkGet    = "ctl link get [--json] [--timeout D]"
 	synClaims     = "ctl claims [--json] [--timeout D]"
@@ -48,8 +48,8 @@ var ctlGroup = group{
 		{"inventory", synInventory, ctlInventory},
 		{"start", synStartActor, group{name: "ctl start", about: "Start something on a host of the lattice.",
 			subs: []subcommand{{"actor", synStartActor, ctlStartActor}}}.dispatch},
-		{"stop", synStopActor, group{name: "ctl stop", about: "Stop something that runs in the lattice.",
-			subs: []subcommand{{"actor", synStopActor, ctlStopActor}}}.dispatch},
+		{"stop", "ctl stop actor|host …", group{name: "ctl stop", about: "Stop something that runs in the lattice.",
+			subs: []subcommand{{"actor", synStopActor, ctlStopActor}, {"host", synStopHost, ctlStopHost}}}.dispatch},
 		{"scale", synScaleActor, group{name: "ctl scale", about: "Change the number of instances of something on a host.",
 			subs: []subcommand{{"actor", synScaleActor, ctlScaleActor}}}.dispatch},
 		{"link", "ctl link put|del|get …", group{name: "ctl link",
@@ -60,6 +60,11 @@ var ctlGroup = group{
 				{"get", synLinkGet, ctlLinkGet},
 			}}.dispatch},
 		{"claims", synClaims, ctlClaims},
+		{"registries", synRegistriesPut, group{name: "ctl registries", about: "Give the hosts of the lattice registry credentials.",
+			subs: []subcommand{{"put", synRegistriesPut, ctlRegistriesPut}}}.dispatch},
+		{"get", synGetEvents, group{name: "ctl get", about: "Read what the lattice reports.",
+			subs: []subcommand{{"events", synGetEvents, ctlWatch}}}.dispatch},
+		{"watch", synWatch, ctlWatch},
 	},
 }
 
@@ -299,8 +304,10 @@ func ctlStartActor(ctx context.Context, args []string, s streams) error {
 	c := newCtlCmd("ctl start actor", synStartActor,
 		"Start instances of an actor. <ref> is an OCI reference or, where the host allows it, a file path on\n"+
 			"that host. Without --host, an auction picks a host whose labels satisfy every --constraint (the\n"+
-			"first to bid). The host acknowledges at once; a failure to start is reported as a lattice event.")
+			"first to bid). The host acknowledges at once, then reports the start or its failure as a lattice event;\n"+
+			"the command waits for that event and exits 1 with the host's reason when the start failed.")
 	hostID := c.String("host", "", "the host to start the actor on (default: the winner of an auction)")
+	wait := c.waitFlags()
 	count := c.Uint("count", 1, "number of instances")
 	var constraints listFlag
 	c.Var(&constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
@@ -342,11 +349,22 @@ func ctlStartActor(ctx context.Context, args []string, s streams) error {
 		// A malformed bid from one host does not matter once another host bid.
 		target = bids[0].HostID
 	}
+	events, err := sess.events(wait)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
 	if err := sess.client.StartActor(ctx, target, ref, uint16(*count), nil); err != nil {
 		return err
 	}
-	return writeResult(s.stdout, *c.asJSON, startResult{HostID: target, ActorRef: ref, Count: uint16(*count)},
-		fmt.Sprintf("Host %s accepted: start %s of %s", printable(target), instances(uint16(*count)), printable(ref)))
+	done := fmt.Sprintf("Host %s accepted: start %s of %s", printable(target), instances(uint16(*count)), printable(ref))
+	if !*wait.skip {
+		if err := wait.await(ctx, events, client.StartOutcome(target, ref)); err != nil {
+			return fmt.Errorf("start %s on host %s: %w", printable(ref), printable(target), err)
+		}
+		done = fmt.Sprintf("Host %s started %s of %s", printable(target), instances(uint16(*count)), printable(ref))
+	}
+	return writeResult(s.stdout, *c.asJSON, startResult{HostID: target, ActorRef: ref, Count: uint16(*count)}, done)
 }
 
 // stopResult is one host's part in the --json output of ctl stop actor.
@@ -362,6 +380,7 @@ func ctlStopActor(ctx context.Context, args []string, s streams) error {
 			"stopped wherever it runs. --json prints a list with one entry per host.")
 	hostID := c.String("host", "", "the host to stop the actor on (default: every host that runs it)")
 	count := c.Uint("count", 0, "number of instances to stop on each host (0: all)")
+	wait := c.waitFlags()
 	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
 		if len(pos) != 1 {
 			return c.usage("want exactly one actor key, got %d arguments", len(pos))
@@ -388,11 +407,26 @@ func ctlStopActor(ctx context.Context, args []string, s streams) error {
 	var done []stopResult
 	var errs []error
 	for _, h := range targets {
-		if err := sess.client.StopActor(ctx, h, key, uint16(*count)); err != nil {
+		events, err := sess.events(wait)
+		if err != nil {
+			return err
+		}
+		err = sess.client.StopActor(ctx, h, key, uint16(*count))
+		if err == nil && !*wait.skip {
+			if err = wait.await(ctx, events, client.ScaleOutcome(h, key)); err != nil {
+				err = fmt.Errorf("stop %s on host %s: %w", key, printable(h), err)
+			}
+		}
+		events.Close()
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		done = append(done, stopResult{HostID: h, ActorID: key, Count: uint16(*count)})
+	}
+	verb := "stopped"
+	if *wait.skip {
+		verb = "accepted: stop"
 	}
 	return writeSome(s.stdout, *c.asJSON, done, errors.Join(errs...), func(w io.Writer, done []stopResult) error {
 		for _, r := range done {
@@ -400,7 +434,7 @@ func ctlStopActor(ctx context.Context, args []string, s streams) error {
 			if r.Count > 0 {
 				what = instances(r.Count)
 			}
-			if _, err := fmt.Fprintf(w, "Host %s accepted: stop %s of %s\n", printable(r.HostID), what, r.ActorID); err != nil {
+			if _, err := fmt.Fprintf(w, "Host %s %s %s of %s\n", printable(r.HostID), verb, what, r.ActorID); err != nil {
 				return err
 			}
 		}
@@ -444,6 +478,7 @@ func ctlScaleActor(ctx context.Context, args []string, s streams) error {
 			"inventory; --ref gives it when the host does not run the actor yet.")
 	hostID := c.String("host", "", "the host to scale the actor on (required)")
 	ref := c.String("ref", "", "the actor's OCI reference or file path (default: from the host's inventory)")
+	wait := c.waitFlags()
 	var n uint64
 	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
 		if len(pos) != 2 {
@@ -478,11 +513,22 @@ func ctlScaleActor(ctx context.Context, args []string, s streams) error {
 		}
 		actorRef = inv.Actors[i].ImageRef
 	}
+	events, err := sess.events(wait)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
 	if err := sess.client.ScaleActor(ctx, *hostID, key, actorRef, uint16(n)); err != nil {
 		return err
 	}
-	return writeResult(s.stdout, *c.asJSON, scaleResult{HostID: *hostID, ActorID: key, ActorRef: actorRef, Count: uint16(n)},
-		fmt.Sprintf("Host %s accepted: scale %s to %s", printable(*hostID), key, instances(uint16(n))))
+	done := fmt.Sprintf("Host %s accepted: scale %s to %s", printable(*hostID), key, instances(uint16(n)))
+	if !*wait.skip {
+		if err := wait.await(ctx, events, client.ScaleOutcome(*hostID, key)); err != nil {
+			return fmt.Errorf("scale %s on host %s: %w", key, printable(*hostID), err)
+		}
+		done = fmt.Sprintf("Host %s scaled %s to %s", printable(*hostID), key, instances(uint16(n)))
+	}
+	return writeResult(s.stdout, *c.asJSON, scaleResult{HostID: *hostID, ActorID: key, ActorRef: actorRef, Count: uint16(n)}, done)
 }
 
 // linkNameFlag adds --link-name to c and returns a check that it is not empty.
@@ -501,6 +547,7 @@ func ctlLinkPut(ctx context.Context, args []string, s streams) error {
 		"Link an actor to a capability provider for a contract, with configuration values k=v that the\n"+
 			"provider receives. --json prints the link definition sent.")
 	linkName, checkLinkName := c.linkNameFlag()
+	wait := c.waitFlags()
 	var values map[string]string
 	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
 		if len(pos) < 3 {
@@ -526,8 +573,18 @@ func ctlLinkPut(ctx context.Context, args []string, s streams) error {
 	}
 	defer sess.Close()
 	ld := control.LinkDefinition{ActorID: pos[0], ProviderID: pos[1], ContractID: pos[2], LinkName: *linkName, Values: values}
+	events, err := sess.events(wait)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
 	if err := sess.client.PutLink(ctx, ld); err != nil {
 		return err
+	}
+	if !*wait.skip {
+		if err := wait.await(ctx, events, client.LinkOutcome(ld.ActorID, ld.ContractID, ld.LinkName)); err != nil {
+			return fmt.Errorf("link %s to %s: %w", ld.ActorID, printable(ld.ContractID), err)
+		}
 	}
 	return writeResult(s.stdout, *c.asJSON, ld, fmt.Sprintf("Linked %s to %s for %s (link name %s)",
 		ld.ActorID, ld.ProviderID, printable(ld.ContractID), printable(ld.LinkName)))
@@ -623,6 +680,13 @@ func writeOut[T any](w io.Writer, asJSON bool, v T, text func(io.Writer, T) erro
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeOutCompact writes v as one line of JSON.
+func writeOutCompact(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 

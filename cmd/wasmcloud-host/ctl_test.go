@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
 // ctlBase is the control subject prefix and lattice the tests configure.
@@ -42,6 +43,31 @@ type ctlHost struct {
 	info   control.HostInfo
 	inv    control.HostInventory
 	refuse string
+	// failStart, when set, is the error of the actor_start_failed event a start publishes after the ack.
+	failStart string
+}
+
+// outcome publishes the event a 0.x host publishes once a command it acknowledged took effect (or failed).
+func (h *ctlHost) outcome(nc *nats.Conn, m *nats.Msg) {
+	pub := lattice.NewEventPublisher(nc, "default", h.info.ID)
+	switch {
+	case strings.HasSuffix(m.Subject, ".la"):
+		var c control.StartActorCommand
+		_ = json.Unmarshal(m.Data, &c)
+		if h.failStart != "" {
+			_ = pub.Publish("actor_start_failed", map[string]any{"actor_ref": c.ActorRef, "error": h.failStart})
+			return
+		}
+		_ = pub.Publish("actors_started", map[string]any{"image_ref": c.ActorRef, "host_id": h.info.ID, "count": c.Count})
+	case strings.HasSuffix(m.Subject, ".sa"):
+		var c control.StopActorCommand
+		_ = json.Unmarshal(m.Data, &c)
+		_ = pub.Publish("actors_stopped", map[string]any{"public_key": c.ActorRef, "host_id": h.info.ID})
+	case strings.HasSuffix(m.Subject, ".scale"):
+		var c control.ScaleActorCommand
+		_ = json.Unmarshal(m.Data, &c)
+		_ = pub.Publish("actor_scaled", map[string]any{"public_key": c.ActorID, "host_id": h.info.ID})
+	}
 }
 
 // ctlLattice is the rest of the double (the subjects one host of a queue group answers) and the record of
@@ -121,7 +147,14 @@ func (l *ctlLattice) serve(t *testing.T, hosts ...*ctlHost) {
 	sub(nc, ctlBase+".get.claims", ctlBase, func(*nats.Msg) any {
 		return orRaw("claims", control.ClaimsList{Claims: l.claims})
 	})
-	sub(nc, ctlBase+".linkdefs.*", ctlBase, func(*nats.Msg) any { return ack("") })
+	sub(nc, ctlBase+".linkdefs.*", ctlBase, func(m *nats.Msg) any {
+		if strings.HasSuffix(m.Subject, ".put") {
+			var ld control.LinkDefinition
+			_ = json.Unmarshal(m.Data, &ld)
+			_ = lattice.NewEventPublisher(nc, "default", "n/a").Publish("linkdef_set", ld)
+		}
+		return ack("")
+	})
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +162,13 @@ func (l *ctlLattice) serve(t *testing.T, hosts ...*ctlHost) {
 		nc := conn()
 		sub(nc, ctlBase+".ping.hosts", "", func(*nats.Msg) any { return h.info })
 		sub(nc, ctlBase+".get."+h.info.ID+".inv", "", func(*nats.Msg) any { return h.inv })
-		sub(nc, ctlBase+".cmd."+h.info.ID+".*", "", func(*nats.Msg) any { return ack(h.refuse) })
+		sub(nc, ctlBase+".registries.put", "", func(*nats.Msg) any { return ack(h.refuse) })
+		sub(nc, ctlBase+".cmd."+h.info.ID+".*", "", func(m *nats.Msg) any {
+			if h.refuse == "" {
+				h.outcome(nc, m)
+			}
+			return ack(h.refuse)
+		})
 		sub(nc, ctlBase+".auction.actor", "", func(m *nats.Msg) any {
 			var req control.ActorAuctionRequest
 			if control.DecodeCtl(m.Data, &req) != nil {
@@ -301,7 +340,7 @@ func TestCtlStartActor(t *testing.T) {
 	t.Run("auction with constraints", func(t *testing.T) {
 		r := runCLI(t, "ctl", "start", "actor", ref, "--constraint", "region=west", "--timeout", ctlWait)
 		r.wantSuccess(t)
-		r.wantStdout(t, "Host "+f.west.info.ID+" accepted: start 1 instance of "+ref+"\n")
+		r.wantStdout(t, "Host "+f.west.info.ID+" started 1 instance of "+ref+"\n")
 		auctions := f.l.requests(ctlBase + ".auction.actor")
 		if len(auctions) == 0 || auctions[len(auctions)-1] != `{"actor_ref":"`+ref+`","constraints":{"region":"west"}}` {
 			t.Fatalf("auction requests %q", auctions)
@@ -338,6 +377,24 @@ func TestCtlStartActor(t *testing.T) {
 		r := runCLI(t, "ctl", "start", "actor", ref, "--host", unknown, "--timeout", ctlWait)
 		r.wantFailure(t, exitFailure, "client: no host answered on "+ctlBase+".cmd."+unknown+".la")
 	})
+	t.Run("accepted, then failed", func(t *testing.T) {
+		f.plain.failStart = "read actor: open /nope.wasm: no such file or directory"
+		defer func() { f.plain.failStart = "" }()
+		r := runCLI(t, "ctl", "start", "actor", "/nope.wasm", "--host", f.plain.info.ID, "--timeout", ctlWait)
+		r.wantFailure(t, exitFailure, "start /nope.wasm on host "+f.plain.info.ID+": actor_start_failed: read actor: open /nope.wasm: no such file or directory")
+		r.wantStdout(t, "")
+	})
+	t.Run("skip wait", func(t *testing.T) {
+		f.plain.failStart = "never read"
+		defer func() { f.plain.failStart = "" }()
+		r := runCLI(t, "ctl", "start", "actor", ref, "--host", f.plain.info.ID, "--skip-wait", "--timeout", ctlWait)
+		r.wantSuccess(t)
+		r.wantStdout(t, "Host "+f.plain.info.ID+" accepted: start 1 instance of "+ref+"\n")
+	})
+	t.Run("no event in time", func(t *testing.T) {
+		r := runCLI(t, "ctl", "start", "actor", ref, "--host", fixedKey(t, nkey.Server, 9), "--timeout", ctlWait, "--wait-timeout", "0s")
+		r.wantFailure(t, exitUsage, "--wait-timeout must be positive")
+	})
 }
 
 // wantRequests checks every request the double received on subject, in order.
@@ -366,8 +423,8 @@ func TestCtlStopActor(t *testing.T) {
 		if second.info.ID < first.info.ID {
 			first, second = second, first
 		}
-		want := "Host " + first.info.ID + " accepted: stop every instance of " + f.echo + "\n" +
-			"Host " + second.info.ID + " accepted: stop every instance of " + f.echo + "\n"
+		want := "Host " + first.info.ID + " stopped every instance of " + f.echo + "\n" +
+			"Host " + second.info.ID + " stopped every instance of " + f.echo + "\n"
 		if r.stdout != want {
 			t.Fatalf("stdout:\n%s\nwant:\n%s", r.stdout, want)
 		}
@@ -402,7 +459,7 @@ func TestCtlScaleActor(t *testing.T) {
 
 	r := runCLI(t, "ctl", "scale", "actor", f.kv, "4", "--host", f.east.info.ID, "--timeout", ctlWait)
 	r.wantSuccess(t)
-	r.wantStdout(t, "Host "+f.east.info.ID+" accepted: scale "+f.kv+" to 4 instances\n")
+	r.wantStdout(t, "Host "+f.east.info.ID+" scaled "+f.kv+" to 4 instances\n")
 	r = runCLI(t, "ctl", "scale", "actor", f.echo, "0", "--host", f.east.info.ID, "--ref", "ghcr.io/example/echo:0.3.5", "--timeout", ctlWait)
 	r.wantSuccess(t)
 	wantRequests(t, f.l, scale,
@@ -471,13 +528,18 @@ func TestCtlUsageErrors(t *testing.T) {
 
 func TestCtlHelp(t *testing.T) {
 	testHelp(t, []helpCase{
-		{"overview", []string{"--help"}, []string{"wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims>"}},
+		{"overview", []string{"--help"}, []string{"wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims|registries|watch>"}},
 		{"ctl --help", []string{"ctl", "--help"}, []string{"wasmcloud-host ctl hosts", "wasmcloud-host ctl start actor <ref>",
 			"wasmcloud-host ctl link put|del|get", "wasmcloud-host ctl claims"}},
 		{"help ctl", []string{"help", "ctl"}, []string{"wasmcloud-host ctl inventory [HOST_ID]"}},
 		{"help ctl link", []string{"help", "ctl", "link"}, []string{"wasmcloud-host ctl link put <actor-key> <provider-key> <contract>"}},
 		{"ctl start actor --help", []string{"ctl", "start", "actor", "--help"},
-			[]string{"Usage: wasmcloud-host ctl start actor", "--constraint k=v", "--count", "--host", "--json", "--timeout"}},
+			[]string{"Usage: wasmcloud-host ctl start actor", "--constraint k=v", "--count", "--host", "--json", "--timeout",
+				"--skip-wait", "--wait-timeout"}},
+		{"ctl stop --help", []string{"ctl", "stop", "--help"}, []string{"wasmcloud-host ctl stop actor", "wasmcloud-host ctl stop host"}},
+		{"ctl watch --help", []string{"ctl", "watch", "--help"}, []string{"Usage: wasmcloud-host ctl watch", "--type name", "--for"}},
+		{"ctl get --help", []string{"ctl", "get", "--help"}, []string{"wasmcloud-host ctl get events"}},
+		{"ctl registries put --help", []string{"ctl", "registries", "put", "--help"}, []string{"--password-file", "--token-file"}},
 		{"ctl hosts -h", []string{"ctl", "hosts", "-h"}, []string{"Usage: wasmcloud-host ctl hosts", "--timeout duration"}},
 	})
 }

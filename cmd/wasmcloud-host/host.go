@@ -9,10 +9,61 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/host"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/sdnotify"
+	"github.com/wasmcloud-host/wasmcloud-host/metrics"
 )
 
+// watchdog pings systemd's watchdog (WatchdogSec=) at a third of its interval, each time only after the host
+// proved it works (Check: its NATS connections are not closed and its control subscription answers). A host
+// that is wedged stops pinging, and systemd restarts it. It returns when ctx ends, at once without a watchdog.
+func watchdog(ctx context.Context, log *slog.Logger, h *host.Host) {
+	interval, ok := sdnotify.WatchdogInterval()
+	if !ok {
+		return
+	}
+	every := interval / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := h.Check(ctx, every); err != nil {
+			if !failing && ctx.Err() == nil {
+				log.Error("health check failed; not pinging the systemd watchdog", "error", err)
+			}
+			failing = true
+			continue
+		}
+		if failing {
+			log.Info("health check passes again")
+			failing = false
+		}
+		if err := sdnotify.Watchdog(); err != nil {
+			log.Warn("could not notify systemd", "error", err)
+		}
+	}
+}
+
+// checkWatchdog refuses a watchdog interval too short for the checks to run in (the ping goes out every
+// third of it, and a check waits up to that long for its answer).
+func checkWatchdog() error {
+	if d, ok := sdnotify.WatchdogInterval(); ok && d < 3*time.Second {
+		return fmt.Errorf("WatchdogSec=%s is too short: want at least 3s", d)
+	}
+	return nil
+}
+
 // shutdownTimeout bounds the drain on SIGINT/SIGTERM: invocations in flight, both NATS connections, actors.
-const shutdownTimeout = 30 * time.Second
+// If the drain has not returned shutdownGrace later, the daemon exits anyway: systemd's TimeoutStopSec (45 s)
+// must never have to SIGKILL it.
+const (
+	shutdownTimeout = 30 * time.Second
+	shutdownGrace   = 5 * time.Second
+)
 
 // This is the one file of the command that imports package host: every other command talks to a lattice
 // through package client, so it does not link the daemon's own code (TestOnlyUpImportsHost).
@@ -29,6 +80,9 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg, err := config.Load()
+	if err == nil {
+		err = checkWatchdog()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasmcloud-host: invalid configuration:")
 		for _, e := range unjoin(err) {
@@ -37,7 +91,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	log := newLogger(stderr, cfg)
-	h, err := host.New(cfg, host.Options{Log: log, Version: version})
+	h, err := host.New(cfg, host.Options{Log: log, Version: version, Metrics: metrics.New()})
 	if err != nil {
 		cfg.Wipe()
 		fmt.Fprintln(stderr, errorLine(err))
@@ -55,18 +109,42 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			info.HostID, info.ClusterKey, info.Lattice, info.NATSURL)
 	}
 	notifyReady(log, info.Lattice, info.HostID)
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	watchdogDone := make(chan struct{})
+	go func() {
+		defer close(watchdogDone)
+		watchdog(wctx, log, h)
+	}()
 
+	code := exitOK
 	select {
 	case <-ctx.Done():
 	case <-h.StopRequested():
+	case <-h.Failed():
+		// Logged by the host; the service manager restarts it (Restart=on-failure).
+		code = exitFailure
 	}
+	stopWatchdog()
+	<-watchdogDone
 	notifyStopping(log)
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if err := h.Shutdown(sctx); err != nil {
-		log.Error("unclean shutdown", "error", err)
+	done := make(chan error, 1)
+	go func() { done <- h.Shutdown(sctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Error("unclean shutdown", "error", err)
+			return exitFailure
+		}
+	case <-time.After(shutdownTimeout + shutdownGrace):
+		log.Error("shutdown did not finish; exiting without it", "timeout", (shutdownTimeout + shutdownGrace).String())
 		return exitFailure
+	}
+	if code != exitOK {
+		log.Error("stopped after a failure", "error", h.Err())
+		return code
 	}
 	log.Info("stopped")
 	return exitOK

@@ -66,7 +66,7 @@ Usage:
                             --issuer <SA…|@file> -o <out.par.gz> [flags]
   wasmcloud-host par inspect <file.par.gz> [--json]
   wasmcloud-host call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]
-  wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims> …  ask and command the lattice's hosts
+  wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims|registries|watch> …  ask, command and watch the lattice's hosts
   wasmcloud-host version         print the version
   wasmcloud-host help [command]  print this help, or a command's
 
