@@ -66,3 +66,11 @@ func (l *LinkDefinition) Validate() error {
 	}
 	return nil
 }
+
+// validLinkName checks a provider's link name: one NATS subject token, as in a link definition.
+func validLinkName(name string) error {
+	if err := subject.ValidateToken(name); err != nil {
+		return fmt.Errorf("link_name %q: %s", name, subject.Reason(err))
+	}
+	return nil
+}

@@ -273,3 +273,70 @@ func (m *RegistryCredentialMap) Validate() error {
 	}
 	return nil
 }
+
+// StartProviderCommand is the request of cmd.{host}.lp: run the provider archive ProviderRef under a link name.
+type StartProviderCommand struct {
+	ProviderRef   string            `json:"provider_ref"`
+	LinkName      string            `json:"link_name"`
+	Configuration string            `json:"configuration,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	HostID        string            `json:"host_id,omitempty"`
+}
+
+// Validate checks the command; an empty link name means DefaultLinkName.
+func (c *StartProviderCommand) Validate() error {
+	if c.ProviderRef == "" {
+		return errors.New("provider_ref is required")
+	}
+	if c.LinkName == "" {
+		c.LinkName = DefaultLinkName
+	}
+	return validLinkName(c.LinkName)
+}
+
+// StopProviderCommand is the request of cmd.{host}.sp. ProviderRef is the provider's public key (OTP) or the
+// reference it was started from.
+type StopProviderCommand struct {
+	ProviderRef string            `json:"provider_ref"`
+	LinkName    string            `json:"link_name"`
+	ContractID  string            `json:"contract_id,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	HostID      string            `json:"host_id,omitempty"`
+}
+
+// Validate checks the command; an empty link name means DefaultLinkName.
+func (c *StopProviderCommand) Validate() error {
+	if c.ProviderRef == "" {
+		return errors.New("provider_ref is required")
+	}
+	if c.LinkName == "" {
+		c.LinkName = DefaultLinkName
+	}
+	return validLinkName(c.LinkName)
+}
+
+// ProviderAuctionRequest is the request of auction.provider.
+type ProviderAuctionRequest struct {
+	ProviderRef string            `json:"provider_ref"`
+	LinkName    string            `json:"link_name"`
+	Constraints map[string]string `json:"constraints"`
+}
+
+// Validate checks the request; an empty link name means DefaultLinkName.
+func (r *ProviderAuctionRequest) Validate() error {
+	if r.ProviderRef == "" {
+		return errors.New("provider_ref is required")
+	}
+	if r.LinkName == "" {
+		r.LinkName = DefaultLinkName
+	}
+	return validLinkName(r.LinkName)
+}
+
+// ProviderAuctionAck is a host's bid in a provider auction.
+type ProviderAuctionAck struct {
+	ProviderRef string            `json:"provider_ref"`
+	LinkName    string            `json:"link_name"`
+	Constraints map[string]string `json:"constraints"`
+	HostID      string            `json:"host_id"`
+}

@@ -15,6 +15,9 @@ const (
 	CmdScaleActor  = "scale"
 	CmdUpdateActor = "upd"
 	CmdStopHost    = "stop"
+	// CmdStartProvider and CmdStopProvider start and stop a capability provider process (0.x lp and sp).
+	CmdStartProvider = "lp"
+	CmdStopProvider  = "sp"
 )
 
 // RPCSubject returns wasmbus.rpc.{lattice}.{key}, where the actor with module key key is served.
@@ -27,6 +30,30 @@ func RPCWildcard(lattice string) string { return "wasmbus.rpc." + lattice + ".>"
 // process serves the invocations of one link name.
 func ProviderRPCSubject(lattice, providerKey, linkName string) string {
 	return "wasmbus.rpc." + lattice + "." + providerKey + "." + linkName
+}
+
+// ProviderLinkPutSubject returns wasmbus.rpc.{lattice}.{provider}.{linkName}.linkdefs.put, where a provider
+// process learns of a link to it (a MessagePack link definition, published, not requested).
+func ProviderLinkPutSubject(lattice, providerKey, linkName string) string {
+	return ProviderRPCSubject(lattice, providerKey, linkName) + ".linkdefs.put"
+}
+
+// ProviderLinkDelSubject returns wasmbus.rpc.{lattice}.{provider}.{linkName}.linkdefs.del, where a provider
+// process learns that a link to it was deleted.
+func ProviderLinkDelSubject(lattice, providerKey, linkName string) string {
+	return ProviderRPCSubject(lattice, providerKey, linkName) + ".linkdefs.del"
+}
+
+// ProviderHealthSubject returns wasmbus.rpc.{lattice}.{provider}.{linkName}.health, which a provider process
+// answers with a MessagePack HealthCheckResponse.
+func ProviderHealthSubject(lattice, providerKey, linkName string) string {
+	return ProviderRPCSubject(lattice, providerKey, linkName) + ".health"
+}
+
+// ProviderShutdownSubject returns wasmbus.rpc.{lattice}.{provider}.{linkName}.shutdown, on which a host asks
+// a provider process to exit ({"host_id": …}).
+func ProviderShutdownSubject(lattice, providerKey, linkName string) string {
+	return ProviderRPCSubject(lattice, providerKey, linkName) + ".shutdown"
 }
 
 // EventSubject returns wasmbus.evt.{lattice}, where every lattice event is published.
@@ -86,6 +113,9 @@ func (c CtlSubjects) PingHosts() string { return c.base + ".ping.hosts" }
 
 // Auction returns the subject of actor auctions.
 func (c CtlSubjects) Auction() string { return c.base + ".auction.actor" }
+
+// ProviderAuction returns the subject of provider auctions.
+func (c CtlSubjects) ProviderAuction() string { return c.base + ".auction.provider" }
 
 // Claims returns the subject of the lattice's claims query.
 func (c CtlSubjects) Claims() string { return c.base + ".get.claims" }

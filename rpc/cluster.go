@@ -83,6 +83,8 @@ type Cluster struct {
 	// replayUnauth remembers the invocations made on behalf of unauthenticated input (their tokens say so):
 	// a flood of HTTP requests or subscribed messages fills this share, never the cluster members' one.
 	replayUnauth *ReplayCache
+	// delegations looks up the signing keys of provider instances (SetDelegations); nil: none.
+	delegations atomic.Pointer[Delegations]
 }
 
 // issuerSet is a set of trusted cluster keys, never changed once built.

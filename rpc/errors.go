@@ -13,6 +13,9 @@ var (
 	ErrSignature = errors.New("rpc: invocation signature does not verify")
 	// ErrUntrustedIssuer: the token was signed by a cluster key this host does not trust.
 	ErrUntrustedIssuer = errors.New("rpc: issuer is not among the trusted cluster issuers")
+	// ErrDelegation: the token was signed by a provider's delegated key (see Delegation) for an invocation
+	// outside the delegation: another origin, another host id, or after the delegation expired.
+	ErrDelegation = errors.New("rpc: invocation outside the signing provider's delegation")
 	// ErrExpired: the token is older than its exp, or than the validity window.
 	ErrExpired = errors.New("rpc: invocation token expired")
 	// ErrNotYetValid: the token's nbf or iat lies in the future beyond the allowed skew.

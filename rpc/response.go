@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
@@ -82,6 +83,13 @@ func (c *Cluster) VerifyResponse(msg []byte, invocationID string) (*wire.Respons
 // so a forged reply cannot make the caller read, and so consume, the genuine reply's payload. Unsigned
 // chunked responses from 0.x peers are fetched when unsigned responses are accepted.
 func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch func(contentLength uint64) ([]byte, error)) (*wire.Response, error) {
+	return c.verifyResponse(msg, invocationID, fetch, nil)
+}
+
+// verifyResponse is VerifyResponseChunked; provider, when set, is the capability provider that was called:
+// its reply may be unsigned (0.x providers cannot sign), and a signed one may also carry a token of the
+// provider instance's delegated key (see Delegation).
+func (c *Cluster) verifyResponse(msg []byte, invocationID string, fetch func(contentLength uint64) ([]byte, error), provider *wire.Entity) (*wire.Response, error) {
 	resp := new(wire.Response)
 	if err := resp.UnmarshalMsgpack(msg); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDecode, err)
@@ -92,12 +100,12 @@ func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch f
 	var meta *responseMeta
 	switch {
 	case resp.Claims != "":
-		m, err := c.checkResponseToken(resp, invocationID)
+		m, err := c.checkResponseToken(resp, invocationID, provider)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrResponseToken, err)
 		}
 		meta = m
-	case c.requireSignedResponses:
+	case c.requireSignedResponses && provider == nil:
 		return nil, ErrUnsignedResponse
 	}
 	if n := uint64(len(resp.Msg)); resp.ContentLength > n {
@@ -128,16 +136,20 @@ func (c *Cluster) VerifyResponseChunked(msg []byte, invocationID string, fetch f
 // checkResponseToken checks the responder token of resp, all but the hashes (the payload may still have to be
 // fetched), and returns its metadata. Its errors deliberately do not wrap the invocation refusals
 // (ErrHashMismatch, ...): the caller reports them all as ErrResponseToken.
-func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) (*responseMeta, error) {
+func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string, provider *wire.Entity) (*responseMeta, error) {
 	tok, err := wascap.Parse(resp.Claims)
 	if err != nil {
 		return nil, err
 	}
-	trusted, ok := c.issuer(tok.Claims.Issuer)
-	if !ok {
+	if trusted, ok := c.issuer(tok.Claims.Issuer); ok {
+		err = tok.Verify(trusted.key)
+	} else if d, _ := c.delegation(tok.Claims.Issuer, c.now()); provider != nil && d != nil &&
+		checkScope(d, provider.PublicKey, provider.ContractID, provider.LinkName) == nil {
+		_, err = tok.VerifyIssuer(nkey.Cluster)
+	} else {
 		return nil, fmt.Errorf("responder key %s is not trusted", printable(tok.Claims.Issuer))
 	}
-	if err := tok.Verify(trusted.key); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if err := c.revoked.Load().Check("responder key", tok.Claims.Issuer, time.Unix(tok.Claims.IssuedAt, 0)); err != nil {
@@ -161,7 +173,11 @@ func (c *Cluster) checkResponseToken(resp *wire.Response, invocationID string) (
 // (a refusing host signs its refusal with a key the caller may not trust): that text is added to the
 // verification error, marked as unverified.
 func (c *Cluster) ResponsePayload(reply []byte, id string, fetch func(contentLength uint64) ([]byte, error)) ([]byte, error) {
-	resp, err := c.VerifyResponseChunked(reply, id, fetch)
+	return c.responsePayload(reply, id, fetch, nil)
+}
+
+func (c *Cluster) responsePayload(reply []byte, id string, fetch func(contentLength uint64) ([]byte, error), provider *wire.Entity) ([]byte, error) {
+	resp, err := c.verifyResponse(reply, id, fetch, provider)
 	if err != nil {
 		var unverified wire.Response
 		if errors.Is(err, ErrResponseToken) && unverified.UnmarshalMsgpack(reply) == nil && unverified.Error != "" {
@@ -179,8 +195,9 @@ func (c *Cluster) ResponsePayload(reply []byte, id string, fetch func(contentLen
 // Accept takes a reply that verifies, whether it carries a payload or the responder's error, and refuses one
 // that does not, so that the next one is tried; Result then returns what the verified reply said.
 type Reply struct {
-	c       *Cluster
-	id      string
+	c        *Cluster
+	id       string
+	provider *wire.Entity // the called capability provider, or nil for an actor
 	fetch   func(contentLength uint64) ([]byte, error)
 	payload []byte
 	err     error
@@ -192,6 +209,13 @@ func (c *Cluster) NewReply(id string, fetch func(contentLength uint64) ([]byte, 
 	return &Reply{c: c, id: id, fetch: fetch}
 }
 
+// NewProviderReply returns the Reply to the invocation id sent to the capability provider p. A provider's
+// reply is accepted unsigned (0.x providers cannot sign responses, whatever RequireSignedResponses says); a
+// signed one must verify, under a trusted cluster key or the delegated key of that provider instance.
+func (c *Cluster) NewProviderReply(id string, p wire.Entity, fetch func(contentLength uint64) ([]byte, error)) *Reply {
+	return &Reply{c: c, id: id, fetch: fetch, provider: &p}
+}
+
 // Plausible is a cheap first look at a reply, without a signature check: it must answer this invocation and,
 // unless unsigned replies are accepted, carry a token whose issuer is trusted and whose subject is the
 // invocation. A Requester drops implausible replies as they arrive, so a flood of forgeries fills nothing.
@@ -201,19 +225,23 @@ func (r *Reply) Plausible(reply []byte) bool {
 		return false
 	}
 	if resp.Claims == "" {
-		return !r.c.requireSignedResponses
+		return !r.c.requireSignedResponses || r.provider != nil
 	}
 	tok, err := wascap.Parse(resp.Claims)
 	if err != nil {
 		return false
 	}
 	_, trusted := r.c.issuer(tok.Claims.Issuer)
+	if !trusted && r.provider != nil {
+		d, _ := r.c.delegation(tok.Claims.Issuer, r.c.now())
+		trusted = d != nil && d.ProviderKey == r.provider.PublicKey
+	}
 	return trusted && tok.Claims.Subject == r.id
 }
 
 // Accept verifies one reply. It returns nil when the reply verified, and why it does not otherwise.
 func (r *Reply) Accept(reply []byte) error {
-	payload, err := r.c.ResponsePayload(reply, r.id, r.fetch)
+	payload, err := r.c.responsePayload(reply, r.id, r.fetch, r.provider)
 	var remote *RemoteError
 	if err != nil && !errors.As(err, &remote) {
 		return err

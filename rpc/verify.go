@@ -87,9 +87,10 @@ type VerifyOptions struct {
 }
 
 // Verify decodes an inbound invocation and runs every check before anything may be dispatched, in this order:
-// decode, token structure, signature, issuer trusted, time bounds, target and origin URLs, hash over the
+// decode, token structure, signature, issuer trusted (or a provider key whose delegation is in force, see
+// Delegation), time bounds, target and origin URLs (a delegated key: the origin is its provider), hash over the
 // complete payload (never skipped, also for empty and chunked bodies), subject equals the invocation id, host
-// id, not seen before. It returns the invocation and its complete payload (inv.Msg, or the dechunked body), or
+// id (a delegated key: the provider's host), not seen before. It returns the invocation and its complete payload (inv.Msg, or the dechunked body), or
 // an error matching exactly one of this package's Err* reasons. Only an invocation that passed every other
 // check is recorded in the replay cache, so refused messages cannot fill it.
 //
@@ -126,14 +127,23 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 	}
+	now := c.now()
+	// A key no cluster trusts may still be a provider instance's own key, delegated by a trusted host: then it
+	// speaks only for that provider (checked with the origin below).
+	var deleg *Delegation
 	if !isTrusted {
-		return nil, fmt.Errorf("%w: %s", ErrUntrustedIssuer, tok.Claims.Issuer)
+		if deleg, err = c.delegation(tok.Claims.Issuer, now); err != nil {
+			return nil, err
+		}
+		if deleg == nil {
+			return nil, fmt.Errorf("%w: %s", ErrUntrustedIssuer, tok.Claims.Issuer)
+		}
+		trusted.index = delegatedIndex(tok.Claims.Issuer)
 	}
 	if err := c.revoked.Load().Check("cluster key", tok.Claims.Issuer, time.Unix(tok.Claims.IssuedAt, 0)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRevoked, err)
 	}
 
-	now := c.now()
 	deadline, err := c.checkTime(&tok.Claims, now)
 	if err != nil {
 		return nil, err
@@ -144,6 +154,11 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	}
 	if origin := inv.Origin.URL(); meta.OriginURL != origin {
 		return nil, fmt.Errorf("%w: token %q, invocation %q", ErrOriginMismatch, meta.OriginURL, origin)
+	}
+	if deleg != nil {
+		if err := checkScope(deleg, inv.Origin.PublicKey, inv.Origin.ContractID, inv.Origin.LinkName); err != nil {
+			return nil, err
+		}
 	}
 
 	payload := inv.Msg
@@ -176,16 +191,21 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	if err := checkHostID(inv.HostID, meta.HostID, tok.Claims.Issuer); err != nil {
 		return nil, err
 	}
+	if deleg != nil && inv.HostID != deleg.HostID {
+		return nil, fmt.Errorf("%w: host_id %q is not %s, the host that runs provider %s", ErrDelegation, printable(inv.HostID), deleg.HostID, deleg.ProviderKey)
+	}
 	if meta.Lattice != "" && c.lattice != "" && meta.Lattice != c.lattice {
 		return nil, fmt.Errorf("%w: signed for lattice %q, received in %q", ErrLattice, meta.Lattice, c.lattice)
 	}
 
-	inv.Unauthenticated = meta.Unauthenticated
+	// A provider acts for whoever reached it (HTTP clients, subscribers): what it sends counts as
+	// unauthenticated input, so a flood through it fills the share of such invocations, not the cluster's.
+	inv.Unauthenticated = meta.Unauthenticated || deleg != nil
 	if o.InProcess {
 		return payload, nil
 	}
 	cache := c.replay
-	if meta.Unauthenticated {
+	if inv.Unauthenticated {
 		cache = c.replayUnauth
 	}
 	if err := cache.Add(replayKeyFor(trusted.index, inv.ID), now.UnixNano(), deadline.UnixNano()); err != nil {
