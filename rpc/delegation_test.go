@@ -63,7 +63,9 @@ func TestVerifyDelegatedProviderKey(t *testing.T) {
 		deleg  func(d *Delegation)
 		want   error
 	}{
-		{name: "another provider's origin", mutate: func(inv *wire.Invocation) { inv.Origin.PublicKey = "VAMPSNGKTNNUY5FVT2JJHCLVTLVFHDOTFCIGM32VHIMTPY2YTCH6NESC" }, want: ErrDelegation},
+		{name: "another provider's origin", mutate: func(inv *wire.Invocation) {
+			inv.Origin.PublicKey = "VAMPSNGKTNNUY5FVT2JJHCLVTLVFHDOTFCIGM32VHIMTPY2YTCH6NESC"
+		}, want: ErrDelegation},
 		{name: "an actor as origin", mutate: func(inv *wire.Invocation) { inv.Origin = wire.Entity{PublicKey: echoKey} }, want: ErrDelegation},
 		{name: "another link name", mutate: func(inv *wire.Invocation) { inv.Origin.LinkName = "other" }, want: ErrDelegation},
 		{name: "another contract", mutate: func(inv *wire.Invocation) { inv.Origin.ContractID = "wasmcloud:keyvalue" }, want: ErrDelegation},

@@ -198,9 +198,9 @@ type Reply struct {
 	c        *Cluster
 	id       string
 	provider *wire.Entity // the called capability provider, or nil for an actor
-	fetch   func(contentLength uint64) ([]byte, error)
-	payload []byte
-	err     error
+	fetch    func(contentLength uint64) ([]byte, error)
+	payload  []byte
+	err      error
 }
 
 // NewReply returns the Reply to the invocation id; fetch reads a chunked reply's payload (see
