@@ -16,6 +16,7 @@ var (
 	BuiltinHTTPServer = builtinKey("httpserver")
 	BuiltinKeyValue   = builtinKey("keyvalue")
 	BuiltinMessaging  = builtinKey("messaging")
+	BuiltinHTTPClient = builtinKey("httpclient")
 )
 
 func builtinKey(name string) string {
@@ -28,6 +29,11 @@ func builtinKey(name string) string {
 	return kp.Public().String()
 }
 
+// IsBuiltin reports whether key is one of the built-in providers' keys.
+func IsBuiltin(key string) bool {
+	return key == BuiltinHTTPServer || key == BuiltinKeyValue || key == BuiltinMessaging || key == BuiltinHTTPClient
+}
+
 // BuiltinProviders lists the linkable built-in providers, as inventories show them.
 func BuiltinProviders() []control.ProviderDescription {
 	p := func(key, contract, name string) control.ProviderDescription {
@@ -38,6 +44,7 @@ func BuiltinProviders() []control.ProviderDescription {
 		p(BuiltinHTTPServer, contract.ContractHTTPServer, "httpserver"),
 		p(BuiltinKeyValue, contract.ContractKeyValue, "keyvalue"),
 		p(BuiltinMessaging, contract.ContractMessaging, "messaging"),
+		p(BuiltinHTTPClient, contract.ContractHTTPClient, "httpclient"),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/httpclient"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/httpserver"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/logging"
@@ -89,6 +90,10 @@ type Config struct {
 	Buckets keyvalue.Buckets
 	// Policy is the policy hook (nil: allow).
 	Policy Policy
+	// Remote serves a call whose link names a provider that is not built in: it sends the signed invocation to
+	// the provider's 0.x subject, wasmbus.rpc.{lattice}.{provider}.{link name}, wherever in the lattice the
+	// provider runs, and returns its verified reply. Nil: such calls are refused (ErrNoProvider).
+	Remote func(ctx context.Context, r Request, payload []byte) ([]byte, error)
 	// Log receives refused calls, links that could not be applied, and the actors' own log entries.
 	Log *slog.Logger
 	// Refused, when set, is told about every refused call, with the error the guest sees (the daemon counts
@@ -110,9 +115,10 @@ type Gate struct {
 	log    *slog.Logger
 	routes map[route]handler
 
-	http *httpserver.Server
-	kv   *keyvalue.Provider
-	msg  *messaging.Provider
+	http   *httpserver.Server
+	client *httpclient.Provider
+	kv     *keyvalue.Provider
+	msg    *messaging.Provider
 
 	// mu guards bound and failed; Apply holds it while it changes listeners and subscriptions, so link
 	// changes and actor starts and stops are applied one at a time.
@@ -129,9 +135,10 @@ func New(host Host, cfg Config) *Gate {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gate{host: host, cfg: cfg, log: cfg.Log,
-		http: httpserver.New(httpserver.Config{HandlerTimeout: cfg.Timeout}, cfg.Log),
-		kv:   keyvalue.NewProvider(cfg.JetStream, cfg.Buckets),
-		msg:  messaging.New(messaging.Config{Conn: cfg.RPCConn, Timeout: cfg.Timeout, Subjects: cfg.Subjects, Log: cfg.Log}),
+		http:   httpserver.New(httpserver.Config{HandlerTimeout: cfg.Timeout}, cfg.Log),
+		client: httpclient.New(httpclient.Config{Timeout: cfg.Timeout}),
+		kv:     keyvalue.NewProvider(cfg.JetStream, cfg.Buckets),
+		msg:    messaging.New(messaging.Config{Conn: cfg.RPCConn, Timeout: cfg.Timeout, Subjects: cfg.Subjects, Log: cfg.Log}),
 	}
 	g.routes = map[route]handler{
 		{"", contract.ContractLogging}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
@@ -146,6 +153,13 @@ func New(host Host, cfg Config) *Gate {
 				return nil, err
 			}
 			return g.kv.Call(ctx, l, r.Operation, payload)
+		},
+		{BuiltinHTTPClient, contract.ContractHTTPClient}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
+			l, err := g.parsed(*r.Link).httpClient()
+			if err != nil {
+				return nil, err
+			}
+			return g.client.Call(ctx, l, r.Operation, payload)
 		},
 		{BuiltinMessaging, contract.ContractMessaging}: func(ctx context.Context, r *Request, payload []byte) ([]byte, error) {
 			l, err := g.parsed(*r.Link).messaging()
@@ -187,11 +201,15 @@ func (g *Gate) Call(ctx context.Context, caller Caller, linkName, contractID, op
 		}
 	}
 	h := g.routes[rt]
-	if h == nil {
+	if h == nil && (rt.provider == "" || IsBuiltin(rt.provider) || g.cfg.Remote == nil) {
 		return nil, g.refuse(&r, fmt.Errorf("%w: provider %s is not one of this host's built-in providers for %s", ErrNoProvider, rt.provider, contractID))
 	}
+	if h == nil {
+		// Any other provider in the lattice: the same checks passed above, the call goes over NATS.
+		return g.cfg.Remote(ctx, r, payload)
+	}
 	out, err := h(ctx, &r, payload)
-	if errors.Is(err, messaging.ErrSubjectNotAllowed) || errors.Is(err, keyvalue.ErrBucketNotAllowed) {
+	if errors.Is(err, messaging.ErrSubjectNotAllowed) || errors.Is(err, keyvalue.ErrBucketNotAllowed) || errors.Is(err, httpclient.ErrNotAllowed) {
 		return nil, g.refuse(&r, err)
 	}
 	return out, err
@@ -211,6 +229,7 @@ const (
 	ReasonNotLinked  = "not_linked"
 	ReasonSubject    = "subject"
 	ReasonBucket     = "bucket"
+	ReasonEgress     = "egress"
 	ReasonOther      = "other"
 )
 
@@ -226,6 +245,8 @@ func (g *Gate) refuse(r *Request, err error) error {
 		reason = ReasonSubject
 	case errors.Is(err, keyvalue.ErrBucketNotAllowed):
 		reason = ReasonBucket
+	case errors.Is(err, httpclient.ErrNotAllowed):
+		reason = ReasonEgress
 	}
 	g.refused.mu.Lock()
 	if g.refused.n == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/httpclient"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/httpserver"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/keyvalue"
 	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
@@ -32,13 +33,15 @@ type binding struct {
 
 // parsedLink holds a link's values as the provider of its contract reads them, or why it cannot use them.
 type parsedLink struct {
-	kv  keyvalue.Link
-	msg messaging.Link
-	err error
+	kv     keyvalue.Link
+	msg    messaging.Link
+	client httpclient.Link
+	err    error
 }
 
-func (p parsedLink) keyValue() (keyvalue.Link, error)   { return p.kv, p.err }
-func (p parsedLink) messaging() (messaging.Link, error) { return p.msg, p.err }
+func (p parsedLink) keyValue() (keyvalue.Link, error)     { return p.kv, p.err }
+func (p parsedLink) messaging() (messaging.Link, error)   { return p.msg, p.err }
+func (p parsedLink) httpClient() (httpclient.Link, error) { return p.client, p.err }
 
 // parse reads and checks a link's values for the built-in provider of its contract: the address of an HTTP
 // link, the bucket and prefix of a key-value link, the subjects and queue of a messaging link. Links to
@@ -52,6 +55,8 @@ func (g *Gate) parse(l control.LinkDefinition) parsedLink {
 		p.msg, p.err = g.msg.ParseLink(l.ActorID, l.LinkName, l.Values)
 	case l.ProviderID == BuiltinHTTPServer && l.ContractID == contract.ContractHTTPServer:
 		_, p.err = g.http.ParseLink(l.Values)
+	case l.ProviderID == BuiltinHTTPClient && l.ContractID == contract.ContractHTTPClient:
+		p.client, p.err = g.client.ParseLink(l.Values)
 	}
 	return p
 }

@@ -30,6 +30,7 @@ const (
 	contractHTTPServer = "wasmcloud:httpserver"
 	contractKeyValue   = "wasmcloud:keyvalue"
 	contractMessaging  = "wasmcloud:messaging"
+	contractHTTPClient = "wasmcloud:httpclient"
 )
 
 // builtins holds the keys of a host's built-in providers, by contract, as its inventory lists them.
@@ -40,7 +41,8 @@ type builtins map[string]string
 func builtinProviders(t testing.TB, e env, hostID string) builtins {
 	t.Helper()
 	inv := inventory(t, e, hostID)
-	names := map[string]string{contractHTTPServer: "httpserver", contractKeyValue: "keyvalue", contractMessaging: "messaging"}
+	names := map[string]string{contractHTTPServer: "httpserver", contractKeyValue: "keyvalue", contractMessaging: "messaging",
+		contractHTTPClient: "httpclient"}
 	out := builtins{}
 	for _, p := range inv.Providers {
 		name, ok := names[p.ContractID]

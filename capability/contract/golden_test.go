@@ -220,6 +220,15 @@ func normalize(v codec) codec {
 			c.Body = nil
 		}
 		return &c
+	case *HTTPClientRequest:
+		c := *m
+		if len(c.Headers) == 0 {
+			c.Headers = nil
+		}
+		if len(c.Body) == 0 {
+			c.Body = nil
+		}
+		return &c
 	case *HTTPResponse:
 		c := *m
 		if len(c.Header) == 0 {

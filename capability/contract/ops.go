@@ -6,6 +6,7 @@ const (
 	ContractHTTPServer = "wasmcloud:httpserver"
 	ContractKeyValue   = "wasmcloud:keyvalue"
 	ContractMessaging  = "wasmcloud:messaging"
+	ContractHTTPClient = "wasmcloud:httpclient"
 	ContractLogging    = "wasmcloud:builtin:logging"
 	ContractNumberGen  = "wasmcloud:builtin:numbergen"
 )
@@ -15,6 +16,9 @@ const (
 const (
 	// OpHTTPServerHandleRequest is sent to an actor: HTTPRequest in, HTTPResponse back.
 	OpHTTPServerHandleRequest = "HttpServer.HandleRequest"
+
+	// OpHTTPClientRequest: HTTPClientRequest in, HTTPResponse back.
+	OpHTTPClientRequest = "HttpClient.Request"
 
 	// OpKeyValueGet: key (string) in, GetResponse back.
 	OpKeyValueGet = "KeyValue.Get"
