@@ -42,7 +42,15 @@ const (
 	MediaTypeWasmLayer = "application/vnd.module.wasm.content.layer.v1+wasm"
 	// MediaTypeWasm is the generic WebAssembly media type, accepted for the layer as well.
 	MediaTypeWasm = "application/wasm"
+	// MediaTypeProviderConfig and MediaTypeProviderLayer are the config and layer media types wash gives a
+	// capability provider archive (the layer is the .par.gz file).
+	MediaTypeProviderConfig = "application/vnd.wasmcloud.provider.archive.config"
+	MediaTypeProviderLayer  = "application/vnd.wasmcloud.provider.archive.layer.v1+par"
 )
+
+// DefaultProviderMaxSize is the provider archive size limit when Config.ProviderMaxSize is zero: 512 MiB,
+// room for a provider's binaries for several platforms.
+const DefaultProviderMaxSize = 512 << 20
 
 // DefaultMaxSize is the module size limit when Config.MaxSize is zero: 64 MiB, far above any actor.
 const DefaultMaxSize = 64 << 20
@@ -67,6 +75,9 @@ type Config struct {
 	Credentials map[string]Credentials
 	// MaxSize is the largest module accepted, in bytes; zero or less means DefaultMaxSize.
 	MaxSize int64
+	// ProviderMaxSize is the largest provider archive accepted, in bytes; zero or less means
+	// DefaultProviderMaxSize.
+	ProviderMaxSize int64
 	// Verifier, when not nil, requires every artifact to carry a cosign signature it accepts (see
 	// cosign.Load); SetVerifier replaces it.
 	Verifier *cosign.Verifier
@@ -99,7 +110,9 @@ type Client struct {
 	allowLatest bool
 	insecure    map[string]bool // lower-cased host[:port]; read-only after New
 	maxSize     int64
-	httpClient  *http.Client
+	// maxProviderSize bounds provider archives.
+	maxProviderSize int64
+	httpClient      *http.Client
 
 	verifier atomic.Pointer[cosign.Verifier] // nil: no signature required
 
@@ -118,6 +131,10 @@ func New(cfg Config) *Client {
 	}
 	if c.maxSize <= 0 {
 		c.maxSize = DefaultMaxSize
+	}
+	c.maxProviderSize = cfg.ProviderMaxSize
+	if c.maxProviderSize <= 0 {
+		c.maxProviderSize = DefaultProviderMaxSize
 	}
 	for _, r := range cfg.Insecure {
 		c.insecure[strings.ToLower(strings.TrimSpace(r))] = true

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	godigest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -57,11 +58,34 @@ type Artifact struct {
 // Pull fetches the actor artifact ref names and returns its module. Every failure is a *RefError whose Kind
 // is one of the package's sentinels; see the package documentation for what is checked.
 func (c *Client) Pull(ctx context.Context, ref string) (*Artifact, error) {
+	return c.pull(ctx, ref, actorLayers, c.maxSize)
+}
+
+// PullProvider fetches the capability provider archive ref names: an artifact whose single layer has the
+// media type MediaTypeProviderLayer (as wash push writes it), at most ProviderMaxSize bytes. It checks what
+// Pull checks (pinning, digests, size before download, the cosign signature when a verifier is set) and
+// returns the archive's bytes in Module; the archive's own token is not verified here (package par does).
+func (c *Client) PullProvider(ctx context.Context, ref string) (*Artifact, error) {
+	return c.pull(ctx, ref, providerLayers, c.maxProviderSize)
+}
+
+// layerKind is what a pull accepts as the artifact's one layer.
+type layerKind struct {
+	what       string   // "WebAssembly", "provider archive"
+	mediaTypes []string // the first is the one named in errors
+}
+
+var (
+	actorLayers    = layerKind{what: "WebAssembly", mediaTypes: []string{MediaTypeWasmLayer, MediaTypeWasm}}
+	providerLayers = layerKind{what: "provider archive", mediaTypes: []string{MediaTypeProviderLayer}}
+)
+
+func (c *Client) pull(ctx context.Context, ref string, kind layerKind, maxSize int64) (*Artifact, error) {
 	r, err := ParseReference(ref)
 	if err != nil {
 		return nil, err
 	}
-	p := &pull{ref: ref, r: r}
+	p := &pull{ref: ref, r: r, kind: kind}
 	if !r.Pinned() && !c.allowLatest {
 		return nil, p.fail(ErrLatest, "pin a version tag or an @sha256: digest", nil)
 	}
@@ -88,7 +112,7 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Artifact, error) {
 		return nil, err
 	}
 	digest := string(subject.Digest)
-	layer, err := p.layer(manifest, c.maxSize)
+	layer, err := p.layer(manifest, maxSize)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +142,7 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Artifact, error) {
 type pull struct {
 	ref  string
 	r    Reference
+	kind layerKind
 	rec  *recorder
 	repo *remote.Repository
 }
@@ -178,11 +203,11 @@ func (p *pull) manifest(ctx context.Context, want string) (ocispec.Descriptor, *
 // size within the limit.
 func (p *pull) layer(m *ocispec.Manifest, maxSize int64) (ocispec.Descriptor, error) {
 	if len(m.Layers) != 1 {
-		return ocispec.Descriptor{}, p.fail(ErrNotActor, fmt.Sprintf("manifest has %d layers, want exactly one WebAssembly layer", len(m.Layers)), nil)
+		return ocispec.Descriptor{}, p.fail(ErrNotActor, fmt.Sprintf("manifest has %d layers, want exactly one %s layer", len(m.Layers), p.kind.what), nil)
 	}
 	l := m.Layers[0]
-	if l.MediaType != MediaTypeWasmLayer && l.MediaType != MediaTypeWasm {
-		return ocispec.Descriptor{}, p.fail(ErrNotActor, fmt.Sprintf("layer media type %q is not WebAssembly (want %s)", l.MediaType, MediaTypeWasmLayer), nil)
+	if !slices.Contains(p.kind.mediaTypes, l.MediaType) {
+		return ocispec.Descriptor{}, p.fail(ErrNotActor, fmt.Sprintf("layer media type %q is not %s (want %s)", l.MediaType, p.kind.what, p.kind.mediaTypes[0]), nil)
 	}
 	if reason := checkDigest(string(l.Digest)); reason != "" {
 		return ocispec.Descriptor{}, p.fail(ErrNotActor, "layer "+reason, nil)
@@ -191,7 +216,7 @@ func (p *pull) layer(m *ocispec.Manifest, maxSize int64) (ocispec.Descriptor, er
 		return ocispec.Descriptor{}, p.fail(ErrNotActor, fmt.Sprintf("layer size %d", l.Size), nil)
 	}
 	if l.Size > maxSize {
-		return ocispec.Descriptor{}, p.fail(ErrTooLarge, fmt.Sprintf("module layer is %d bytes, over the %d-byte limit", l.Size, maxSize), nil)
+		return ocispec.Descriptor{}, p.fail(ErrTooLarge, fmt.Sprintf("%s layer is %d bytes, over the %d-byte limit", p.kind.what, l.Size, maxSize), nil)
 	}
 	// Only what was checked goes to the fetch: no URLs, annotations or platform from the registry.
 	return ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size}, nil

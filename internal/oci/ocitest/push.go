@@ -46,6 +46,17 @@ func ActorManifest(module []byte) Manifest {
 	}
 }
 
+// ProviderManifest is the artifact `wash push` makes of a provider archive: config media type
+// application/vnd.wasmcloud.provider.archive.config, one layer of media type
+// application/vnd.wasmcloud.provider.archive.layer.v1+par holding the .par.gz file.
+func ProviderManifest(archive []byte) Manifest {
+	return Manifest{
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    Blob{MediaType: oci.MediaTypeProviderConfig, Data: []byte("{}")},
+		Layers:    []Blob{{MediaType: oci.MediaTypeProviderLayer, Data: archive}},
+	}
+}
+
 // PushOption configures how Push reaches the registry.
 type PushOption func(*pushConfig)
 
