@@ -132,6 +132,12 @@ type Config struct {
 	// JSReplicas is the replica count of the JetStream buckets the host creates; 0 means auto: 3 when the
 	// NATS server is part of a cluster that can hold them, 1 otherwise (WASMCLOUD_JS_REPLICAS).
 	JSReplicas int
+	// ProviderIssuers are the account keys (A…) whose provider archives may run on this host
+	// (WASMCLOUD_PROVIDER_ISSUERS). Empty: ActorIssuers applies to providers too.
+	ProviderIssuers []string
+	// ProviderClusterSeed hands the cluster seed to provider processes as their invocation_seed, as 0.x does
+	// (WASMCLOUD_PROVIDER_CLUSTER_SEED), instead of a delegated key of their own.
+	ProviderClusterSeed bool
 }
 
 // NATSConn is the configuration of one NATS connection (RPC or CTL).
@@ -287,6 +293,8 @@ type spec struct {
 	CosignIssuer       envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_CERTIFICATE_OIDC_ISSUER" help:"keyless: the OIDC issuer of the signer's certificate"`
 	CosignIssuerRE     envVar[text, *text]                 `envconfig:"WASMCLOUD_COSIGN_CERTIFICATE_OIDC_ISSUER_REGEXP" help:"keyless: a regular expression the whole OIDC issuer must match"`
 	ActorIssuers       envVar[list, *list]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS" show:"any issuer" help:"comma-separated A… keys whose actors may start on this host"`
+	ProviderIssuers    envVar[list, *list]                 `envconfig:"WASMCLOUD_PROVIDER_ISSUERS" show:"WASMCLOUD_ACTOR_ISSUERS" help:"comma-separated A… keys whose provider archives may run on this host"`
+	ProvClusterSeed    envVar[Bool, *Bool]                 `envconfig:"WASMCLOUD_PROVIDER_CLUSTER_SEED" def:"false" help:"hand providers the cluster seed as 0.x does (for 0.x hosts in the lattice), instead of a delegated key"`
 	NATSEmbedded       envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
 
 	StateDir      envVar[text, *text]         `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
@@ -496,8 +504,10 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		Cosign: cosign.Config{PublicKeys: []string(s.CosignPublicKeys.val), TrustedRoot: string(s.CosignTrustedRoot.val),
 			CertificateIdentity: string(s.CosignIdentity.val), CertificateIdentityRegexp: string(s.CosignIdentityRE.val),
 			CertificateOIDCIssuer: string(s.CosignIssuer.val), CertificateOIDCIssuerRegexp: string(s.CosignIssuerRE.val)},
-		AdminAddress: string(s.AdminAddress.val),
-		JSReplicas:   int(s.JSReplicas.val),
+		AdminAddress:        string(s.AdminAddress.val),
+		JSReplicas:          int(s.JSReplicas.val),
+		ProviderIssuers:     dedupe(s.ProviderIssuers.val),
+		ProviderClusterSeed: bool(s.ProvClusterSeed.val),
 	}
 	c.OCI = OCIConfig{
 		AllowLatest:     bool(s.OCIAllowLatest.val),

@@ -14,6 +14,7 @@ const (
 	envCtlIssuerSeedFile = "WASMCLOUD_CTL_ISSUER_SEED_FILE"
 	envCtlTokenValidity  = "WASMCLOUD_CTL_TOKEN_VALIDITY"
 	envActorIssuers      = "WASMCLOUD_ACTOR_ISSUERS"
+	envProviderIssuers   = "WASMCLOUD_PROVIDER_ISSUERS"
 )
 
 // validateSignedControl checks the control issuers, the control issuer seed, the token validity and the
@@ -28,6 +29,11 @@ func (c Config) validateSignedControl() []error {
 	for _, k := range c.ActorIssuers {
 		if !nkeys.IsValidPublicAccountKey(k) {
 			p = append(p, invalidKey(envActorIssuers, k, "not an account public key (want A…)"))
+		}
+	}
+	for _, k := range c.ProviderIssuers {
+		if !nkeys.IsValidPublicAccountKey(k) {
+			p = append(p, invalidKey(envProviderIssuers, k, "not an account public key (want A…)"))
 		}
 	}
 	if c.CtlIssuerSeed.IsSet() {
