@@ -115,6 +115,65 @@ func (c *CtlClient) AuctionActor(ctx context.Context, ref string, constraints ma
 	})
 }
 
+// AuctionProvider asks every host whether it would run the provider archive ref under linkName (the default
+// link name when empty) and constraints, and returns the bids in the order they arrived, one per host.
+func (c *CtlClient) AuctionProvider(ctx context.Context, ref, linkName string, constraints map[string]string) ([]control.ProviderAuctionAck, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if ref == "" {
+		return nil, fmt.Errorf("%w: auction: no provider reference", ErrCtlInvalid)
+	}
+	if linkName == "" {
+		linkName = control.DefaultLinkName
+	}
+	if constraints == nil {
+		constraints = map[string]string{}
+	}
+	req, err := json.Marshal(control.ProviderAuctionRequest{ProviderRef: ref, LinkName: linkName, Constraints: constraints})
+	if err != nil {
+		return nil, fmt.Errorf("client: encode auction request: %w", err)
+	}
+	return gather(ctx, c, c.subj.ProviderAuction(), req, func(a *control.ProviderAuctionAck) (string, error) {
+		if a.HostID == "" {
+			return "", errors.New("bid without host_id")
+		}
+		return a.HostID, nil
+	})
+}
+
+// StartProvider tells the host hostID to run the provider archive ref under linkName (the default link name
+// when empty). The host acknowledges before the archive is fetched and verified; a failure after that is
+// reported as a provider_start_failed event.
+func (c *CtlClient) StartProvider(ctx context.Context, hostID, ref, linkName string, annotations map[string]string) error {
+	if err := c.checkHost(hostID); err != nil {
+		return err
+	}
+	if ref == "" {
+		return fmt.Errorf("%w: start provider: no provider reference", ErrCtlInvalid)
+	}
+	if linkName == "" {
+		linkName = control.DefaultLinkName
+	}
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdStartProvider),
+		control.StartProviderCommand{ProviderRef: ref, LinkName: linkName, Annotations: annotations, HostID: hostID})
+}
+
+// StopProvider tells the host hostID to stop the provider providerKey running under linkName.
+func (c *CtlClient) StopProvider(ctx context.Context, hostID, providerKey, linkName string) error {
+	if err := c.checkHost(hostID); err != nil {
+		return err
+	}
+	if providerKey == "" {
+		return fmt.Errorf("%w: stop provider: no provider key", ErrCtlInvalid)
+	}
+	if linkName == "" {
+		linkName = control.DefaultLinkName
+	}
+	return c.command(ctx, c.subj.Command(hostID, lattice.CmdStopProvider),
+		control.StopProviderCommand{ProviderRef: providerKey, LinkName: linkName, HostID: hostID})
+}
+
 // Inventory asks the host hostID for the actors and providers it runs.
 func (c *CtlClient) Inventory(ctx context.Context, hostID string) (control.HostInventory, error) {
 	var inv control.HostInventory

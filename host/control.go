@@ -48,6 +48,9 @@ func (h *Host) ctlRoutes() []ctlRoute {
 		{subject: c.Command(id, lattice.CmdScaleActor), handle: h.ctlScaleActor},
 		{subject: c.Command(id, lattice.CmdUpdateActor), handle: h.ctlUpdateActor},
 		{subject: c.Command(id, lattice.CmdStopHost), handle: h.ctlStopHost},
+		{subject: c.ProviderAuction(), query: true, handle: h.ctlProviderAuction},
+		{subject: c.Command(id, lattice.CmdStartProvider), handle: h.ctlStartProvider},
+		{subject: c.Command(id, lattice.CmdStopProvider), handle: h.ctlStopProvider},
 	}
 }
 
@@ -138,6 +141,7 @@ func (h *Host) ctlLinkPut(ctx context.Context, m *nats.Msg) any {
 	}
 	if err == nil {
 		h.publishEvent("linkdef_set", l)
+		h.forwardLink(l, true, true)
 	}
 	return h.ack(m, err)
 }
@@ -162,6 +166,7 @@ func (h *Host) ctlLinkDel(ctx context.Context, m *nats.Msg) any {
 	}
 	if err == nil {
 		h.publishEvent("linkdef_deleted", l)
+		h.forwardLink(l, false, true)
 	}
 	return h.ack(m, err)
 }

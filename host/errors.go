@@ -42,4 +42,16 @@ var (
 	// ErrUnhealthy: Check found the host not working (a closed connection, a control subscription that does
 	// not answer).
 	ErrUnhealthy = errors.New("host: not healthy")
+	// ErrUntrustedProviderIssuer: the provider archive is signed by an account that WASMCLOUD_PROVIDER_ISSUERS (or,
+	// when it is unset, WASMCLOUD_ACTOR_ISSUERS) does not list.
+	ErrUntrustedProviderIssuer = errors.New("host: provider issuer not trusted")
+	// ErrProviderFileRefused: a provider archive file could not be loaded, verified or started. Events say only
+	// this; the host's log says why.
+	ErrProviderFileRefused = errors.New("host: provider file refused (the host's log says why)")
+	// ErrProviderRunning: the provider already runs on this host under that link name.
+	ErrProviderRunning = errors.New("host: provider already running")
+	// ErrProviderNotRunning: no such provider instance runs on this host.
+	ErrProviderNotRunning = errors.New("host: provider not running")
+	// ErrProviderUnavailable: a provider in the lattice did not answer a call within the RPC timeout.
+	ErrProviderUnavailable = errors.New("host: provider unavailable")
 )

@@ -127,7 +127,7 @@ func (h *Host) inventory() control.HostInventory {
 	inv := control.HostInventory{
 		HostID: h.HostID(), Issuer: h.cluster.PublicKey(), Labels: h.cfg.Labels, FriendlyName: h.friendlyName(),
 		Version: h.version, UptimeSeconds: secs, UptimeHuman: human,
-		Actors: []control.ActorDescription{}, Providers: capability.BuiltinProviders(),
+		Actors: []control.ActorDescription{}, Providers: append(capability.BuiltinProviders(), h.providerDescriptions()...),
 	}
 	h.mu.RLock()
 	for _, a := range h.actors {

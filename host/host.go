@@ -54,6 +54,9 @@ const (
 	attrReason       = "reason"
 	attrRef          = "ref"
 	attrError        = "error"
+	attrProvider     = "provider"
+	attrLinkName     = "link_name"
+	attrContract     = "contract"
 )
 
 // Host is one wasmcloud-host daemon.
@@ -84,6 +87,11 @@ type Host struct {
 	ctlAuth      *ctlGuard        // checks the tokens of control requests that change the lattice
 	caps         *capability.Gate // nil until Start
 	subjects     *subject.Policy  // the lattice's own subjects, which no actor reaches
+
+	// providers are the capability provider processes this host runs (providers.go).
+	providers providerSet
+	// rpcAuth is how the RPC connection authenticated: the credentials provider processes get, as in 0.x.
+	rpcAuth lattice.ConnConfig
 
 	// localUser holds the embedded server user's seed when the connections use the one another host of
 	// this state directory generated; wiped at shutdown.
@@ -320,13 +328,17 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.caps = capability.New(capHost{h}, capability.Config{HostID: h.HostID(), RPCConn: h.rpcConn,
 		JetStream: lattice.Replicated(js, h.ctlConn, h.replication()), Timeout: h.cfg.RPCTimeout, Subjects: h.subjects,
-		Policy: h.policyForCapability,
+		Policy: h.policyForCapability, Remote: h.callProvider,
 		Buckets: keyvalue.Buckets{Internal: lattice.InternalBucketPrefixes(), Allowed: h.cfg.KVAllowedBuckets,
 			Limits: keyvalue.BucketLimits{MaxBytes: h.cfg.KVBucketMaxBytes, MaxValueSize: int32(h.cfg.KVMaxValueSize)}},
 		Log: h.log, Refused: h.capRefused})
 	h.tasks.Go(func() { h.reconnectLoop(run, loops.Done()) })
 	// The file's revocations apply before anything starts; the lattice's arrive with its data.
 	h.setRevocations(run, h.cfg.Revocations, nil)
+	h.cluster.SetDelegations(h.delegationLookup)
+	if h.cfg.ProviderClusterSeed {
+		h.log.Warn("WASMCLOUD_PROVIDER_CLUSTER_SEED is set: provider processes this host starts get the cluster seed, with which they can sign any invocation in the lattice; use it only for a lattice with 0.x hosts that must accept their calls")
+	}
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// The host serves actors meanwhile; links, claims and call aliases stay local until the bucket is
 		// there, and the host keeps trying to reach it.
@@ -374,6 +386,7 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.draining = true
 	h.mu.Unlock()
 	h.updateUp()
+	h.stopProviders(ctx) // their supervisors are background work
 	if err := h.tasks.Wait(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("host: background work still running at shutdown: %w", err))
 	}
@@ -464,6 +477,7 @@ type dataObserver struct{ h *Host }
 func (o dataObserver) LinkChanged(ctx context.Context, l control.LinkDefinition, set bool) {
 	o.h.linkCounted(l, set)
 	o.h.caps.Apply(ctx, l, set)
+	o.h.forwardLink(l, set, false)
 }
 func (o dataObserver) ClaimsForged(ctx context.Context, subject string) {
 	o.h.restoreClaims(ctx, subject)

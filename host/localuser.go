@@ -16,6 +16,7 @@ func (h *Host) connect(ctx context.Context, rpcCfg, ctlCfg lattice.ConnConfig) e
 		for _, c := range []*lattice.ConnConfig{&rpcCfg, &ctlCfg} {
 			c.CredsFile, c.JWT, c.Seed = "", config.Secret{}, user
 		}
+		h.rpcAuth = rpcCfg
 		var err error
 		if h.rpcConn, err = lattice.Connect(ctx, rpcCfg, h.log); err != nil {
 			return err
@@ -29,6 +30,10 @@ func (h *Host) connect(ctx context.Context, rpcCfg, ctlCfg lattice.ConnConfig) e
 	)
 	h.rpcConn, seed, err = lattice.ConnectLocal(ctx, rpcCfg, h.cfg.StateDir, h.log)
 	h.localUser = append(h.localUser, seed)
+	h.rpcAuth = rpcCfg
+	if seed.IsSet() {
+		h.rpcAuth.CredsFile, h.rpcAuth.JWT, h.rpcAuth.Seed = "", config.Secret{}, seed
+	}
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 type ociSource interface {
 	check(ref string) error // syntax and policy, no I/O
 	pull(ctx context.Context, ref string) ([]byte, error)
+	pullProvider(ctx context.Context, ref string) ([]byte, error)
 	setCredentials(registry string, c control.RegistryCredential)
 	setVerifier(v *cosign.Verifier) // nil: no signature required
 }
@@ -50,6 +51,14 @@ func (r registry) check(ref string) error {
 
 func (r registry) pull(ctx context.Context, ref string) ([]byte, error) {
 	a, err := r.c.Pull(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return a.Module, nil
+}
+
+func (r registry) pullProvider(ctx context.Context, ref string) ([]byte, error) {
+	a, err := r.c.PullProvider(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

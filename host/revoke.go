@@ -44,7 +44,7 @@ func (h *Host) setRevocations(ctx context.Context, file, fromLattice *revoke.Lis
 		h.ctlAuth.verifier.SetRevocations(merged)
 	}
 	// Stopping drains the actors' invocations: not on the caller's goroutine (the bucket's watch, a reload).
-	h.tasks.Go(func() { h.stopRevokedActors(ctx, merged) })
+	h.tasks.Go(func() { h.stopRevokedActors(ctx, merged); h.stopRevokedProviders(ctx, merged) })
 }
 
 // checkRevoked refuses an actor whose module key, or whose account, is revoked for tokens issued when its

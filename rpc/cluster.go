@@ -268,6 +268,17 @@ func (c *Cluster) ReplayCache() *ReplayCache { return c.replay }
 // unauthenticated input (for metrics and tests). It holds half as many entries as ReplayCache.
 func (c *Cluster) UnauthenticatedReplayCache() *ReplayCache { return c.replayUnauth }
 
+// Seed returns a copy of the encoded cluster seed, for the one case that hands it over: provider processes
+// when WASMCLOUD_PROVIDER_CLUSTER_SEED is set, as 0.x does. The caller wipes it.
+func (c *Cluster) Seed() ([]byte, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.key.Wiped() {
+		return nil, ErrWiped
+	}
+	return c.key.Seed()
+}
+
 // Wipe overwrites the cluster private key. Sign must not be called afterwards; verification keeps working.
 func (c *Cluster) Wipe() {
 	c.mu.Lock()

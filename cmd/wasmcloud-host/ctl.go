@@ -26,15 +26,17 @@ import (
 
 // The synopses of the ctl commands, shown both in their group's help and in their own.
 const (
-	synHosts      = "ctl hosts [--json] [--timeout D]"
-	synInventory  = "ctl inventory [HOST_ID] [--json] [--timeout D]"
-	synStartActor = "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]... [--skip-wait] [--wait-timeout D]"
-	synStopActor  = "ctl stop actor <actor-key> [--host HOST_ID] [--count N] [--skip-wait] [--wait-timeout D]"
-	synScaleActor = "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF] [--skip-wait] [--wait-timeout D]"
-	synLinkPut    = "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]... [--skip-wait] [--wait-timeout D]"
-	synLinkDel    = "ctl link del <actor-key> <contract> [--link-name default]"
-	synLinkGet    = "ctl link get [--json] [--timeout D]"
-	synClaims     = "ctl claims [--json] [--timeout D]"
+	synHosts         = "ctl hosts [--json] [--timeout D]"
+	synInventory     = "ctl inventory [HOST_ID] [--json] [--timeout D]"
+	synStartActor    = "ctl start actor <ref> [--host HOST_ID] [--count N] [--constraint k=v]... [--skip-wait] [--wait-timeout D]"
+	synStopActor     = "ctl stop actor <actor-key> [--host HOST_ID] [--count N] [--skip-wait] [--wait-timeout D]"
+	synStartProvider = "ctl start provider <ref> [--link-name N] [--host HOST_ID] [--constraint k=v]..."
+	synStopProvider  = "ctl stop provider <provider-key> [--link-name N] [--host HOST_ID]"
+	synScaleActor    = "ctl scale actor <actor-key> <N> --host HOST_ID [--ref REF] [--skip-wait] [--wait-timeout D]"
+	synLinkPut       = "ctl link put <actor-key> <provider-key> <contract> [--link-name default] [k=v]... [--skip-wait] [--wait-timeout D]"
+	synLinkDel       = "ctl link del <actor-key> <contract> [--link-name default]"
+	synLinkGet       = "ctl link get [--json] [--timeout D]"
+	synClaims        = "ctl claims [--json] [--timeout D]"
 )
 
 // ctlGroup is `wasmcloud-host ctl …`: the control interface of wasmCloud 0.x, spoken to every host of the
@@ -47,9 +49,9 @@ var ctlGroup = group{
 		{"hosts", synHosts, ctlHosts},
 		{"inventory", synInventory, ctlInventory},
 		{"start", synStartActor, group{name: "ctl start", about: "Start something on a host of the lattice.",
-			subs: []subcommand{{"actor", synStartActor, ctlStartActor}}}.dispatch},
+			subs: []subcommand{{"actor", synStartActor, ctlStartActor}, {"provider", synStartProvider, ctlStartProvider}}}.dispatch},
 		{"stop", "ctl stop actor|host …", group{name: "ctl stop", about: "Stop something that runs in the lattice.",
-			subs: []subcommand{{"actor", synStopActor, ctlStopActor}, {"host", synStopHost, ctlStopHost}}}.dispatch},
+			subs: []subcommand{{"actor", synStopActor, ctlStopActor}, {"host", synStopHost, ctlStopHost}, {"provider", synStopProvider, ctlStopProvider}}}.dispatch},
 		{"scale", synScaleActor, group{name: "ctl scale", about: "Change the number of instances of something on a host.",
 			subs: []subcommand{{"actor", synScaleActor, ctlScaleActor}}}.dispatch},
 		{"link", "ctl link put|del|get …", group{name: "ctl link",
@@ -365,6 +367,108 @@ func ctlStartActor(ctx context.Context, args []string, s streams) error {
 		done = fmt.Sprintf("Host %s started %s of %s", printable(target), instances(uint16(*count)), printable(ref))
 	}
 	return writeResult(s.stdout, *c.asJSON, startResult{HostID: target, ActorRef: ref, Count: uint16(*count)}, done)
+}
+
+// providerResult is the --json output of ctl start provider, and one host's part in that of ctl stop provider.
+type providerResult struct {
+	HostID      string `json:"host_id"`
+	ProviderRef string `json:"provider_ref"`
+	LinkName    string `json:"link_name"`
+}
+
+func ctlStartProvider(ctx context.Context, args []string, s streams) error {
+	c := newCtlCmd("ctl start provider", synStartProvider,
+		"Run a capability provider archive. <ref> is an OCI reference or, where the host allows it, a .par.gz\n"+
+			"file on that host. Without --host, an auction picks a host whose labels satisfy every --constraint and\n"+
+			"that does not run the provider under the link name yet. The host acknowledges at once; a failure to\n"+
+			"start is reported as a provider_start_failed event.")
+	hostID := c.String("host", "", "the host to run the provider on (default: the winner of an auction)")
+	linkName := c.String("link-name", control.DefaultLinkName, "the link name the provider serves")
+	var constraints listFlag
+	c.Var(&constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
+	var cons map[string]string
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) != 1 {
+			return c.usage("want exactly one provider reference, got %d arguments", len(pos))
+		}
+		var err error
+		if cons, err = parsePairs(constraints); err != nil {
+			return c.usage("--constraint: %v", err)
+		}
+		if *hostID != "" && len(cons) > 0 {
+			return c.usage("--constraint chooses a host by auction and cannot be combined with --host")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	ref, target := pos[0], *hostID
+	if target == "" {
+		bids, err := sess.client.AuctionProvider(ctx, ref, *linkName, cons)
+		if len(bids) == 0 {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("no host bid for provider %s (link name %s) within %s", printable(ref), *linkName, sess.timeout)
+		}
+		target = bids[0].HostID
+	}
+	if err := sess.client.StartProvider(ctx, target, ref, *linkName, nil); err != nil {
+		return err
+	}
+	return writeResult(s.stdout, *c.asJSON, providerResult{HostID: target, ProviderRef: ref, LinkName: *linkName},
+		fmt.Sprintf("Host %s accepted: start provider %s (link name %s)", printable(target), printable(ref), *linkName))
+}
+
+func ctlStopProvider(ctx context.Context, args []string, s streams) error {
+	c := newCtlCmd("ctl stop provider", synStopProvider,
+		"Stop a capability provider. Without --host, it is stopped on every host whose inventory lists it under\n"+
+			"the link name. --json prints a list with one entry per host.")
+	hostID := c.String("host", "", "the host to stop the provider on (default: every host that runs it)")
+	linkName := c.String("link-name", control.DefaultLinkName, "the link name the provider serves")
+	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
+		if len(pos) != 1 {
+			return c.usage("want exactly one provider key, got %d arguments", len(pos))
+		}
+		return c.checkKey("provider key", pos[0], nkey.Service)
+	})
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	key, targets := pos[0], []string{*hostID}
+	if *hostID == "" {
+		hosts, herr := sess.hosts(ctx)
+		invs, ierr := sess.inventories(ctx, hosts)
+		targets = nil
+		for _, inv := range invs {
+			if slices.ContainsFunc(inv.Providers, func(p control.ProviderDescription) bool { return p.ID == key && p.LinkName == *linkName }) {
+				targets = append(targets, inv.HostID)
+			}
+		}
+		if len(targets) == 0 {
+			return errors.Join(fmt.Errorf("provider %s (link name %s) is not running on any of the %d hosts that answered", key, *linkName, len(invs)), herr, ierr)
+		}
+	}
+	var done []providerResult
+	var errs []error
+	for _, h := range targets {
+		if err := sess.client.StopProvider(ctx, h, key, *linkName); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, providerResult{HostID: h, ProviderRef: key, LinkName: *linkName})
+	}
+	return writeSome(s.stdout, *c.asJSON, done, errors.Join(errs...), func(w io.Writer, done []providerResult) error {
+		for _, r := range done {
+			if _, err := fmt.Fprintf(w, "Host %s accepted: stop provider %s (link name %s)\n", printable(r.HostID), r.ProviderRef, r.LinkName); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // stopResult is one host's part in the --json output of ctl stop actor.

@@ -19,6 +19,8 @@ var testOnly = []string{
 	"github.com/open-policy-agent/opa/", // policy's tests: an OPA server on loopback
 	"github.com/prometheus/prometheus/", // deploy/prometheus's test: the alert rules parsed by Prometheus's parser
 	"github.com/prometheus/client_golang/prometheus/testutil",
+	"github.com/vmihailenco/msgpack/", // the test capability provider's independent MessagePack codec
+	"github.com/vmihailenco/tagparser/",
 }
 
 // TestDeps guards the daemon's dependency budget: the binary must not link the testing package or any

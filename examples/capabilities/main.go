@@ -18,6 +18,12 @@
 //	Caps.Set      {"key", "value"}    ->  {"ok": true}
 //	Caps.Publish  {"subject", "body"} ->  {"ok": true}        Messaging.Publish
 //	Caps.Request  {"subject", "body"} ->  {"body": <reply>}   Messaging.Request, 5 s timeout
+//	Caps.Call     {"contract", "operation", "body", "link"} -> {"reply": <the provider's reply>}
+//	              any linked provider: the reply is embedded as it is when it is one MessagePack value,
+//	              as a bin otherwise (no link: "default")
+//	Caps.CallBack {"contract", "actor", "operation", "name"} -> {"reply": …}  the provider's Echo.CallBack,
+//	              which invokes the actor's operation with {"name"} (the tests' provider)
+//	Caps.Fetch    {"url", "method"}   ->  {"status": <u32>, "body": str}  wasmcloud:httpclient
 //	MessageSubscriber.HandleMessage   a message with a reply subject is answered with "echo: " + body
 //
 // A refusal or failure of the host (a missing claim or link, a subject the link does not allow, an
@@ -31,6 +37,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 	"github.com/wasmcloud-host/wasmcloud-host/actor/guest"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 )
 
 // requestTimeout bounds Caps.Request; the host may cap it further (at WASMCLOUD_RPC_TIMEOUT_MS).
@@ -53,6 +60,9 @@ func init() {
 	guest.Handle("Caps.Set", set)
 	guest.Handle("Caps.Publish", publish)
 	guest.Handle("Caps.Request", request)
+	guest.Handle("Caps.Call", callProvider)
+	guest.Handle("Caps.CallBack", callBack)
+	guest.Handle("Caps.Fetch", fetch)
 	guest.HandleMessages(echo)
 }
 
@@ -316,6 +326,73 @@ func echo(m guest.Message) error {
 }
 
 // ok is the reply {"ok": true}.
+// callProvider answers Caps.Call.
+func callProvider(payload []byte) ([]byte, error) {
+	f, err := decodeFields(payload, "contract", "operation", "body", "link")
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.Call payload: %w", err)
+	}
+	out, err := guest.HostCall(f["link"], f["contract"], f["operation"], []byte(f["body"]))
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.Call %s %s: %w", f["contract"], f["operation"], err)
+	}
+	return embed(out), nil
+}
+
+// callBack answers Caps.CallBack.
+func callBack(payload []byte) ([]byte, error) {
+	f, err := decodeFields(payload, "contract", "actor", "operation", "name")
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.CallBack payload: %w", err)
+	}
+	body := msgp.AppendMapHeader(nil, 1)
+	body = msgp.AppendString(body, "name")
+	body = msgp.AppendString(body, f["name"])
+	req := msgp.AppendMapHeader(nil, 3)
+	req = msgp.AppendString(req, "actor")
+	req = msgp.AppendString(req, f["actor"])
+	req = msgp.AppendString(req, "operation")
+	req = msgp.AppendString(req, f["operation"])
+	req = msgp.AppendString(req, "body")
+	req = msgp.AppendBytes(req, body)
+	out, err := guest.HostCall("", f["contract"], "Echo.CallBack", req)
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.CallBack: %w", err)
+	}
+	return embed(out), nil
+}
+
+// embed returns {"reply": v}: v as it is when it is one MessagePack value, as a bin otherwise.
+func embed(v []byte) []byte {
+	b := msgp.AppendMapHeader(nil, 1)
+	b = msgp.AppendString(b, "reply")
+	if rest, err := msgp.Skip(v); len(v) > 0 && err == nil && len(rest) == 0 {
+		return append(b, v...)
+	}
+	return msgp.AppendBytes(b, v)
+}
+
+// fetch answers Caps.Fetch.
+func fetch(payload []byte) ([]byte, error) {
+	f, err := decodeFields(payload, "url", "method")
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.Fetch payload: %w", err)
+	}
+	req := contract.HTTPClientRequest{Method: f["method"], URL: f["url"], Headers: map[string][]string{}}
+	out, err := guest.HostCall("", contract.ContractHTTPClient, contract.OpHTTPClientRequest, req.AppendMsgpack(nil))
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.Fetch %s: %w", f["url"], err)
+	}
+	var resp contract.HTTPResponse
+	if err := resp.UnmarshalMsgpack(out); err != nil {
+		return nil, fmt.Errorf("capabilities: Caps.Fetch reply: %w", err)
+	}
+	var r reply
+	r.u32("status", uint32(resp.StatusCode))
+	r.str("body", string(resp.Body))
+	return r.bytes(), nil
+}
+
 func ok() []byte {
 	var r reply
 	r.boolean("ok", true)
