@@ -89,8 +89,8 @@ func TestEveryLatticeChangeIsSigned(t *testing.T) {
 			signed = append(signed, r.subject)
 		}
 	}
-	require.DeepEqual(t, "queries", queries, []string{c.PingHosts(), c.Inventory(h.HostID()), c.Claims(), c.Links(), c.Auction()})
-	require.Equal(t, "signed routes", len(signed), 9) // the 0.x commands and revocations.put
+	require.DeepEqual(t, "queries", queries, []string{c.PingHosts(), c.Inventory(h.HostID()), c.Claims(), c.Links(), c.Auction(), c.ProviderAuction()})
+	require.Equal(t, "signed routes", len(signed), 11) // the 0.x commands (provider start and stop too) and revocations.put
 }
 
 func TestSignedControl(t *testing.T) {
