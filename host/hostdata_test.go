@@ -14,7 +14,7 @@ import (
 func testHostData() *hostData {
 	return &hostData{HostID: "NAZKQHV3K46PN5GTQAGTZIIORIAIGFIFSUUIARM2AD5MGPDACBGMIETS", LatticeRPCPrefix: "default", LinkName: "default",
 		LatticeRPCURL: "nats://127.0.0.1:4222", InstanceID: "i", ProviderKey: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW",
-		LinkDefinitions: []hostDataLink{{ActorID: "M", ProviderID: "V", LinkName: "default", ContractID: "a:b", Values: map[string]string{"k": "v"}}},
+		LinkDefinitions:     []hostDataLink{{ActorID: "M", ProviderID: "V", LinkName: "default", ContractID: "a:b", Values: map[string]string{"k": "v"}}},
 		DefaultRPCTimeoutMS: 2000, ClusterIssuers: []string{"CDMWAO5TUQ63J6HBC4MGFNMP4QEORHSABBWZRAQWOW62M4LFOZOUKHVE"}}
 }
 

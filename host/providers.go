@@ -513,6 +513,7 @@ func (h *Host) providerCredentials() (jwt string, seed []byte, err error) {
 // delegation.
 func (h *Host) superviseProvider(ctx context.Context, p *runningProvider, exited <-chan struct{}) {
 	defer close(p.done)
+	h.awaitProvider(ctx, p, exited)
 	backoff := restartBackoffMin
 	started := time.Now()
 	health := time.NewTimer(providerHealthDelay)
@@ -567,6 +568,37 @@ func (h *Host) superviseProvider(ctx context.Context, p *runningProvider, exited
 		p.mu.Unlock()
 		started, exited = time.Now(), ex
 		h.publishEvent("provider_started", h.providerEvent(p, map[string]any{"restarts": p.restarts}))
+		h.awaitProvider(ctx, p, exited)
+	}
+}
+
+// awaitProvider waits until a freshly started provider answers on its health subject (at most
+// providerHealthDelay), and then sends it every link to it again: a link put while it was still connecting,
+// after its HostData was written, would otherwise never reach it. No event is published.
+func (h *Host) awaitProvider(ctx context.Context, p *runningProvider, exited <-chan struct{}) {
+	subject := lattice.ProviderHealthSubject(h.cfg.LatticePrefix, p.key, p.linkName)
+	deadline := time.Now().Add(providerHealthDelay)
+	for time.Now().Before(deadline) {
+		rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		_, err := h.rpcConn.RequestWithContext(rctx, subject, nil)
+		cancel()
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-exited:
+			return
+		case <-time.After(100 * time.Millisecond): // "no responders" comes back at once
+		}
+	}
+	for _, l := range h.data.Links() {
+		if l.ProviderID == p.key && l.LinkName == p.linkName {
+			if err := h.rpcConn.Publish(lattice.ProviderLinkPutSubject(h.cfg.LatticePrefix, p.key, p.linkName), encodeProviderLink(l)); err != nil {
+				h.log.Warn("could not send a link to its provider", attrProvider, p.key, attrError, err)
+			}
+		}
 	}
 }
 
