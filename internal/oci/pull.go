@@ -72,12 +72,13 @@ func (c *Client) PullProvider(ctx context.Context, ref string) (*Artifact, error
 // layerKind is what a pull accepts as the artifact's one layer.
 type layerKind struct {
 	what       string   // "WebAssembly", "provider archive"
+	unit       string   // what the layer holds, in size errors: "module", "provider archive"
 	mediaTypes []string // the first is the one named in errors
 }
 
 var (
-	actorLayers    = layerKind{what: "WebAssembly", mediaTypes: []string{MediaTypeWasmLayer, MediaTypeWasm}}
-	providerLayers = layerKind{what: "provider archive", mediaTypes: []string{MediaTypeProviderLayer}}
+	actorLayers    = layerKind{what: "WebAssembly", unit: "module", mediaTypes: []string{MediaTypeWasmLayer, MediaTypeWasm}}
+	providerLayers = layerKind{what: "provider archive", unit: "provider archive", mediaTypes: []string{MediaTypeProviderLayer}}
 )
 
 func (c *Client) pull(ctx context.Context, ref string, kind layerKind, maxSize int64) (*Artifact, error) {
@@ -216,7 +217,7 @@ func (p *pull) layer(m *ocispec.Manifest, maxSize int64) (ocispec.Descriptor, er
 		return ocispec.Descriptor{}, p.fail(ErrNotActor, fmt.Sprintf("layer size %d", l.Size), nil)
 	}
 	if l.Size > maxSize {
-		return ocispec.Descriptor{}, p.fail(ErrTooLarge, fmt.Sprintf("%s layer is %d bytes, over the %d-byte limit", p.kind.what, l.Size, maxSize), nil)
+		return ocispec.Descriptor{}, p.fail(ErrTooLarge, fmt.Sprintf("%s layer is %d bytes, over the %d-byte limit", p.kind.unit, l.Size, maxSize), nil)
 	}
 	// Only what was checked goes to the fetch: no URLs, annotations or platform from the registry.
 	return ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size}, nil
