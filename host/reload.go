@@ -61,11 +61,13 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 	}
 
 	// Apply.
+	issuersChanged, keyChanged := false, false
 	if !slices.Equal(cur.ClusterIssuers, cfg.ClusterIssuers) {
 		if err := h.cluster.SetIssuers(cfg.ClusterIssuers); err != nil {
 			return nil, nil, fmt.Errorf("host: reload: %w", err)
 		}
 		changed = append(changed, "cluster issuers: "+strings.Join(h.cluster.Issuers(), ","))
+		issuersChanged = true
 	}
 	if newKey != nil && newKey.Public().String() != h.cluster.PublicKey() {
 		old := h.cluster.PublicKey()
@@ -73,6 +75,7 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 			return changed, needRestart, fmt.Errorf("host: reload: %w", err)
 		}
 		changed = append(changed, "cluster key: "+old+" -> "+h.cluster.PublicKey())
+		keyChanged = true
 	}
 	if !slices.Equal(cur.ActorIssuers, cfg.ActorIssuers) {
 		issuers := slices.Clone(cfg.ActorIssuers)
@@ -85,8 +88,12 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		}
 		changed = append(changed, "control issuers: "+strings.Join(cfg.CtlIssuers, ","))
 	}
-	if cosignChanged(cur, cfg) {
+	// The verifier is swapped whenever cosign is configured, so key and trusted-root files rewritten in place
+	// take effect; a change is reported when the settings differ.
+	if cur.CosignVerifier != nil || cfg.CosignVerifier != nil {
 		h.oci.setVerifier(cfg.CosignVerifier)
+	}
+	if cosignChanged(cur, cfg) {
 		changed = append(changed, "cosign settings")
 	}
 	if cur.RevocationsFile != cfg.RevocationsFile || !sameRevocations(cur.Revocations, cfg.Revocations) {
@@ -96,6 +103,9 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		}
 		h.setRevocations(ctx, file, nil)
 		changed = append(changed, fmt.Sprintf("revocations file: %d keys", file.Len()))
+	}
+	if issuersChanged || keyChanged {
+		h.refreshAliases(ctx, keyChanged)
 	}
 	if policyChanged {
 		old := h.policy.swap(svc)
@@ -151,7 +161,7 @@ func cosignChanged(cur, cfg config.Config) bool {
 	a, b := cur.Cosign, cfg.Cosign
 	return !slices.Equal(a.PublicKeys, b.PublicKeys) || a.TrustedRoot != b.TrustedRoot || a.CertificateIdentity != b.CertificateIdentity ||
 		a.CertificateIdentityRegexp != b.CertificateIdentityRegexp || a.CertificateOIDCIssuer != b.CertificateOIDCIssuer ||
-		a.CertificateOIDCIssuerRegexp != b.CertificateOIDCIssuerRegexp || cur.CosignVerifier != cfg.CosignVerifier
+		a.CertificateOIDCIssuerRegexp != b.CertificateOIDCIssuerRegexp || (cur.CosignVerifier == nil) != (cfg.CosignVerifier == nil)
 }
 
 // sameRevocations reports whether two revocation lists revoke the same keys at the same times.
