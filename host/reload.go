@@ -89,12 +89,16 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		changed = append(changed, "control issuers: "+strings.Join(cfg.CtlIssuers, ","))
 	}
 	// The verifier is swapped whenever cosign is configured, so key and trusted-root files rewritten in place
-	// take effect; a change is reported when the settings differ.
+	// take effect; a change is reported when the settings or what they trust differ.
 	if cur.CosignVerifier != nil || cfg.CosignVerifier != nil {
 		h.oci.setVerifier(cfg.CosignVerifier)
 	}
 	if cosignChanged(cur, cfg) {
-		changed = append(changed, "cosign settings")
+		trust := cfg.CosignVerifier.Trust()
+		if trust == "" {
+			trust = "none (OCI artifacts need no signature)"
+		}
+		changed = append(changed, "cosign trust: "+trust)
 	}
 	if cur.RevocationsFile != cfg.RevocationsFile || !sameRevocations(cur.Revocations, cfg.Revocations) {
 		file := cfg.Revocations
@@ -161,7 +165,7 @@ func cosignChanged(cur, cfg config.Config) bool {
 	a, b := cur.Cosign, cfg.Cosign
 	return !slices.Equal(a.PublicKeys, b.PublicKeys) || a.TrustedRoot != b.TrustedRoot || a.CertificateIdentity != b.CertificateIdentity ||
 		a.CertificateIdentityRegexp != b.CertificateIdentityRegexp || a.CertificateOIDCIssuer != b.CertificateOIDCIssuer ||
-		a.CertificateOIDCIssuerRegexp != b.CertificateOIDCIssuerRegexp || (cur.CosignVerifier == nil) != (cfg.CosignVerifier == nil)
+		a.CertificateOIDCIssuerRegexp != b.CertificateOIDCIssuerRegexp || cur.CosignVerifier.Trust() != cfg.CosignVerifier.Trust()
 }
 
 // sameRevocations reports whether two revocation lists revoke the same keys at the same times.

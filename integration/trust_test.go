@@ -138,7 +138,7 @@ func TestClusterKeyRotation(t *testing.T) {
 	callerPath, callerKey := guest(t, "examples/caller", "")
 
 	type member struct {
-		h                   *hostProc
+		h                 *hostProc
 		seedFile, issuers string
 	}
 	var members []member

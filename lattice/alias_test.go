@@ -177,7 +177,10 @@ func TestAliasSurvivesKeyRotation(t *testing.T) {
 	require.Equal(t, "rotated signer", signer("rotated"), newPub)
 	// A record another host writes later with the old key (host 2 has not rotated yet) stays until the old
 	// key is dropped.
-	b, err := d2.aliasRecord("dropped", aliasOwner{issuer: ownerAcct.Public().String(), since: d2.aliasOwners["dropped"].since})
+	d2.mu.RLock()
+	since := d2.aliasOwners["dropped"].since
+	d2.mu.RUnlock()
+	b, err := d2.aliasRecord("dropped", aliasOwner{issuer: ownerAcct.Public().String(), since: since})
 	require.NoError(t, err)
 	kv, _ := js.KeyValue(ctx, DataBucket("default"))
 	_, err = kv.Put(ctx, aliasKey("dropped"), b)

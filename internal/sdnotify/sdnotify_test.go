@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+	"golang.org/x/sys/unix"
 )
 
 // notifications are the calls under test and the exact datagram each must send.
