@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/nats-io/nkeys"
+
 	"github.com/wasmcloud-host/wasmcloud-host/internal/cosign"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 )
@@ -576,15 +578,19 @@ func readKeyFiles(c *Config) []error {
 	for _, f := range []struct {
 		name, path string
 		list       *[]string
+		valid      func(string) bool
+		want       string
 	}{
-		{envClusterIssuersFile, c.ClusterIssuersFile, &c.ClusterIssuers},
-		{envActorIssuersFile, c.ActorIssuersFile, &c.ActorIssuers},
-		{envCtlIssuersFile, c.CtlIssuersFile, &c.CtlIssuers},
+		{envClusterIssuersFile, c.ClusterIssuersFile, &c.ClusterIssuers, isClusterPublicKey, "a cluster public key (C…)"},
+		{envActorIssuersFile, c.ActorIssuersFile, &c.ActorIssuers, nkeys.IsValidPublicAccountKey, "an account public key (A…)"},
+		{envCtlIssuersFile, c.CtlIssuersFile, &c.CtlIssuers, func(k string) bool {
+			return nkeys.IsValidPublicOperatorKey(k) || nkeys.IsValidPublicAccountKey(k)
+		}, "an operator or account public key (O… or A…)"},
 	} {
 		if f.path == "" {
 			continue
 		}
-		keys, err := readKeyList(f.name, f.path)
+		keys, err := readKeyList(f.name, f.path, f.valid, f.want)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -623,19 +629,39 @@ func readSmallFile(path string) ([]byte, error) {
 }
 
 // readKeyList reads a file of public keys, one per line; blank lines and lines starting with # are skipped.
-// The keys are checked by validate with the list they join.
-func readKeyList(name, path string) ([]string, error) {
+// Every key must pass valid; the error of one that does not names the file and the line, and shows the line
+// only if it cannot be a seed.
+func readKeyList(name, path string, valid func(string) bool, want string) ([]string, error) {
 	b, err := readSmallFile(path)
 	if err != nil {
 		return nil, &VarError{Var: name, Value: path, Reason: "cannot read", Kind: ErrInvalid, Err: err}
 	}
+	defer clear(b)
 	var keys []string
+	n := 0
 	for line := range strings.Lines(string(b)) {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			keys = append(keys, line)
+		n++
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
+		if !valid(line) {
+			what := "holds a seed, not a public key (not shown)"
+			if line[0] != 'S' {
+				what = fmt.Sprintf("%q is not %s", truncate(line, 64), want)
+			}
+			return nil, &VarError{Var: name, Value: path, Reason: fmt.Sprintf("line %d %s", n, what), Kind: ErrInvalid}
+		}
+		keys = append(keys, line)
 	}
 	return keys, nil
+}
+
+// truncate shortens s to at most n bytes, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // readSeedFile reads the cluster seed from c.ClusterSeedFile into c.ClusterSeed.

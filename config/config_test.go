@@ -663,4 +663,25 @@ func TestKeyFiles(t *testing.T) {
 	for _, want := range []string{"WASMCLOUD_REVOCATIONS_FILE", "line 1", "WASMCLOUD_ACTOR_ISSUERS_FILE", "WASMCLOUD_COSIGN_PUBLIC_KEYS"} {
 		require.True(t, err != nil && strings.Contains(err.Error(), want), "error %v lacks %q", err, want)
 	}
+
+	// A line of the wrong kind names the file's variable and the line; a seed put there by mistake is not shown.
+	accountSeed, _ := seed(t, nkeys.CreateAccount)
+	for _, tc := range []struct {
+		name, variable, content string
+		want                    []string
+	}{
+		{"account key among cluster keys", "WASMCLOUD_CLUSTER_ISSUERS_FILE", otherCluster + "\n" + acct + "\n",
+			[]string{"WASMCLOUD_CLUSTER_ISSUERS_FILE", "line 2", acct, "not a cluster public key"}},
+		{"garbage among actor issuers", "WASMCLOUD_ACTOR_ISSUERS_FILE", "# list\nnope\n", []string{"WASMCLOUD_ACTOR_ISSUERS_FILE", "line 2", `"nope"`}},
+		{"cluster key among control issuers", "WASMCLOUD_CTL_ISSUERS_FILE", clusterPub + "\n", []string{"WASMCLOUD_CTL_ISSUERS_FILE", "line 1", "operator or account"}},
+		{"seed among cluster keys", "WASMCLOUD_CLUSTER_ISSUERS_FILE", accountSeed + "\n", []string{"WASMCLOUD_CLUSTER_ISSUERS_FILE", "line 1", "holds a seed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadFrom(environ(tc.variable + "=" + writeFile(t, "keys", []byte(tc.content))))
+			for _, want := range tc.want {
+				require.True(t, err != nil && strings.Contains(err.Error(), want), "error %v lacks %q", err, want)
+			}
+			require.False(t, strings.Contains(err.Error(), accountSeed), "the error shows the seed")
+		})
+	}
 }

@@ -57,7 +57,7 @@ func (c Config) validate() []error {
 	}
 	for _, iss := range c.ClusterIssuers {
 		if !isClusterPublicKey(iss) {
-			add(invalid(envClusterIssuers, iss, "not a cluster public key (want 56 characters A-Z2-7 starting with C)"))
+			add(invalidKey(envClusterIssuers, iss, "not a cluster public key (want 56 characters A-Z2-7 starting with C)"))
 		}
 	}
 

@@ -73,20 +73,18 @@ type Host struct {
 	requests *lattice.Requester // outbound RPC on rpcConn
 	policy   *policyGate        // the policy service; nil until Start
 	revoked  revocations        // the keys this host refuses
-	// reloadMu serializes reloads; reloaded is the configuration as the last reload left it (nil: cfg), and
-	// actorIssuers the trusted actor issuers a reload set (nil: cfg's).
-	reloadMu     sync.Mutex
-	reloaded     atomic.Pointer[config.Config]
-	actorIssuers atomic.Pointer[[]string]
-	replay       *replayRecord // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
-	rpcURL       string
-	runtime      *actor.Runtime
-	data         *lattice.Data
-	oci          ociSource // nil: only file references (tests)
-	ctlSubs      []*nats.Subscription
-	ctlAuth      *ctlGuard        // checks the tokens of control requests that change the lattice
-	caps         *capability.Gate // nil until Start
-	subjects     *subject.Policy  // the lattice's own subjects, which no actor reaches
+	// reloadMu serializes reloads; reloaded is the configuration as the last reload left it (nil: cfg).
+	reloadMu sync.Mutex
+	reloaded atomic.Pointer[config.Config]
+	replay   *replayRecord // lattice-wide record of accepted invocations (WASMCLOUD_REPLAY_SCOPE=lattice)
+	rpcURL   string
+	runtime  *actor.Runtime
+	data     *lattice.Data
+	oci      ociSource // nil: only file references (tests)
+	ctlSubs  []*nats.Subscription
+	ctlAuth  *ctlGuard        // checks the tokens of control requests that change the lattice
+	caps     *capability.Gate // nil until Start
+	subjects *subject.Policy  // the lattice's own subjects, which no actor reaches
 
 	// providers are the capability provider processes this host runs (providers.go).
 	providers providerSet

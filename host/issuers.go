@@ -10,10 +10,7 @@ import (
 // checkActorIssuer refuses an actor whose signing account WASMCLOUD_ACTOR_ISSUERS does not list (every
 // account is allowed when it is unset). It runs on the verified claims, before the module is compiled.
 func (h *Host) checkActorIssuer(c *actor.Claims) error {
-	issuers := h.cfg.ActorIssuers
-	if p := h.actorIssuers.Load(); p != nil {
-		issuers = *p
-	}
+	issuers := h.current().ActorIssuers
 	if len(issuers) == 0 || slices.Contains(issuers, c.Issuer) {
 		return nil
 	}

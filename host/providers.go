@@ -150,13 +150,11 @@ func (h *Host) loadProvider(ctx context.Context, ref string) ([]byte, error) {
 // providerIssuers is the list of accounts whose archives may run: WASMCLOUD_PROVIDER_ISSUERS, or else
 // WASMCLOUD_ACTOR_ISSUERS (empty: any).
 func (h *Host) providerIssuers() []string {
-	if len(h.cfg.ProviderIssuers) > 0 {
-		return h.cfg.ProviderIssuers
+	cur := h.current()
+	if len(cur.ProviderIssuers) > 0 {
+		return cur.ProviderIssuers
 	}
-	if p := h.actorIssuers.Load(); p != nil {
-		return *p
-	}
-	return h.cfg.ActorIssuers
+	return cur.ActorIssuers
 }
 
 // checkProviderRevoked refuses a provider whose service key, or whose account, is revoked for tokens issued

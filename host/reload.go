@@ -16,7 +16,7 @@ import (
 )
 
 // Reload applies a configuration read again (SIGHUP): the trusted cluster issuers, the cluster seed (a
-// rotation), the trusted actor issuers, the control issuers, the cosign settings, the revocations and the
+// rotation), the trusted actor and provider issuers, the control issuers, the cosign settings, the revocations and the
 // policy settings take effect without a restart. cfg has passed config's validation; Reload takes ownership
 // of its secrets and wipes them. It returns what changed, one line per setting, without any secret, and
 // the settings it did not apply because they need a restart. An error leaves the running configuration in
@@ -61,11 +61,13 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 	}
 
 	// Apply.
+	issuersChanged, keyChanged := false, false
 	if !slices.Equal(cur.ClusterIssuers, cfg.ClusterIssuers) {
 		if err := h.cluster.SetIssuers(cfg.ClusterIssuers); err != nil {
 			return nil, nil, fmt.Errorf("host: reload: %w", err)
 		}
 		changed = append(changed, "cluster issuers: "+strings.Join(h.cluster.Issuers(), ","))
+		issuersChanged = true
 	}
 	if newKey != nil && newKey.Public().String() != h.cluster.PublicKey() {
 		old := h.cluster.PublicKey()
@@ -73,11 +75,13 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 			return changed, needRestart, fmt.Errorf("host: reload: %w", err)
 		}
 		changed = append(changed, "cluster key: "+old+" -> "+h.cluster.PublicKey())
+		keyChanged = true
 	}
 	if !slices.Equal(cur.ActorIssuers, cfg.ActorIssuers) {
-		issuers := slices.Clone(cfg.ActorIssuers)
-		h.actorIssuers.Store(&issuers)
-		changed = append(changed, "actor issuers: "+strings.Join(issuers, ","))
+		changed = append(changed, "actor issuers: "+strings.Join(cfg.ActorIssuers, ","))
+	}
+	if !slices.Equal(cur.ProviderIssuers, cfg.ProviderIssuers) {
+		changed = append(changed, "provider issuers: "+strings.Join(cfg.ProviderIssuers, ","))
 	}
 	if ctlOn && ctlNow && !slices.Equal(cur.CtlIssuers, cfg.CtlIssuers) {
 		if err := h.ctlAuth.verifier.SetIssuers(cfg.CtlIssuers); err != nil {
@@ -85,9 +89,17 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		}
 		changed = append(changed, "control issuers: "+strings.Join(cfg.CtlIssuers, ","))
 	}
-	if cosignChanged(cur, cfg) {
+	// The verifier is swapped whenever cosign is configured, so key and trusted-root files rewritten in place
+	// take effect; a change is reported when the settings or what they trust differ.
+	if cur.CosignVerifier != nil || cfg.CosignVerifier != nil {
 		h.oci.setVerifier(cfg.CosignVerifier)
-		changed = append(changed, "cosign settings")
+	}
+	if cosignChanged(cur, cfg) {
+		trust := cfg.CosignVerifier.Trust()
+		if trust == "" {
+			trust = "none (OCI artifacts need no signature)"
+		}
+		changed = append(changed, "cosign trust: "+trust)
 	}
 	if cur.RevocationsFile != cfg.RevocationsFile || !sameRevocations(cur.Revocations, cfg.Revocations) {
 		file := cfg.Revocations
@@ -96,6 +108,9 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		}
 		h.setRevocations(ctx, file, nil)
 		changed = append(changed, fmt.Sprintf("revocations file: %d keys", file.Len()))
+	}
+	if issuersChanged || keyChanged {
+		h.refreshAliases(ctx, keyChanged)
 	}
 	if policyChanged {
 		old := h.policy.swap(svc)
@@ -108,7 +123,7 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		changed = append(changed, "policy service: topic "+cfg.PolicyTopic+", endpoint set "+fmt.Sprint(cfg.PolicyEndpoint != ""))
 	}
 	next := cur
-	next.ClusterIssuers, next.ActorIssuers, next.Cosign, next.CosignVerifier = cfg.ClusterIssuers, cfg.ActorIssuers, cfg.Cosign, cfg.CosignVerifier
+	next.ClusterIssuers, next.ActorIssuers, next.ProviderIssuers, next.Cosign, next.CosignVerifier = cfg.ClusterIssuers, cfg.ActorIssuers, cfg.ProviderIssuers, cfg.Cosign, cfg.CosignVerifier
 	if ctlOn && ctlNow {
 		next.CtlIssuers = cfg.CtlIssuers
 	}
@@ -151,7 +166,7 @@ func cosignChanged(cur, cfg config.Config) bool {
 	a, b := cur.Cosign, cfg.Cosign
 	return !slices.Equal(a.PublicKeys, b.PublicKeys) || a.TrustedRoot != b.TrustedRoot || a.CertificateIdentity != b.CertificateIdentity ||
 		a.CertificateIdentityRegexp != b.CertificateIdentityRegexp || a.CertificateOIDCIssuer != b.CertificateOIDCIssuer ||
-		a.CertificateOIDCIssuerRegexp != b.CertificateOIDCIssuerRegexp || cur.CosignVerifier != cfg.CosignVerifier
+		a.CertificateOIDCIssuerRegexp != b.CertificateOIDCIssuerRegexp || cur.CosignVerifier.Trust() != cfg.CosignVerifier.Trust()
 }
 
 // sameRevocations reports whether two revocation lists revoke the same keys at the same times.

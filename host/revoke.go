@@ -45,6 +45,17 @@ func (h *Host) setRevocations(ctx context.Context, file, fromLattice *revoke.Lis
 	}
 	// Stopping drains the actors' invocations: not on the caller's goroutine (the bucket's watch, a reload).
 	h.tasks.Go(func() { h.stopRevokedActors(ctx, merged); h.stopRevokedProviders(ctx, merged) })
+	h.refreshAliases(ctx, false)
+}
+
+// refreshAliases signs again, in the background, the call alias records a trust change left unverifiable
+// (and with keyChanged, those the previous cluster key signed): see lattice.Data.RefreshAliases.
+func (h *Host) refreshAliases(ctx context.Context, keyChanged bool) {
+	h.background(context.WithoutCancel(ctx), func(ctx context.Context) {
+		if n := h.data.RefreshAliases(ctx, keyChanged); n > 0 {
+			h.log.Info("call alias records signed again after a trust change", "records", n)
+		}
+	})
 }
 
 // checkRevoked refuses an actor whose module key, or whose account, is revoked for tokens issued when its

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wascap"
 )
 
 // Call aliases belong to accounts. The first account (issuer) whose actor claims an alias owns it for as long
@@ -39,6 +40,8 @@ type RecordSigner interface {
 	// VerifyRecord checks that token was signed by a trusted cluster key, decodes its metadata into meta and
 	// returns its subject.
 	VerifyRecord(token string, meta any) (string, error)
+	// PublicKey returns the cluster key SignRecord signs with.
+	PublicKey() string
 }
 
 // aliasRecord is an ALIAS_ entry: the alias, the account that owns it, and the writing host's signature over
@@ -234,6 +237,74 @@ func (d *Data) restoreAlias(ctx context.Context, alias string, o aliasOwner, rev
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		d.log.Warn("could not restore the owner of a call alias", "call_alias", alias, "owner", o.issuer, "error", err)
 	}
+}
+
+// RefreshAliases writes again, signed with the current cluster key, the record of every alias whose owner
+// (as this host knows it) still claims it, when the stored record no longer verifies (its signer is no
+// longer trusted, or was revoked) or, with keyChanged, when it was signed by another key than the current
+// one. A host calls it after its cluster key, the trusted cluster issuers or the revocations changed, so that
+// rotating the cluster key never leaves an alias record only the retired key signed: such a record would read
+// as nobody's once that key is dropped, and the alias would go to the next account that claims it. The
+// record keeps its owner and since. It returns how many records it wrote; a record another host rewrote
+// meanwhile is left to it.
+func (d *Data) RefreshAliases(ctx context.Context, keyChanged bool) int {
+	kv := d.bucketKV()
+	if kv == nil || d.signer == nil {
+		return 0
+	}
+	d.mu.Lock()
+	owners := make(map[string]aliasOwner, len(d.aliasOwners))
+	for alias, o := range d.aliasOwners {
+		if d.claimedBy(alias, o.issuer) != "" {
+			owners[alias] = o
+		}
+	}
+	d.mu.Unlock()
+	own := d.signer.PublicKey()
+	n := 0
+	for alias, o := range owners {
+		key := aliasKey(alias)
+		e, err := kv.Get(ctx, key)
+		var rev uint64
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			d.log.Warn("could not read the owner of a call alias", "call_alias", alias, "error", err)
+			continue
+		default:
+			rev = e.Revision()
+			r, cerr := checkAlias(d.signer, d.lattice, key, e.Value())
+			if cerr == nil && (r.Issuer != o.issuer || r.Since != o.since) {
+				continue // the watch has a newer record to apply
+			}
+			if cerr == nil && (!keyChanged || recordSigner(r.Token) == own) {
+				continue
+			}
+		}
+		b, err := d.aliasRecord(alias, o)
+		if err == nil {
+			if rev == 0 {
+				_, err = kv.Create(ctx, key, b)
+			} else {
+				_, err = kv.Update(ctx, key, b, rev)
+			}
+		}
+		if err != nil {
+			d.log.Debug("call alias record not refreshed", "call_alias", alias, "error", err)
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// recordSigner returns the issuer of a record token that checkAlias accepted.
+func recordSigner(token string) string {
+	t, err := wascap.Parse(token)
+	if err != nil {
+		return ""
+	}
+	return t.Claims.Issuer
 }
 
 // claimedBy returns the actor of account issuer whose verified claims claim alias, the least module key

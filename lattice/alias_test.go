@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
 // TestAliasOwnership: a call alias belongs to the first account that claims it, whatever order later hosts
@@ -114,4 +117,86 @@ func FuzzCheckAlias(f *testing.F) {
 			t.Fatalf("record %q for alias %q accepted", value, alias)
 		}
 	})
+}
+
+// TestAliasSurvivesKeyRotation: rotating the cluster key (trust the new key, sign with it, drop the old one)
+// never leaves an alias record only the retired key signed. Without the refresh, a host that trusts only the
+// new key would read the alias as nobody's and give it to the next account that claims it.
+func TestAliasSurvivesKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	srv := runServer(t, &server.Options{JetStream: true})
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+
+	oldKP, _ := nkey.Generate(nkey.Cluster)
+	newKP, _ := nkey.Generate(nkey.Cluster)
+	oldSeed, _ := oldKP.Seed()
+	newSeed, _ := newKP.Seed()
+	oldPub, newPub := oldKP.Public().String(), newKP.Public().String()
+	signerOf := func(seed []byte, trust ...string) *rpc.Cluster {
+		host, _ := nkey.Generate(nkey.Server)
+		c, err := rpc.New(rpc.Config{ClusterSeed: seed, HostID: host.Public().String(), Issuers: trust})
+		require.NoError(t, err)
+		return c
+	}
+	signer := func(alias string) string {
+		kv, err := js.KeyValue(ctx, DataBucket("default"))
+		require.NoError(t, err)
+		e, err := kv.Get(ctx, aliasKey(alias))
+		require.NoError(t, err)
+		var r aliasRecord
+		require.NoError(t, json.Unmarshal(e.Value(), &r))
+		return recordSigner(r.Token)
+	}
+	ownerAcct, _ := nkey.Generate(nkey.Account)
+	thiefAcct, _ := nkey.Generate(nkey.Account)
+
+	// Two hosts on the old key; both aliases are owned, their records signed by the old key.
+	c1, c2 := signerOf(oldSeed), signerOf(oldSeed)
+	d1, d2 := startDataOn(t, nc, c1, nil), startDataOn(t, nc, c2, nil)
+	owners := map[string]Claims{}
+	for _, alias := range []string{"rotated", "dropped"} {
+		mod, _ := nkey.Generate(nkey.Module)
+		owners[alias] = signedClaims(t, ownerAcct, mod.Public(), alias, alias)
+		require.NoError(t, publish(t, d1, owners[alias]))
+		require.Eventually(t, 10*time.Second, func() bool { k, ok := d2.Alias(alias); return ok && k == owners[alias].Subject }, "d2 to see %s", alias)
+		require.Equal(t, alias+" signer", signer(alias), oldPub)
+	}
+
+	// Step 1: every host trusts the new key. Nothing is rewritten: the old key still signs.
+	require.NoError(t, c1.SetIssuers([]string{newPub}))
+	require.NoError(t, c2.SetIssuers([]string{newPub}))
+	require.Equal(t, "records refreshed on trust added", d1.RefreshAliases(ctx, false)+d2.RefreshAliases(ctx, false), 0)
+
+	// Step 2: host 1 signs with the new key, and signs its records again with it.
+	require.NoError(t, c1.SetKey(newSeed))
+	require.NoError(t, c1.SetIssuers([]string{oldPub}))
+	require.Equal(t, "records refreshed on key change", d1.RefreshAliases(ctx, true), 2)
+	require.Equal(t, "rotated signer", signer("rotated"), newPub)
+	// A record another host writes later with the old key (host 2 has not rotated yet) stays until the old
+	// key is dropped.
+	d2.mu.RLock()
+	since := d2.aliasOwners["dropped"].since
+	d2.mu.RUnlock()
+	b, err := d2.aliasRecord("dropped", aliasOwner{issuer: ownerAcct.Public().String(), since: since})
+	require.NoError(t, err)
+	kv, _ := js.KeyValue(ctx, DataBucket("default"))
+	_, err = kv.Put(ctx, aliasKey("dropped"), b)
+	require.NoError(t, err)
+	require.Equal(t, "dropped signer", signer("dropped"), oldPub)
+
+	// Step 3: host 1 drops the old key: the record it no longer trusts is signed again.
+	require.NoError(t, c1.SetIssuers(nil))
+	require.Equal(t, "records refreshed on trust dropped", d1.RefreshAliases(ctx, false), 1)
+	require.Equal(t, "dropped signer", signer("dropped"), newPub)
+
+	// A host that trusts only the new key resolves both aliases to their owner, and refuses another account.
+	d3 := startDataOn(t, nc, signerOf(newSeed), nil)
+	for alias, owner := range owners {
+		require.Eventually(t, 10*time.Second, func() bool { k, ok := d3.Alias(alias); return ok && k == owner.Subject }, "d3 to resolve %s", alias)
+		mod, _ := nkey.Generate(nkey.Module)
+		require.ErrorIs(t, publish(t, d3, signedClaims(t, thiefAcct, mod.Public(), "thief", alias)), ErrAliasTaken)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
@@ -77,7 +78,8 @@ func (d *Data) applyRevocation(ctx context.Context, e jetstream.KeyValueEntry, d
 		return err
 	}
 	d.mu.Lock()
-	if prev, ok := d.revocations[revoked]; !ok || at.After(prev) {
+	// The same revocation signed again (a control key rotation) replaces the entry kept to write back.
+	if prev, ok := d.revocations[revoked]; !ok || !at.Before(prev) {
 		d.revocations[revoked] = at
 		d.revokeEntries[key] = append([]byte(nil), e.Value()...)
 	}
@@ -110,4 +112,40 @@ func (d *Data) PutRevocation(ctx context.Context, r control.RevokeRequest, req c
 	}
 	_, err = d.kv.Put(ctx, prefixRevoke+strings.TrimSpace(r.Key), b)
 	return err
+}
+
+// StoredRevocations reads the lattice-wide revocations of lattice from its bucket, for tools outside a host
+// (`ctl resign`). Like a host, it returns only the entries whose request a control issuer v trusts signed
+// on subject (the revocations.put subject of the lattice), and says how many others it skipped.
+func StoredRevocations(ctx context.Context, nc *nats.Conn, lattice, domain string, v *control.Verifier, subject string) (reqs []control.RevokeRequest, skipped int, err error) {
+	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
+	if err != nil {
+		return nil, 0, err
+	}
+	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
+	if err != nil {
+		return nil, 0, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
+	}
+	s := &linkSigning{verifier: v, revoke: subject}
+	for k := range keys.Keys() {
+		if !strings.HasPrefix(k, prefixRevoke) {
+			continue
+		}
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			skipped++
+			continue
+		}
+		key, at, err := s.checkRevocation(k, e.Value())
+		if err != nil {
+			skipped++
+			continue
+		}
+		r := control.RevokeRequest{Key: key}
+		if !at.Equal(revoke.Forever) {
+			r.Before = at.UTC().Format(time.RFC3339)
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs, skipped, nil
 }

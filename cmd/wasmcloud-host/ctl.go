@@ -67,6 +67,8 @@ var ctlGroup = group{
 		{"get", synGetEvents, group{name: "ctl get", about: "Read what the lattice reports.",
 			subs: []subcommand{{"events", synGetEvents, ctlWatch}}}.dispatch},
 		{"watch", synWatch, ctlWatch},
+		{"revoke", synRevoke, ctlRevoke},
+		{"resign", synResign, ctlResign},
 	},
 }
 

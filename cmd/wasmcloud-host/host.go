@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/config"
@@ -115,6 +119,22 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer close(watchdogDone)
 		watchdog(wctx, log, h)
 	}()
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	reloadDone := make(chan struct{})
+	go func() {
+		defer close(reloadDone)
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-hups:
+				notifyReloading(log)
+				reload(wctx, log, h)
+				notifyReady(log, info.Lattice, info.HostID)
+			}
+		}
+	}()
 
 	code := exitOK
 	select {
@@ -124,8 +144,10 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Logged by the host; the service manager restarts it (Restart=on-failure).
 		code = exitFailure
 	}
+	signal.Stop(hups)
 	stopWatchdog()
 	<-watchdogDone
+	<-reloadDone
 	notifyStopping(log)
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
@@ -148,6 +170,38 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// reload applies SIGHUP (systemctl reload): the configuration is read again from the environment and the
+// files it names, exactly as at start, and what can change without a restart takes effect (see
+// host.Reload). A configuration that does not load or apply leaves the running one in force: the daemon logs
+// why and keeps serving. The environment of a running process does not change, so what an operator changes
+// this way lives in the files the WASMCLOUD_*_FILE variables name: the issuer lists, the cluster seed, the
+// revocations, the cosign keys and trusted root.
+func reload(ctx context.Context, log *slog.Logger, h *host.Host) {
+	cfg, err := config.Load()
+	if err != nil {
+		var reasons []string
+		for _, e := range unjoin(err) {
+			reasons = append(reasons, e.Error())
+		}
+		log.Error("reload refused: invalid configuration; the running one stays in force", "error", strings.Join(reasons, "; "))
+		return
+	}
+	changed, needRestart, err := h.Reload(ctx, cfg)
+	if err != nil {
+		log.Error("reload refused; the running configuration stays in force", "error", err)
+		return
+	}
+	for _, c := range changed {
+		log.Info("reloaded", "changed", c)
+	}
+	if len(changed) == 0 {
+		log.Info("reloaded: nothing changed")
+	}
+	for _, r := range needRestart {
+		log.Warn("reload: this setting changed but takes effect only after a restart", "setting", r)
+	}
 }
 
 // newLogger builds the one logger the daemon passes down: JSON under systemd (structured logging), text on a

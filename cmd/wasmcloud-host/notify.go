@@ -19,3 +19,10 @@ func notifyStopping(log *slog.Logger) {
 		log.Warn("could not notify systemd", "error", err)
 	}
 }
+
+// notifyReloading tells systemd a reload began; notifyReady ends it.
+func notifyReloading(log *slog.Logger) {
+	if err := sdnotify.Reloading(); err != nil {
+		log.Warn("could not notify systemd", "error", err)
+	}
+}

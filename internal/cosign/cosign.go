@@ -34,6 +34,8 @@ package cosign
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -104,8 +106,26 @@ type trustedKey struct {
 // keyless is the keyless trust: the verifier over the trusted root and the identity policy.
 type keyless struct {
 	file     string
+	digest   string // sha256 of the trusted root file
 	verifier *verify.Verifier
 	identity verify.CertificateIdentity
+}
+
+// Trust describes what v trusts, for a reload to say whether it changed: the fingerprints of the public
+// keys and the digest of the trusted root (the identity policy comes from the environment, which a running
+// process cannot change). A nil Verifier trusts nothing and is described as "".
+func (v *Verifier) Trust() string {
+	if v == nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range v.keys {
+		parts = append(parts, "key "+k.fingerprint)
+	}
+	if v.keyless != nil {
+		parts = append(parts, "trusted root sha256:"+v.keyless.digest)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Load reads and checks the files cfg names and returns a Verifier, or nil and no error when cfg is not
@@ -180,8 +200,9 @@ func Load(cfg Config) (*Verifier, error) {
 	}
 
 	var tr *root.TrustedRoot
+	var trDigest string
 	if cfg.TrustedRoot != "" {
-		tr, err = loadTrustedRoot(cfg.TrustedRoot)
+		tr, trDigest, err = loadTrustedRoot(cfg.TrustedRoot)
 		if err != nil {
 			problem("%s: %v", EnvTrustedRoot, err)
 		}
@@ -205,7 +226,7 @@ func Load(cfg Config) (*Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %s: %v", ErrConfig, EnvTrustedRoot, cfg.TrustedRoot, err)
 		}
-		v.keyless = &keyless{file: cfg.TrustedRoot, verifier: sv, identity: id}
+		v.keyless = &keyless{file: cfg.TrustedRoot, digest: trDigest, verifier: sv, identity: id}
 	}
 	return v, nil
 }
@@ -247,16 +268,17 @@ func readFile(path string, limit int64) ([]byte, error) {
 
 // loadTrustedRoot reads and parses a trusted_root.json and checks that it can verify a keyless
 // signature: it has a certificate authority and a log or timestamp authority to time signatures with.
-func loadTrustedRoot(path string) (*root.TrustedRoot, error) {
+func loadTrustedRoot(path string) (*root.TrustedRoot, string, error) {
 	data, err := readFile(path, maxTrustedRootFile)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	tr, err := ParseTrustedRoot(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
-	return tr, nil
+	sum := sha256.Sum256(data)
+	return tr, hex.EncodeToString(sum[:]), nil
 }
 
 // ParseTrustedRoot parses a sigstore trusted_root.json (media type

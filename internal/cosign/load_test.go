@@ -166,3 +166,29 @@ func TestLoadKeyless(t *testing.T) {
 		})
 	}
 }
+
+// TestTrust: Trust names what a verifier trusts, so a reload can say that a key file rewritten in place now
+// holds another key; the same file read twice is the same trust.
+func TestTrust(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "trusted.pub", testutil.ReadFile(t, "../internal/cosign/testdata/cli/ecdsa.pub"))
+	load := func() string {
+		v, err := cosign.Load(cosign.Config{PublicKeys: []string{path}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Trust()
+	}
+	first := load()
+	if !strings.HasPrefix(first, "key ") || first != load() {
+		t.Fatalf("Trust of one key file read twice: %q, %q", first, load())
+	}
+	writeFile(t, dir, "trusted.pub", testutil.ReadFile(t, "../internal/cosign/testdata/cli/other.pub"))
+	if second := load(); second == first || !strings.HasPrefix(second, "key ") {
+		t.Fatalf("Trust after the key file changed: %q (was %q)", second, first)
+	}
+	var none *cosign.Verifier
+	if none.Trust() != "" {
+		t.Fatalf("nil Verifier trusts %q", none.Trust())
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The environment variables systemd sets for a notify service.
@@ -55,6 +57,17 @@ func Status(s string) error {
 		return err
 	}
 	return send("STATUS=" + s)
+}
+
+// Reloading tells systemd the service is reloading its configuration: "RELOADING=1" with the
+// CLOCK_MONOTONIC time in microseconds (MONOTONIC_USEC=, which systemd matches against the reload it
+// asked for). Send Ready when the reload is over, whether it succeeded or not.
+func Reloading() error {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return fmt.Errorf("sdnotify: monotonic clock: %w", err)
+	}
+	return send("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(ts.Nano()/1000, 10))
 }
 
 // Watchdog tells systemd the service is alive: "WATCHDOG=1". It matters only when the unit sets

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+	"golang.org/x/sys/unix"
 )
 
 // notifications are the calls under test and the exact datagram each must send.
@@ -57,6 +59,22 @@ func TestSequence(t *testing.T) {
 	for _, want := range []string{"STATUS=connecting to nats://127.0.0.1:4222", "READY=1\nSTATUS=ready", "STOPPING=1"} {
 		assertDatagram(t, conn, want)
 	}
+}
+
+// TestReloading: a reload is announced with the monotonic clock systemd compares against the reload it
+// asked for, and ended with READY=1.
+func TestReloading(t *testing.T) {
+	conn := listenPath(t)
+	var before unix.Timespec
+	require.NoError(t, unix.ClockGettime(unix.CLOCK_MONOTONIC, &before))
+	require.NoError(t, Reloading())
+	got := receive(t, conn)
+	head, usec, ok := strings.Cut(got, "\nMONOTONIC_USEC=")
+	require.True(t, ok, "datagram %q has no MONOTONIC_USEC", got)
+	require.Equal(t, "first line", head, "RELOADING=1")
+	n, err := strconv.ParseInt(usec, 10, 64)
+	require.NoError(t, err)
+	require.True(t, n >= before.Nano()/1000, "MONOTONIC_USEC=%d is before the call (%d)", n, before.Nano()/1000)
 }
 
 func TestUnsetIsNoOp(t *testing.T) {
