@@ -12,7 +12,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
+	"github.com/wasmcloud-host/wasmcloud-host/metrics"
 )
 
 // Reasons a signed control request is refused: the labels of Host.RefusedControl.
@@ -22,10 +24,11 @@ const (
 	refusedBody      = "control_body"
 	refusedReplay    = "control_replay"
 	refusedExpired   = "control_expired"
+	refusedRevoked   = "control_revoked"
 )
 
 // refusalReasons lists every label, so that RefusedControl reports each of them, zero or not.
-var refusalReasons = []string{refusedSignature, refusedUntrusted, refusedBody, refusedReplay, refusedExpired}
+var refusalReasons = []string{refusedSignature, refusedUntrusted, refusedBody, refusedReplay, refusedExpired, refusedRevoked}
 
 const (
 	// ctlReplayCapacity bounds the host's own record of accepted control tokens. Control requests come at
@@ -51,6 +54,7 @@ type ctlGuard struct {
 	local    *tokenRecord
 	log      *slog.Logger
 	now      func() time.Time
+	metrics  *metrics.Metrics // counts refusals in wasmcloud_refusals_total (nil: not counted)
 
 	// mu guards lattice, counts, lastLog and suppressed.
 	mu         sync.Mutex
@@ -149,6 +153,8 @@ func reasonOf(err error) string {
 		return refusedReplay
 	case errors.Is(err, control.ErrExpired), errors.Is(err, control.ErrNotYetValid):
 		return refusedExpired
+	case errors.Is(err, revoke.ErrRevoked):
+		return refusedRevoked
 	default:
 		return refusedSignature
 	}
@@ -161,6 +167,7 @@ func (g *ctlGuard) refused(subject string, err error) {
 	now := g.now()
 	g.mu.Lock()
 	g.counts[reason]++
+	g.metrics.Refusal(metrics.Reason(reason))
 	last, logged := g.lastLog[reason]
 	if logged && now.Sub(last) < refusalLogInterval {
 		g.suppressed[reason]++
@@ -262,6 +269,7 @@ func (h *Host) newSignedControl() error {
 		}
 	}
 	h.ctlAuth = newCtlGuard(v, h.log)
+	h.ctlAuth.metrics = h.metrics
 	return nil
 }
 

@@ -141,7 +141,7 @@ func TestSignedControl(t *testing.T) {
 		default:
 		}
 	}
-	counts := map[string]int64{refusedSignature: 0, refusedUntrusted: 0, refusedBody: 0, refusedReplay: 0, refusedExpired: 0}
+	counts := map[string]int64{refusedSignature: 0, refusedUntrusted: 0, refusedBody: 0, refusedReplay: 0, refusedExpired: 0, refusedRevoked: 0}
 
 	refusals := []struct {
 		name   string
@@ -253,7 +253,7 @@ func TestUnsignedControlWarns(t *testing.T) {
 	require.Equal(t, "warnings", strings.Count(logs.String(), "WASMCLOUD_ACTOR_ISSUERS is not set"), 1)
 	nc := connect(t, s)
 	wantAck(t, signedRequest(t, nc, ctl+"cmd."+h.HostID()+".stop", []byte(`{}`), ""), true, "")
-	require.DeepEqual(t, "refusals", slices.Collect(maps.Values(h.RefusedControl())), []int64{0, 0, 0, 0, 0})
+	require.DeepEqual(t, "refusals", slices.Collect(maps.Values(h.RefusedControl())), []int64{0, 0, 0, 0, 0, 0})
 }
 
 func TestTokenRecord(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/messaging"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/metrics"
 	"github.com/wasmcloud-host/wasmcloud-host/policy"
@@ -59,6 +60,8 @@ func refusalReason(err error) metrics.Reason {
 		return metrics.ReasonHash
 	case errors.Is(err, rpc.ErrSubjectMismatch):
 		return metrics.ReasonTokenSubject
+	case errors.Is(err, rpc.ErrRevoked), errors.Is(err, revoke.ErrRevoked):
+		return metrics.ReasonRevoked
 	case errors.Is(err, rpc.ErrHostID):
 		return metrics.ReasonHostID
 	case errors.Is(err, rpc.ErrReplayed):

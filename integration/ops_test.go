@@ -117,9 +117,7 @@ func TestMetrics(t *testing.T) {
 
 	linkPut(t, e, kvcounterKey, p[contractKeyValue], contractKeyValue, "bucket=metrics")
 	ctlOK(t, e, "link", "del", kvcounterKey, contractKeyValue)
-	// The lead adds the policy step here once the policy service is wired into the daemon: a call the
-	// policy denies, then wasmcloud_policy_denial_total{action="perform_invocation"} 1 and
-	// wasmcloud_refusals_total{reason="policy"} 1 below.
+	// Policy denials, revocations and control refusals: TestMetricsOfTheTrustBoundary.
 
 	want := map[string]float64{
 		`wasmcloud_actor_starts_total{actor="` + echoKey + `",result="ok"}`:                                               1,

@@ -92,11 +92,13 @@ const (
 	ReasonSubject      Reason = "subject"       // a subject the link does not allow
 	ReasonBucket       Reason = "bucket"        // a key-value bucket or prefix the link does not allow
 	ReasonHTTPLimit    Reason = "http_limit"    // an HTTP request over a limit of the built-in server
+	ReasonRevoked      Reason = "revoked"       // signed by a revoked cluster key
 	ReasonCtlSignature Reason = "control_signature"
 	ReasonCtlUntrusted Reason = "control_untrusted"
 	ReasonCtlBody      Reason = "control_body"
 	ReasonCtlReplay    Reason = "control_replay"
 	ReasonCtlExpired   Reason = "control_expired"
+	ReasonCtlRevoked   Reason = "control_revoked" // a control request signed by a revoked key
 	ReasonOther        Reason = "other"
 )
 
@@ -104,8 +106,8 @@ const (
 var Reasons = []Reason{
 	ReasonMalformed, ReasonSignature, ReasonIssuer, ReasonExpired, ReasonNotYetValid, ReasonTarget, ReasonHash,
 	ReasonTokenSubject, ReasonHostID, ReasonReplay, ReasonReplayFull, ReasonReplayRecord, ReasonClaim, ReasonLink, ReasonPolicy,
-	ReasonSubject, ReasonBucket, ReasonHTTPLimit, ReasonCtlSignature, ReasonCtlUntrusted, ReasonCtlBody,
-	ReasonCtlReplay, ReasonCtlExpired, ReasonOther,
+	ReasonSubject, ReasonBucket, ReasonHTTPLimit, ReasonRevoked, ReasonCtlSignature, ReasonCtlUntrusted, ReasonCtlBody,
+	ReasonCtlReplay, ReasonCtlExpired, ReasonCtlRevoked, ReasonOther,
 }
 
 // contracts are the contract label values; any other contract is Other.
