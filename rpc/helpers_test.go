@@ -104,7 +104,7 @@ func wantReason(t *testing.T, err, target error) {
 
 var allReasons = []error{ErrDecode, ErrToken, ErrSignature, ErrUntrustedIssuer, ErrExpired, ErrNotYetValid,
 	ErrTargetMismatch, ErrOriginMismatch, ErrLength, ErrHashMismatch, ErrSubjectMismatch, ErrHostID, ErrReplayed,
-	ErrReplayCacheFull, ErrChunked, ErrResponseID, ErrUnsignedResponse, ErrResponseToken, ErrRevoked, ErrLattice, ErrReplayRecord}
+	ErrReplayCacheFull, ErrChunked, ErrResponseID, ErrUnsignedResponse, ErrResponseToken, ErrRevoked, ErrLattice, ErrReplayRecord, ErrNotLocal}
 
 func noSeedIn(t *testing.T, s string, seeds ...[]byte) {
 	t.Helper()
