@@ -11,7 +11,7 @@ import (
 
 // The built-in providers' public keys. Operators link actors to them by key, exactly as to an external
 // provider. The keys are identifiers only: they derive from fixed, public seeds and never sign anything (the
-// invocations built-in providers deliver are signed with the cluster key).
+// invocations built-in providers deliver stay in the process and carry no token; see rpc.Local).
 var (
 	BuiltinHTTPServer = builtinKey("httpserver")
 	BuiltinKeyValue   = builtinKey("keyvalue")

@@ -36,9 +36,9 @@ const (
 
 // Host is what the gate and the built-in providers need from the daemon that runs the actors.
 type Host interface {
-	// Deliver signs an invocation from a built-in provider (from) to the actor actorKey and delivers it
-	// through the same verification as any invocation (so the actor's claims must list from's contract),
-	// returning the actor's reply.
+	// Deliver delivers an invocation from a built-in provider (from) to the actor actorKey through the same
+	// checks as any invocation (so the actor's claims must list from's contract), returning the actor's
+	// reply.
 	Deliver(ctx context.Context, from wire.Entity, actorKey, operation string, payload []byte) ([]byte, error)
 	// Link returns the link of an actor for a contract and link name, as the lattice has it now.
 	Link(actorKey, contractID, linkName string) (control.LinkDefinition, bool)

@@ -466,7 +466,7 @@ func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
 	slots <- struct{}{}
 	started := h.inflight.Go(func() {
 		defer func() { <-slots }()
-		resp := h.handle(ctx, ra, m.Data, false)
+		resp := h.handleMessage(ctx, ra, m.Data)
 		if m.Reply == "" {
 			return
 		}
@@ -487,15 +487,29 @@ func (h *Host) dispatch(ctx context.Context, ra *runningActor, m *nats.Msg) {
 	}
 }
 
-// handle verifies one inbound invocation and runs it. Nothing reaches the actor unless every check passed.
-// inProcess says the message was signed by this host for this actor and never left the process.
-// The response is not signed yet: a response that leaves the host is signed by dispatch, while one to an
-// actor on this host stays in the process, where a signature would prove nothing.
-func (h *Host) handle(ctx context.Context, ra *runningActor, msg []byte, inProcess bool) *wire.Response {
+// handleMessage verifies an invocation that arrived over NATS in full (rpc.Cluster.Verify: token, signature,
+// issuer, revocation, time, target, origin, hash, host id, lattice, replay) and serves it.
+func (h *Host) handleMessage(ctx context.Context, ra *runningActor, msg []byte) *wire.Response {
+	inv, payload, err := h.cluster.Verify(ctx, msg, h.rpcVerifyOptions())
+	return h.serve(ctx, ra, inv, payload, err)
+}
+
+// handleLocal serves an invocation this host made for one of its actors. It has no token to verify (see
+// rpc.Local); AdmitLocal refuses it once the cluster key it was made under is revoked or no longer trusted.
+// Nothing that arrived from the network is a rpc.Local: dispatch only has bytes, and calls handleMessage.
+func (h *Host) handleLocal(ctx context.Context, ra *runningActor, l rpc.Local) *wire.Response {
+	inv, payload, err := h.cluster.AdmitLocal(l)
+	return h.serve(ctx, ra, inv, payload, err)
+}
+
+// serve runs an admitted invocation (err is the refusal of its verification or admission, if any), after the
+// checks every invocation gets, wherever it came from: it targets this actor, the actor's claims list the
+// contract of a provider that sends it, the policy service allows it. A refusal is logged and counted, and
+// nothing reaches the actor unless every check passed. The response is not signed yet: a response that leaves
+// the host is signed by dispatch, while one to an actor on this host stays in the process, where a signature
+// would prove nothing.
+func (h *Host) serve(ctx context.Context, ra *runningActor, inv *wire.Invocation, payload []byte, err error) *wire.Response {
 	claims, _ := ra.snapshot()
-	opts := h.rpcVerifyOptions()
-	opts.InProcess = inProcess
-	inv, payload, err := h.cluster.Verify(ctx, msg, opts)
 	id := ""
 	if inv != nil {
 		id = inv.ID

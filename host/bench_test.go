@@ -17,7 +17,7 @@ import (
 // BenchmarkLatticeCall measures a whole signed round trip — sign, NATS, verify, replay check, the echo actor in
 // wazero, signed response, response verification — from one host to an actor on another, next to raw NATS
 // request/reply of the same bytes on the same server (the baseline the ratio is taken against), and to a call
-// that stays on one host (no NATS, same checks). signed/across-hosts records each invocation in the lattice-wide
+// that stays on one host (no NATS, no token, the same checks otherwise). signed/across-hosts records each invocation in the lattice-wide
 // replay record (the default); signed/across-hosts/replay-scope-host does not.
 func BenchmarkLatticeCall(b *testing.B) {
 	s := runNATS(b)

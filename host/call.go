@@ -60,21 +60,27 @@ func (h *Host) resolveActor(name string) (string, error) {
 	return "", fmt.Errorf("%w %q", ErrUnknownActor, name)
 }
 
-// invoke signs an invocation and delivers it: to an actor on this host directly, through the same
-// verification an invocation from the network gets, otherwise over NATS. It returns the response payload, or
-// the response's error.
+// invoke delivers an invocation and returns the response payload, or the response's error. One to an actor on
+// this host stays in the process: it is not signed (see rpc.Local), and past admission it takes the path of an
+// invocation from NATS (target, claims, policy, refusal counts, the actor call). Any other is signed and sent
+// over NATS.
 func (h *Host) invoke(ctx context.Context, inv *wire.Invocation) ([]byte, error) {
-	if err := h.cluster.SignWith(inv, rpc.SignOptions{Unauthenticated: unauthenticated(ctx)}); err != nil {
-		return nil, err
-	}
+	o := rpc.SignOptions{Unauthenticated: unauthenticated(ctx)}
 	if ra := h.running(inv.Target.PublicKey); ra != nil {
-		// Same host: no network, the same verification, and a response that never leaves the process (so
-		// nothing is chunked). The id takes no place in the replay cache: nobody could capture it.
-		resp := h.handle(ctx, ra, inv.AppendMsgpack(nil), true)
+		// Same host: no network, no token, and a response that never leaves the process (so nothing is
+		// chunked or signed). The id takes no place in the replay cache: nobody could capture it.
+		l, err := h.cluster.NewLocal(inv, o)
+		if err != nil {
+			return nil, err
+		}
+		resp := h.handleLocal(ctx, ra, l)
 		if resp.Error != "" {
 			return nil, &rpc.RemoteError{Message: resp.Error}
 		}
 		return resp.Msg, nil
+	}
+	if err := h.cluster.SignWith(inv, o); err != nil {
+		return nil, err
 	}
 	store := h.chunks()
 	if err := store.ChunkInvocation(ctx, inv); err != nil {

@@ -23,10 +23,10 @@ import (
 )
 
 // BenchmarkHTTPEcho measures requests per second over loopback HTTP to echo.wasm behind the built-in HTTP
-// server (request mapping, a signed local invocation, the actor in wazero, the response mapping), next to a
-// bare net/http handler that writes the same bytes, in the same run and with the same client. Each pair runs
-// serially (one keep-alive connection) and with b.RunParallel; the echo.wasm side reports its cost as a
-// multiple of the bare handler's ("x-nethttp").
+// server (request mapping, a local invocation with every check but a token's, the actor in wazero, the
+// response mapping), next to a bare net/http handler that writes the same bytes, in the same run and with the
+// same client. Each pair runs serially (one keep-alive connection) and with b.RunParallel; the echo.wasm side
+// reports its cost as a multiple of the bare handler's ("x-nethttp").
 func BenchmarkHTTPEcho(b *testing.B) {
 	s := runNATS(b)
 	h := startHost(b, s, clusterSeed(b))

@@ -83,8 +83,8 @@ func strMap(pairs ...string) []byte {
 	return b
 }
 
-// invokeActor invokes operation on a local actor through the host's own invocation path (signed and verified
-// like any invocation) and returns the reply rendered as JSON.
+// invokeActor invokes operation on a local actor through the host's own invocation path (checked like any
+// invocation, without a token since it stays in the process) and returns the reply rendered as JSON.
 func invokeActor(t testing.TB, h *Host, actorKey, operation string, payload []byte) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -492,8 +492,9 @@ type capHost struct{ h *Host }
 
 var _ capability.Host = capHost{}
 
-// Deliver sends an invocation from a built-in provider to an actor: signed, verified and checked like any
-// invocation (the actor's claims must list the provider's contract).
+// Deliver sends an invocation from a built-in provider to an actor, checked like any invocation (the actor's
+// claims must list the provider's contract, the policy service is asked). The actor runs on this host (the
+// gate delivers only to those), so the invocation is not signed: see invoke.
 func (c capHost) Deliver(ctx context.Context, from wire.Entity, actorKey, op string, payload []byte) ([]byte, error) {
 	// What a built-in provider delivers (an HTTP request, a subscribed message) was authenticated by nobody.
 	return c.h.invoke(withUnauthenticated(ctx), &wire.Invocation{Origin: from, Target: wire.Entity{PublicKey: actorKey}, Operation: op, Msg: payload})

@@ -8,6 +8,11 @@
 // stays 0.x's; where 0.x was weak this package is stricter in ways 0.x peers do not notice: tokens we sign
 // expire, a token is honoured for at most the validity window whatever its exp says, the sender's host id is
 // bound into our tokens, and responses carry a token of their own in an extra map key 0.x peers ignore.
+//
+// An invocation a host makes for an actor of its own (an HTTP request, a subscribed message, a call between
+// two of its actors) never becomes bytes and carries no token: NewLocal makes it a Local, a value only this
+// package can build and no decoder produces, and AdmitLocal hands it back while the key it was made under is
+// trusted and not revoked. Everything that arrives from the network goes through Verify.
 package rpc
 
 import (
@@ -57,9 +62,11 @@ type Config struct {
 // Cluster is the host's cluster identity and trust state: the key that signs its invocations and responses,
 // the issuers it trusts, and the ids it has accepted. It is safe for concurrent use.
 type Cluster struct {
-	// mu guards the private half of key: Sign holds it shared, Wipe exclusively.
+	// mu guards key, pub and adhoc, and the private half of key: Sign holds it shared, Wipe and SetKey
+	// exclusively.
 	mu                     sync.RWMutex
 	key                    *nkey.KeyPair
+	pub                    string // key's public half, encoded once
 	adhoc                  bool
 	hostID                 string
 	lattice                string
@@ -143,6 +150,7 @@ func New(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrClusterSeed, err)
 	}
+	c.pub = c.key.Public().String()
 	if err := c.SetIssuers(cfg.Issuers); err != nil {
 		c.key.Wipe()
 		return nil, err
@@ -164,7 +172,7 @@ func printable(s string) string {
 func (c *Cluster) PublicKey() string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.key.Public().String()
+	return c.pub
 }
 
 // AdHoc reports whether the cluster key was generated because none was configured: then no other host can
@@ -240,14 +248,15 @@ func (c *Cluster) SetKey(seed []byte) error {
 	}
 	c.indexMu.Lock()
 	defer c.indexMu.Unlock()
-	set, err := c.buildSet(kp.Public().String(), c.configured)
+	pub := kp.Public().String()
+	set, err := c.buildSet(pub, c.configured)
 	if err != nil {
 		kp.Wipe()
 		return err
 	}
 	c.mu.Lock()
 	old := c.key
-	c.key, c.adhoc = kp, false
+	c.key, c.pub, c.adhoc = kp, pub, false
 	c.trust.Store(set)
 	c.mu.Unlock()
 	old.Wipe()

@@ -45,6 +45,8 @@ var (
 	// ErrReplayRecord: the lattice-wide record of accepted invocations (VerifyOptions.Claim) could not be
 	// reached; the invocation is refused rather than accepted unrecorded.
 	ErrReplayRecord = errors.New("rpc: lattice replay record unavailable")
+	// ErrNotLocal: AdmitLocal was given a Local this Cluster did not make (or the zero Local).
+	ErrNotLocal = errors.New("rpc: not an invocation made by this host for itself")
 	// ErrChunked: the payload was chunked into the object store and no dechunker is configured.
 	ErrChunked = errors.New("rpc: chunked payloads are not supported here")
 

@@ -104,7 +104,8 @@ func wantReason(t *testing.T, err, target error) {
 
 var allReasons = []error{ErrDecode, ErrToken, ErrSignature, ErrUntrustedIssuer, ErrExpired, ErrNotYetValid,
 	ErrTargetMismatch, ErrOriginMismatch, ErrLength, ErrHashMismatch, ErrSubjectMismatch, ErrHostID, ErrReplayed,
-	ErrReplayCacheFull, ErrChunked, ErrResponseID, ErrUnsignedResponse, ErrResponseToken, ErrRevoked, ErrLattice, ErrReplayRecord, ErrDelegation}
+	ErrReplayCacheFull, ErrChunked, ErrResponseID, ErrUnsignedResponse, ErrResponseToken, ErrRevoked, ErrLattice, ErrReplayRecord, ErrDelegation,
+	ErrNotLocal}
 
 func noSeedIn(t *testing.T, s string, seeds ...[]byte) {
 	t.Helper()

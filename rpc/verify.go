@@ -73,10 +73,6 @@ type Dechunker func(ctx context.Context, inv *wire.Invocation) ([]byte, error)
 type VerifyOptions struct {
 	// Dechunk fetches chunked payloads. Nil: chunked invocations are refused with ErrChunked.
 	Dechunk Dechunker
-	// InProcess says the invocation was signed by this process for an actor in this process and never
-	// crossed the wire, so nobody could have captured it to replay: its id takes no place in a replay cache.
-	// Every other check runs. Never set it for a message that arrived from the network.
-	InProcess bool
 	// Claim, when set, records an accepted invocation lattice-wide, after this host's own replay cache took
 	// it: it reports whether key (issuer and id, as ReplayKey spells them) was claimed for the first time,
 	// until the last instant its token can pass the time checks. An invocation another host accepted already
@@ -201,9 +197,6 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 	// A provider acts for whoever reached it (HTTP clients, subscribers): what it sends counts as
 	// unauthenticated input, so a flood through it fills the share of such invocations, not the cluster's.
 	inv.Unauthenticated = meta.Unauthenticated || deleg != nil
-	if o.InProcess {
-		return payload, nil
-	}
 	cache := c.replay
 	if inv.Unauthenticated {
 		cache = c.replayUnauth

@@ -447,22 +447,6 @@ func TestUnauthenticatedShare(t *testing.T) {
 	wantReason(t, err, ErrReplayed)
 }
 
-// TestInProcessTakesNoPlace: an invocation signed for an actor in the same process is verified in full but
-// takes no place in a replay cache, since it never crossed the wire.
-func TestInProcessTakesNoPlace(t *testing.T) {
-	clock := newClock()
-	self := newCluster(t, "cluster one", clock)
-	msg := signed(t, self, testInvocation("local"))
-	for range 3 {
-		_, _, err := self.Verify(ctx, msg, VerifyOptions{InProcess: true})
-		require.NoError(t, err)
-	}
-	require.Equal(t, "ids held", self.ReplayCache().Len()+self.UnauthenticatedReplayCache().Len(), 0)
-	tampered := reencode(t, msg, func(inv *wire.Invocation) { inv.Msg = []byte("other") })
-	_, _, err := self.Verify(ctx, tampered, VerifyOptions{InProcess: true})
-	wantReason(t, err, ErrHashMismatch)
-}
-
 // TestLatticeWideReplay: with a shared record of claims, an invocation accepted by one host of the lattice is
 // refused by every other, also when its id is respelled; a record that cannot be reached refuses.
 func TestLatticeWideReplay(t *testing.T) {

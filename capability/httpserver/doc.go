@@ -5,8 +5,8 @@
 //
 // A 0.x host runs the HTTP server as a separate provider process; this host serves it in-process,
 // so a request costs one function call into the host instead of two NATS round trips. The package
-// knows nothing of NATS, claims or wasm: BindActor is given a function that signs and delivers the
-// invocation (Bind a Handler that does), and the package owns everything that is about HTTP —
+// knows nothing of NATS, claims or wasm: BindActor is given a function that delivers the invocation
+// (Bind a Handler that does), and the package owns everything that is about HTTP —
 // listeners, timeouts, body limits, header hygiene and the status codes a gateway answers with when
 // its backend fails:
 //
