@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"runtime"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 // that stays on one host (no NATS, no token, the same checks otherwise). signed/across-hosts records each invocation in the lattice-wide
 // replay record (the default); signed/across-hosts/replay-scope-host does not.
 func BenchmarkLatticeCall(b *testing.B) {
+	// inFlight goroutines per core call at once in the parallel variants (64 in flight on 2 cores).
+	inFlight := max(1, 64/runtime.GOMAXPROCS(0))
 	s := runNATS(b)
 	seed := clusterSeed(b)
 	a := startHost(b, s, seed)
@@ -56,11 +59,49 @@ func BenchmarkLatticeCall(b *testing.B) {
 			}
 		}
 	})
+	b.Run("baseline/nats-request-reply/parallel", func(b *testing.B) {
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		sub, err := nc.Subscribe("bench.echo.parallel", func(m *nats.Msg) { _ = m.Respond(echoReply) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		req := make([]byte, 1100)
+		b.ReportAllocs()
+		b.SetParallelism(inFlight)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := nc.Request("bench.echo.parallel", req, 5*time.Second); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 	b.Run("signed/across-hosts", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			call(other)
 		}
+	})
+	// 64 calls in flight (on 2 cores): the load the receiving host is measured under.
+	b.Run("signed/across-hosts/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(inFlight)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				out, err := other.invoke(ctx, &wire.Invocation{Origin: wire.Entity{PublicKey: caller.Subject},
+					Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest})
+				if err != nil || !bytes.Equal(out, echoReply) {
+					b.Errorf("call: %v", err)
+					return
+				}
+			}
+		})
 	})
 	// The same call in a lattice whose hosts keep replay protection to themselves: the difference to
 	// signed/across-hosts is the cost of the lattice-wide replay record (one JetStream create per call).
