@@ -13,11 +13,7 @@ import (
 
 // responseMeta is the wascap metadata of a responder token. The token's subject is the invocation id; the
 // metadata binds the response payload and the error text, so neither can be swapped in transit.
-type responseMeta struct {
-	Hash      string `json:"hash"`                 // SHA-256 of the complete response payload
-	ErrorHash string `json:"error_hash,omitempty"` // SHA-256 of the error text, when there is one
-	HostID    string `json:"host_id"`              // the responding host
-}
+type responseMeta = wascap.Response
 
 func responseHashes(msg []byte, errText string) (hash, errHash string) {
 	hash = wire.HashHex(sha256.Sum256(msg))

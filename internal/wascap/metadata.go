@@ -33,6 +33,15 @@ type Invocation struct {
 	Lattice string `json:"lattice,omitempty"`
 }
 
+// Response is the wascap metadata of a responder token (sub = invocation id, iss = cluster key C…), our
+// extension: it binds the response payload and the error text, so neither can be swapped in transit. 0.x peers
+// ignore the token that carries it.
+type Response struct {
+	Hash      string `json:"hash"`                 // SHA-256 of the complete response payload
+	ErrorHash string `json:"error_hash,omitempty"` // SHA-256 of the error text, when there is one
+	HostID    string `json:"host_id"`              // the responding host
+}
+
 // Provider is the wascap metadata of a capability provider's token (sub = service key V…).
 type Provider struct {
 	Name         *string           `json:"name"`

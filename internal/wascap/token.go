@@ -74,20 +74,28 @@ func Parse(raw string) (*Token, error) {
 		}
 	}
 	t := &Token{Raw: raw, signingInput: []byte(raw[:second])}
-	sigBytes, err := b64.DecodeString(sig)
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature: %v", ErrEncoding, err)
-	}
-	if len(sigBytes) != ed25519.SignatureSize {
+	if b64.DecodedLen(len(sig)) == ed25519.SignatureSize {
+		// The usual case, decoded in place; the same refusals as below otherwise.
+		if _, err := b64.Decode(t.sig[:], stringBytes(sig)); err != nil {
+			return nil, fmt.Errorf("%w: signature: %v", ErrEncoding, err)
+		}
+	} else {
+		sigBytes, err := b64.DecodeString(sig)
+		if err != nil {
+			return nil, fmt.Errorf("%w: signature: %v", ErrEncoding, err)
+		}
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrSignatureSize, len(sigBytes), ed25519.SignatureSize)
 	}
-	copy(t.sig[:], sigBytes)
-	claims, err := b64.DecodeString(body)
+	claims := make([]byte, b64.DecodedLen(len(body)))
+	n, err := b64.Decode(claims, stringBytes(body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrEncoding, err)
 	}
-	if err := json.Unmarshal(claims, &t.Claims); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrClaims, err)
+	// claims is never written again: the decoded strings may share its memory.
+	if !decodeClaims(bytesString(claims[:n]), &t.Claims) {
+		if err := json.Unmarshal(claims[:n], &t.Claims); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrClaims, err)
+		}
 	}
 	if t.Claims.Expires < 0 || t.Claims.IssuedAt < 0 || t.Claims.NotBefore < 0 {
 		return nil, fmt.Errorf("%w: negative time", ErrClaims)
@@ -177,6 +185,16 @@ func (t *Token) DecodeMetadata(v any) error {
 	if len(m) == 0 || bytes.Equal(m, []byte("null")) {
 		return ErrNoMetadata
 	}
+	switch v := v.(type) {
+	case *Invocation:
+		if v.decodeJSON(m) {
+			return nil
+		}
+	case *Response:
+		if v.decodeJSON(m) {
+			return nil
+		}
+	}
 	if err := json.Unmarshal(m, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMetadata, err)
 	}
@@ -196,16 +214,25 @@ func Sign(c Claims, metadata any, kp *nkey.KeyPair) (string, error) {
 	if c.IssuedAt == 0 {
 		c.IssuedAt = time.Now().Unix()
 	}
-	if metadata != nil {
-		m, err := marshal(metadata)
-		if err != nil {
-			return "", fmt.Errorf("wascap: encode metadata: %w", err)
+	var body []byte
+	if m, ok := metadata.(metadataAppender); ok {
+		// The fixed-layout encoder: the bytes marshal would write (see json.go), in one buffer.
+		scratch := make([]byte, 0, 512)
+		scratch = m.appendJSON(scratch)
+		c.Metadata = scratch
+		body = c.appendJSON(scratch[len(scratch):])
+	} else {
+		if metadata != nil {
+			m, err := marshal(metadata)
+			if err != nil {
+				return "", fmt.Errorf("wascap: encode metadata: %w", err)
+			}
+			c.Metadata = m
 		}
-		c.Metadata = m
-	}
-	body, err := marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("wascap: encode claims: %w", err)
+		var err error
+		if body, err = marshal(c); err != nil {
+			return "", fmt.Errorf("wascap: encode claims: %w", err)
+		}
 	}
 	buf := make([]byte, 0, len(headerSegment)+2+b64.EncodedLen(len(body))+b64.EncodedLen(ed25519.SignatureSize))
 	buf = append(buf, headerSegment...)
