@@ -145,10 +145,13 @@ func (c *Cluster) check(ctx context.Context, inv *wire.Invocation, o VerifyOptio
 		return nil, err
 	}
 
-	if target := inv.TargetURL(); meta.TargetURL != target {
+	// The URLs are built in a buffer on the stack: comparing string(b) allocates nothing.
+	var urlBuf [256]byte
+	target := append(append(inv.Target.AppendURL(urlBuf[:0]), '/'), inv.Operation...)
+	if meta.TargetURL != string(target) {
 		return nil, fmt.Errorf("%w: token %q, invocation %q", ErrTargetMismatch, meta.TargetURL, target)
 	}
-	if origin := inv.Origin.URL(); meta.OriginURL != origin {
+	if origin := inv.Origin.AppendURL(urlBuf[:0]); meta.OriginURL != string(origin) {
 		return nil, fmt.Errorf("%w: token %q, invocation %q", ErrOriginMismatch, meta.OriginURL, origin)
 	}
 	if deleg != nil {

@@ -240,6 +240,18 @@ func (p PublicKey) String() string {
 	return encode(raw[:])
 }
 
+// Encodes reports whether s is p's encoding (what String returns), without allocating.
+func (p PublicKey) Encodes(s string) bool {
+	if p.IsZero() {
+		return s == ""
+	}
+	var raw [1 + ed25519.PublicKeySize]byte
+	raw[0] = byte(p.typ)
+	copy(raw[1:], p.key[:])
+	var out [publicLen]byte
+	return string(appendEncoded(out[:0], raw[:])) == s
+}
+
 // Verify reports whether sig is a valid signature of msg by this key.
 func (p PublicKey) Verify(msg, sig []byte) bool {
 	if p.IsZero() || len(sig) != ed25519.SignatureSize {
@@ -398,10 +410,22 @@ func decode(raw []byte, s string) error {
 }
 
 func encode(raw []byte) string {
+	var out [2 * publicLen]byte
+	return string(appendEncoded(out[:0], raw))
+}
+
+// appendEncoded appends the encoding of raw (a type prefix and a key) and its checksum to dst; for a public
+// key it does not allocate when dst has room for publicLen bytes.
+func appendEncoded(dst, raw []byte) []byte {
+	var stack [64]byte
+	buf := stack[:0]
+	if len(raw)+2 > len(stack) {
+		buf = make([]byte, 0, len(raw)+2)
+	}
+	defer clear(buf[:cap(buf)])
 	crc := crc16(raw)
-	buf := make([]byte, 0, len(raw)+2)
 	buf = append(append(buf, raw...), byte(crc), byte(crc>>8))
-	return b32.EncodeToString(buf)
+	return b32.AppendEncode(dst, buf)
 }
 
 // crc16 is CRC-16/XMODEM: polynomial 0x1021, initial value 0, no reflection, no final XOR.

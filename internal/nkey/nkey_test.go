@@ -414,3 +414,30 @@ func BenchmarkSign(b *testing.B) {
 		}
 	})
 }
+
+func TestEncodes(t *testing.T) {
+	kp, err := Generate(Cluster)
+	require.NoError(t, err)
+	pub := kp.Public()
+	other, err := Generate(Cluster)
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		key  PublicKey
+		s    string
+		want bool
+	}{
+		{"own encoding", pub, pub.String(), true},
+		{"another key", pub, other.Public().String(), false},
+		{"lower case", pub, strings.ToLower(pub.String()), false},
+		{"truncated", pub, pub.String()[:55], false},
+		{"empty", pub, "", false},
+		{"zero key, empty", PublicKey{}, "", true},
+		{"zero key, a key", PublicKey{}, pub.String(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, "Encodes", tc.key.Encodes(tc.s), tc.want)
+		})
+	}
+}

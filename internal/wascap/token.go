@@ -138,7 +138,7 @@ func (t *Token) SigningInput() []byte { return t.signingInput }
 // Verify checks the signature under key, which the caller has resolved from the issuer claim (for example
 // from a table of trusted, already-parsed keys).
 func (t *Token) Verify(key nkey.PublicKey) error {
-	if key.String() != t.Claims.Issuer {
+	if !key.Encodes(t.Claims.Issuer) {
 		return fmt.Errorf("%w: key %s is not the issuer", ErrSignature, key)
 	}
 	if !key.Verify(t.signingInput, t.sig[:]) {
