@@ -34,6 +34,7 @@ type Delegation struct {
 	LinkName    string
 	HostID      string    // the host that runs the provider
 	Issuer      string    // the cluster key that signed the record
+	IssuedAt    time.Time // when Issuer signed it (a revocation of Issuer before then withdraws it)
 	Expires     time.Time // renewed by the host while the provider runs
 }
 
@@ -101,7 +102,7 @@ func checkDelegation(v RecordSigner, lattice, key string, value []byte) (Delegat
 		return Delegation{}, fmt.Errorf("delegation record: %w", err)
 	}
 	return Delegation{SigningKey: e.SigningKey, ProviderKey: e.ProviderKey, ContractID: e.ContractID, LinkName: e.LinkName,
-		HostID: e.HostID, Issuer: tok.Claims.Issuer, Expires: time.Unix(e.Expires, 0)}, nil
+		HostID: e.HostID, Issuer: tok.Claims.Issuer, IssuedAt: time.Unix(tok.Claims.IssuedAt, 0), Expires: time.Unix(e.Expires, 0)}, nil
 }
 
 // PutDelegation signs and publishes a delegation record (or renews it, with a later Expires). The record takes

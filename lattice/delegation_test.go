@@ -34,6 +34,8 @@ func TestDelegationRecords(t *testing.T) {
 	got, ok := d.Delegation(del.SigningKey)
 	require.True(t, ok, "the publishing host knows its delegation at once")
 	require.Equal(t, "issuer", got.Issuer, testSigner(t, testClusterSeed).PublicKey())
+	// When the record was signed: a revocation of its cluster key before then withdraws it (rpc).
+	require.True(t, time.Since(got.IssuedAt) < time.Minute && time.Until(got.IssuedAt) < time.Minute, "issued at %s", got.IssuedAt)
 	require.Eventually(t, 10*time.Second, func() bool {
 		g, ok := other.Delegation(del.SigningKey)
 		return ok && g.ProviderKey == del.ProviderKey && g.Expires.Equal(del.Expires)
