@@ -114,7 +114,7 @@ type Data struct {
 	// aliasOwners maps a call alias to the account that owns it, as its verified ALIAS_ record says.
 	aliasOwners map[string]aliasOwner
 	// revocations are the lattice-wide revocations (key → time), revokeEntries their verified entries, kept to
-	// write back one that is deleted.
+	// write back one that is deleted or overwritten.
 	revocations   map[string]time.Time
 	revokeEntries map[string][]byte
 	links         map[string]control.LinkDefinition // by LINKDEF_ key
