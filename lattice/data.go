@@ -120,6 +120,7 @@ type Data struct {
 	links         map[string]control.LinkDefinition // by LINKDEF_ key
 	refs          map[string]string                 // OCI reference → public key
 	delegations   map[string]Delegation             // provider signing key → its verified delegation (delegation.go)
+	withdrawn     map[string]withdrawnDelegation    // provider signing key → its delegation's last record, withdrawn
 }
 
 // NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the
@@ -134,7 +135,7 @@ func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slo
 		lattice: lattice, bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliasOwners: map[string]aliasOwner{},
 		revocations: map[string]time.Time{}, revokeEntries: map[string][]byte{}, delegations: map[string]Delegation{},
-		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
+		withdrawn: map[string]withdrawnDelegation{}, links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
 
@@ -406,7 +407,7 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	case strings.HasPrefix(key, prefixRevoke):
 		err = d.applyRevocation(ctx, e, deleted)
 	case strings.HasPrefix(key, prefixDelegation):
-		err = d.applyDelegation(key, e.Value(), deleted)
+		err = d.applyDelegation(ctx, key, e.Value(), deleted)
 	}
 	if err != nil {
 		d.log.Warn("ignoring a lattice data entry", "key", key, "reason", err)
