@@ -177,3 +177,26 @@ func FuzzParseLink(f *testing.F) {
 }
 
 func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
+
+// TestListedAddressOnlyOnItsPort: an internal address a link lists is reachable on the port (and through the
+// entry) the link lists it with, not on every port: a listed name that resolves (or is rebound) to that
+// address reaches another service there only if the link lists the address on that port too.
+func TestListedAddressOnlyOnItsPort(t *testing.T) {
+	allowed, other := servers(t)
+	_, otherPort, _ := net.SplitHostPort(strings.TrimPrefix(other.URL, "http://"))
+	link := mustLink(t, allowed.URL+", http://localhost:"+otherPort)
+	p := New(Config{Timeout: 5 * time.Second})
+
+	resp, err := call(t, p, link, "GET", allowed.URL+"/hello")
+	require.NoError(t, err)
+	require.Equal(t, "the listed address on its port", string(resp.Body), "hello GET a1")
+	_, err = call(t, p, link, "GET", "http://localhost:"+otherPort+"/")
+	require.ErrorIs(t, err, ErrNotAllowed)
+	require.ErrorContains(t, err, "loopback, private or reserved")
+
+	// Listed on both ports, the other server answers through the name as well.
+	both := mustLink(t, allowed.URL+", "+other.URL+", http://localhost:"+otherPort)
+	resp, err = call(t, p, both, "GET", "http://localhost:"+otherPort+"/")
+	require.NoError(t, err)
+	require.Equal(t, "the listed address on the other port", string(resp.Body), "other server")
+}
