@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -431,4 +432,69 @@ func TestCtlKeyRotation(t *testing.T) {
 	contains(t, "start the revoked actor", ctlFails(t, asNew, "start", "actor", helloPath, "--host", h2.ready.HostID), "actor file refused")
 	h2.logLine(t, `msg="actor file refused"`, "revoked")
 	require.Equal(t, "echo", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+}
+
+// TestAttackResignLaundering: `ctl resign` signs again only the links whose entry in the lattice bucket carries a
+// request that a trusted control key signed, as the hosts hold them, never what an answer to get.links says:
+// whoever answers get.links first (any NATS user subscribed to the control subject, or an 0.x host reporting
+// an entry written straight into the bucket) would otherwise have the operator's new key sign a link of their
+// choosing, here one of a thief's actor to another tenant's key-value bucket. The genuine link is signed again
+// and keeps serving once the old key is dropped.
+func TestAttackResignLaundering(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	oldOp, newOp := newKey(t, nkeys.PrefixByteOperator), newKey(t, nkeys.PrefixByteOperator)
+	issuers := filepath.Join(t.TempDir(), "ctl-issuers")
+	writeFile(t, issuers, oldOp.pub+"\n"+newOp.pub+"\n", 0o644)
+	e := latticeEnv(t, srv, c).with("WASMCLOUD_CTL_ISSUERS_FILE", issuers)
+	asOld := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "old.nk", []byte(oldOp.seed+"\n")))
+	asNew := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "new.nk", []byte(newOp.seed+"\n")))
+	h := startHost(t, "host", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	b := builtinProviders(t, e, h.ready.HostID)
+	addr := freeAddr(t)
+	linkPut(t, asOld, echoKey, b[contractHTTPServer], contractHTTPServer, "address="+addr)
+	require.Equal(t, "served before the rotation", served(t, addr, "/").status, 200)
+
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	genuine := control.LinkDefinition{ActorID: echoKey, ProviderID: b[contractHTTPServer], ContractID: contractHTTPServer, LinkName: "default",
+		Values: map[string]string{"address": addr}}
+	thief := publicKey(t, nkey.Module)
+	forged := control.LinkDefinition{ActorID: thief, ProviderID: b[contractKeyValue], ContractID: contractKeyValue, LinkName: "default",
+		Values: map[string]string{"bucket": "tenant_a"}}
+	answer, _ := json.Marshal(control.LinkDefinitionList{Links: []control.LinkDefinition{genuine, forged}})
+	// Nine members of the hosts' queue group: most requests reach only the attacker.
+	for range 9 {
+		sub, err := nc.QueueSubscribe("wasmbus.ctl.default.get.links", "wasmbus.ctl.default", func(m *nats.Msg) { _ = m.Respond(answer) })
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = sub.Unsubscribe() })
+	}
+	require.NoError(t, nc.Flush())
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(context.Background(), "LATTICEDATA_default")
+	require.NoError(t, err)
+	for i := 0; ; i++ {
+		got := ctlJSON[struct {
+			Links        int `json:"links"`
+			SkippedLinks int `json:"skipped_links"`
+		}](t, asNew, "resign")
+		_, err = kv.Get(context.Background(), linkKey(forged.ActorID, forged.ContractID, forged.LinkName))
+		require.True(t, errors.Is(err, jetstream.ErrKeyNotFound), "the forged link was stored: %v", err)
+		require.Equal(t, "links signed again", got.Links, 1)
+		if got.SkippedLinks == 1 {
+			break // the attacker's answer was the one read, and its link was not signed
+		}
+		require.True(t, i < 20, "the attacker's answer was never read")
+	}
+
+	// Drop the old key: the genuine link, signed again with the new one, still serves.
+	writeFile(t, issuers, newOp.pub+"\n", 0o644)
+	h.reload(t, `msg=reloaded`, "control issuers: "+newOp.pub)
+	ctlOK(t, asNew, "stop", "host", h.ready.HostID)
+	require.Equal(t, "host exit status", h.wait(t, stopTimeout), 0)
+	h2 := startHost(t, "host 2", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h2.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	require.Equal(t, "served after the rotation", served(t, addr, "/").status, 200)
 }

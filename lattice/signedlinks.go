@@ -310,3 +310,37 @@ func (d *Data) DelSignedLink(ctx context.Context, r control.RemoveLinkDefinition
 	}
 	return l, true, d.publishDeletion(ctx, key, b, e.Revision())
 }
+
+// StoredLinks reads the links of lattice from its bucket, for tools outside a host (`ctl resign`). Like a host
+// in signed mode, it returns only the entries that carry a linkdefs.put request a control issuer v trusts
+// signed on subject (the linkdefs.put subject of the lattice) and that say what that request says, by bucket
+// key, and says how many other entries it skipped.
+func StoredLinks(ctx context.Context, nc *nats.Conn, lattice, domain string, v *control.Verifier, subject string) (links map[string]control.LinkDefinition, skipped int, err error) {
+	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
+	if err != nil {
+		return nil, 0, err
+	}
+	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
+	if err != nil {
+		return nil, 0, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
+	}
+	s := &linkSigning{verifier: v, put: subject}
+	links = map[string]control.LinkDefinition{}
+	for k := range keys.Keys() {
+		if !strings.HasPrefix(k, prefixLinkdef) {
+			continue
+		}
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			skipped++
+			continue
+		}
+		l, _, r := s.checkSignedLink(k, e.Value())
+		if r != nil {
+			skipped++
+			continue
+		}
+		links[k] = l
+	}
+	return links, skipped, nil
+}
