@@ -498,3 +498,32 @@ func TestAttackResignLaundering(t *testing.T) {
 	h2.logLine(t, `msg="actor started"`, "actor="+echoKey)
 	require.Equal(t, "served after the rotation", served(t, addr, "/").status, 200)
 }
+
+// TestAttackRevokedControlKeyLinks: revoking a control key that leaked withdraws, on the hosts that run, the
+// links it signed (here a thief's link exposing echo on an HTTP address), as it does on hosts that start
+// later: a link is only in force while the key that signed it may sign. The operator's other key keeps
+// commanding the lattice, and echo keeps answering.
+func TestAttackRevokedControlKeyLinks(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	op, leaked := newKey(t, nkeys.PrefixByteOperator), newKey(t, nkeys.PrefixByteOperator)
+	e := latticeEnv(t, srv, c).with("WASMCLOUD_CTL_ISSUERS", op.pub+","+leaked.pub)
+	asOp := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "op.nk", []byte(op.seed+"\n")))
+	asThief := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "leaked.nk", []byte(leaked.seed+"\n")))
+	h := startHost(t, "host", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	b := builtinProviders(t, e, h.ready.HostID)
+	exposed := freeAddr(t)
+	linkPut(t, asThief, echoKey, b[contractHTTPServer], contractHTTPServer, "address="+exposed)
+	require.Equal(t, "served through the thief's link", served(t, exposed, "/").status, 200)
+
+	ctlOK(t, asOp, "revoke", leaked.pub)
+	connRefused(t, exposed)
+	contains(t, "the revoked key", ctlFails(t, asThief, "link", "put", echoKey, b[contractHTTPServer], contractHTTPServer, "address="+exposed), "refused")
+
+	echoAnswers(t, e, 3)
+	addr := freeAddr(t)
+	linkPut(t, asOp, echoKey, b[contractHTTPServer], contractHTTPServer, "address="+addr)
+	require.Equal(t, "served through the operator's link", served(t, addr, "/").status, 200)
+	connRefused(t, exposed)
+}

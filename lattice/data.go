@@ -101,6 +101,9 @@ type Data struct {
 	rep      Replication
 	signed   *linkSigning // nil: link entries are unsigned, as in 0.x (signedlinks.go)
 	watching lifecycle.Group
+	// notifyMu orders what the observer is told of links: the watch holds it while it applies a link entry,
+	// RecheckSignedLinks while it withdraws links, so that a withdrawal is never told after a newer version.
+	notifyMu sync.Mutex
 
 	// mu guards the fields below.
 	mu        sync.RWMutex
@@ -395,7 +398,9 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 		}
 		err = d.applyClaims(ctx, key, e.Value())
 	case strings.HasPrefix(key, prefixLinkdef) && d.signed != nil:
+		d.notifyMu.Lock()
 		err = d.applySignedLink(ctx, e)
+		d.notifyMu.Unlock()
 	case strings.HasPrefix(key, prefixLinkdef):
 		err = d.applyLink(ctx, key, e.Value(), deleted)
 	case strings.HasPrefix(key, prefixRefmap):
