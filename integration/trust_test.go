@@ -527,3 +527,35 @@ func TestAttackRevokedControlKeyLinks(t *testing.T) {
 	require.Equal(t, "served through the operator's link", served(t, addr, "/").status, 200)
 	connRefused(t, exposed)
 }
+
+// TestReloadHalfBroken: a reload that changes the cluster issuers and whose control issuers file holds a key
+// no verifier can use (a small-order curve point, with a valid checksum) is refused as a whole: the cluster
+// issuer it adds is not trusted either, and the same files, corrected, then reload.
+func TestReloadHalfBroken(t *testing.T) {
+	srv := runNATS(t, nil)
+	own, other := newCluster(t), newCluster(t)
+	op := newKey(t, nkeys.PrefixByteOperator)
+	dir := t.TempDir()
+	clusterIssuers, ctlIssuers := filepath.Join(dir, "cluster-issuers"), filepath.Join(dir, "ctl-issuers")
+	writeFile(t, clusterIssuers, "", 0o644)
+	writeFile(t, ctlIssuers, op.pub+"\n", 0o644)
+	h := startHost(t, "host", latticeEnv(t, srv, own).with("WASMCLOUD_CLUSTER_ISSUERS_FILE", clusterIssuers,
+		"WASMCLOUD_CTL_ISSUERS_FILE", ctlIssuers, "WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	asOther := latticeEnv(t, srv, other).with("WASMCLOUD_CLUSTER_ISSUERS", own.pub)
+	untrusted := "rpc: issuer is not among the trusted cluster issuers: " + other.pub
+	contains(t, "a call of the other cluster", callFails(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), untrusted)
+
+	var identity [32]byte
+	identity[0] = 1 // the neutral element of edwards25519: a small-order point
+	smallOrder, err := nkeys.Encode(nkeys.PrefixByteOperator, identity[:])
+	require.NoError(t, err)
+	writeFile(t, clusterIssuers, other.pub+"\n", 0o644)
+	writeFile(t, ctlIssuers, op.pub+"\n"+string(smallOrder)+"\n", 0o644)
+	contains(t, "refusal", h.reload(t, `msg="reload refused`), "WASMCLOUD_CTL_ISSUERS_FILE", "line 2")
+	contains(t, "a call of the other cluster after a refused reload", callFails(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), untrusted)
+
+	writeFile(t, ctlIssuers, op.pub+"\n", 0o644)
+	h.reload(t, `msg=reloaded`, "cluster issuers: ")
+	require.Equal(t, "call echo", callOK(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+}
