@@ -1,6 +1,7 @@
 package lattice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,20 +67,20 @@ func (d *Data) applyRevocation(ctx context.Context, e jetstream.KeyValueEntry, d
 	}
 	key := e.Key()
 	if deleted {
-		return d.writeBackRevocation(ctx, key, errRevocationDeleted)
+		return d.writeBackRevocation(ctx, key, nil, errRevocationDeleted)
 	}
 	revoked, at, err := d.signed.checkRevocation(key, e.Value())
 	if err != nil {
 		// Overwriting an entry must not undo it any more than deleting it: hosts that join later read only
 		// what the bucket holds now.
-		return d.writeBackRevocation(ctx, key, err)
+		return d.writeBackRevocation(ctx, key, e.Value(), err)
 	}
 	d.mu.Lock()
 	// The same revocation signed again (a control key rotation) replaces the entry kept to write back; an
 	// older one that refuses less (a genuine earlier revocation of the key, written again) does not.
 	if prev, ok := d.revocations[revoked]; ok && at.Before(prev) {
 		d.mu.Unlock()
-		return d.writeBackRevocation(ctx, key, fmt.Errorf("a revocation of %s for tokens issued before %s would replace one until %s",
+		return d.writeBackRevocation(ctx, key, e.Value(), fmt.Errorf("a revocation of %s for tokens issued before %s would replace one until %s",
 			revoked, at.UTC().Format(time.RFC3339), prev.UTC().Format(time.RFC3339)))
 	}
 	d.revocations[revoked] = at
@@ -93,17 +94,22 @@ func (d *Data) applyRevocation(ctx context.Context, e jetstream.KeyValueEntry, d
 }
 
 // writeBackRevocation writes the revocation the Data holds under key back into the bucket, over a deletion or
-// an entry that would weaken or undo it (why), and returns why as the reason the change was ignored. Without a
-// revocation held there, nothing is written.
-func (d *Data) writeBackRevocation(ctx context.Context, key string, why error) error {
+// an entry that would weaken or undo it (current, nil for a deletion; why it was ignored), and returns why.
+// Nothing is written without a revocation held there, over the held entry itself, or when the held entry no
+// longer verifies here (its signer was dropped or revoked since): the host keeps applying it, but writing
+// back what it refuses itself would make it read, refuse and write the entry again without end.
+func (d *Data) writeBackRevocation(ctx context.Context, key string, current []byte, why error) error {
 	d.mu.RLock()
 	held, ok := d.revokeEntries[key]
 	d.mu.RUnlock()
-	if !ok {
-		if errors.Is(why, errRevocationDeleted) {
-			return nil
-		}
+	switch {
+	case !ok && errors.Is(why, errRevocationDeleted):
+		return nil
+	case !ok, current != nil && bytes.Equal(held, current):
 		return why
+	}
+	if _, _, err := d.signed.checkRevocation(key, held); err != nil {
+		return fmt.Errorf("%w; the revocation held no longer verifies here and is not written back: %w", why, err)
 	}
 	if _, err := d.kv.Put(ctx, key, held); err != nil {
 		return fmt.Errorf("%w, and the revocation held could not be written back: %w", why, err)

@@ -84,3 +84,43 @@ func publicKeyOf(t testing.TB) string {
 	require.NoError(t, err)
 	return kp.Public().String()
 }
+
+// TestRevocationNoLongerVerifiable: a host holding a revocation whose signer it no longer trusts (dropped at a
+// reload) keeps applying it, and reading its entry again (a new watch) writes nothing: writing back an entry
+// the host itself refuses would make it read that entry, refuse it and write it back without end.
+func TestRevocationNoLongerVerifiable(t *testing.T) {
+	srv := runServer(t, &server.Options{JetStream: true})
+	op, next := newCtlKey(t), newCtlKey(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	v, err := control.NewVerifier(control.VerifierConfig{Issuers: []string{op.pub, next.pub}})
+	require.NoError(t, err)
+	subj := NewCtlSubjects("wasmbus.ctl", "default")
+	d := NewData("default", "", nil, nil, nil)
+	d.RequireSignedLinks(v, subj)
+	ctx := context.Background()
+	require.NoError(t, d.Start(ctx, nc))
+	defer func() { require.NoError(t, d.Stop(ctx)) }()
+	kv := dataBucket(t, nc)
+	revokeAs := func(k ctlKey, key string) {
+		t.Helper()
+		r := control.RevokeRequest{Key: key}
+		require.NoError(t, d.PutRevocation(ctx, r, k.sign(t, subj.Revoke(), r, time.Now())))
+		require.Eventually(t, 10*time.Second, func() bool { _, ok := d.Revocations().Before(key); return ok }, "the revocation of %s", key)
+	}
+	key := publicKeyOf(t)
+	revokeAs(op, key)
+	before, err := kv.Get(ctx, prefixRevoke+key)
+	require.NoError(t, err)
+
+	require.NoError(t, v.SetIssuers([]string{next.pub}))
+	d.Resync()
+	marker := publicKeyOf(t)
+	revokeAs(next, marker) // applied after the new watch read the older entry
+	after, err := kv.Get(ctx, prefixRevoke+key)
+	require.NoError(t, err)
+	require.Equal(t, "revision of the entry", after.Revision(), before.Revision())
+	_, ok := d.Revocations().Before(key)
+	require.True(t, ok, "the revocation is still applied")
+}
