@@ -880,7 +880,7 @@ func (h *Host) delegationLookup(key string) (rpc.Delegation, bool) {
 		return rpc.Delegation{}, false
 	}
 	return rpc.Delegation{SigningKey: d.SigningKey, ProviderKey: d.ProviderKey, ContractID: d.ContractID, LinkName: d.LinkName,
-		HostID: d.HostID, Issuer: d.Issuer, Expires: d.Expires}, true
+		HostID: d.HostID, Issuer: d.Issuer, IssuedAt: d.IssuedAt, Expires: d.Expires}, true
 }
 
 // ctlStartProvider acknowledges once the reference is loadable and no instance runs under the link name, and

@@ -14,6 +14,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/par"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/guesttest"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
@@ -147,4 +148,57 @@ func BenchmarkProviderRoundTrip(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRevokedProvider: a provider whose service key or account is revoked never starts (nothing is written
+// for it), and one that runs is stopped, with its delegation withdrawn, as soon as its account is revoked; a
+// revocation for what was signed before a time that the archive postdates lets it start.
+func TestRevokedProvider(t *testing.T) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("the test provider runs on unix")
+	}
+	s := runNATS(t)
+	h := startHost(t, s, clusterSeed(t))
+	issuer, err := nkey.Generate(nkey.Account)
+	require.NoError(t, err)
+	subject, err := nkey.Generate(nkey.Service)
+	require.NoError(t, err)
+	target, err := par.NativeTarget()
+	require.NoError(t, err)
+	b, err := par.Create(par.CreateOptions{Issuer: issuer, Subject: subject.Public(), Name: "echo", CapID: contractEcho, Vendor: "tests",
+		Binaries: map[string][]byte{target: testutil.BuildProvider(t)}})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "echo.par.gz")
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	providerKey, account := subject.Public().String(), issuer.Public().String()
+	ctx := context.Background()
+	providerFiles := func() int {
+		files, _ := filepath.Glob(filepath.Join(h.cfg.StateDir, "providers", "*", "*"))
+		return len(files)
+	}
+
+	for _, key := range []string{providerKey, account} {
+		h.setRevocations(ctx, revoke.New(map[string]time.Time{key: revoke.Forever}), nil)
+		_, err := h.StartProvider(ctx, path, "", nil, "")
+		require.ErrorIs(t, err, ErrRevoked)
+		require.Equal(t, "files of a revoked provider", providerFiles(), 0)
+	}
+
+	h.setRevocations(ctx, revoke.New(map[string]time.Time{account: time.Now().Add(-time.Hour)}), nil)
+	_, err = h.StartProvider(ctx, path, "", nil, "")
+	require.NoError(t, err)
+	var signing string
+	h.providers.mu.Lock()
+	for _, p := range h.providers.m {
+		signing = p.signingKey()
+	}
+	h.providers.mu.Unlock()
+	_, ok := h.data.Delegation(signing)
+	require.True(t, ok, "the running provider's delegation")
+
+	h.setRevocations(ctx, revoke.New(map[string]time.Time{account: revoke.Forever}), nil)
+	require.Eventually(t, 20*time.Second, func() bool { return !h.runsProvider(providerKey, "default") && providerFiles() == 0 },
+		"the revoked provider to stop")
+	_, ok = h.data.Delegation(signing)
+	require.False(t, ok, "the revoked provider's delegation is still in force")
 }

@@ -88,6 +88,8 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 			return changed, needRestart, fmt.Errorf("host: reload: %w", err)
 		}
 		changed = append(changed, "control issuers: "+strings.Join(cfg.CtlIssuers, ","))
+		// Links signed only by a key no longer trusted stop being served here, as on a host that starts now.
+		h.background(context.WithoutCancel(ctx), func(ctx context.Context) { h.data.RecheckSignedLinks(ctx) })
 	}
 	// The verifier is swapped whenever cosign is configured, so key and trusted-root files rewritten in place
 	// take effect; a change is reported when the settings or what they trust differ.

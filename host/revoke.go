@@ -44,7 +44,11 @@ func (h *Host) setRevocations(ctx context.Context, file, fromLattice *revoke.Lis
 		h.ctlAuth.verifier.SetRevocations(merged)
 	}
 	// Stopping drains the actors' invocations: not on the caller's goroutine (the bucket's watch, a reload).
-	h.tasks.Go(func() { h.stopRevokedActors(ctx, merged); h.stopRevokedProviders(ctx, merged) })
+	h.tasks.Go(func() {
+		h.data.RecheckSignedLinks(ctx) // the links a revoked control key signed
+		h.stopRevokedActors(ctx, merged)
+		h.stopRevokedProviders(ctx, merged)
+	})
 	h.refreshAliases(ctx, false)
 }
 

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -431,4 +432,130 @@ func TestCtlKeyRotation(t *testing.T) {
 	contains(t, "start the revoked actor", ctlFails(t, asNew, "start", "actor", helloPath, "--host", h2.ready.HostID), "actor file refused")
 	h2.logLine(t, `msg="actor file refused"`, "revoked")
 	require.Equal(t, "echo", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+}
+
+// TestAttackResignLaundering: `ctl resign` signs again only the links whose entry in the lattice bucket carries a
+// request that a trusted control key signed, as the hosts hold them, never what an answer to get.links says:
+// whoever answers get.links first (any NATS user subscribed to the control subject, or an 0.x host reporting
+// an entry written straight into the bucket) would otherwise have the operator's new key sign a link of their
+// choosing, here one of a thief's actor to another tenant's key-value bucket. The genuine link is signed again
+// and keeps serving once the old key is dropped.
+func TestAttackResignLaundering(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	oldOp, newOp := newKey(t, nkeys.PrefixByteOperator), newKey(t, nkeys.PrefixByteOperator)
+	issuers := filepath.Join(t.TempDir(), "ctl-issuers")
+	writeFile(t, issuers, oldOp.pub+"\n"+newOp.pub+"\n", 0o644)
+	e := latticeEnv(t, srv, c).with("WASMCLOUD_CTL_ISSUERS_FILE", issuers)
+	asOld := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "old.nk", []byte(oldOp.seed+"\n")))
+	asNew := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "new.nk", []byte(newOp.seed+"\n")))
+	h := startHost(t, "host", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	b := builtinProviders(t, e, h.ready.HostID)
+	addr := freeAddr(t)
+	linkPut(t, asOld, echoKey, b[contractHTTPServer], contractHTTPServer, "address="+addr)
+	require.Equal(t, "served before the rotation", served(t, addr, "/").status, 200)
+
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	genuine := control.LinkDefinition{ActorID: echoKey, ProviderID: b[contractHTTPServer], ContractID: contractHTTPServer, LinkName: "default",
+		Values: map[string]string{"address": addr}}
+	thief := publicKey(t, nkey.Module)
+	forged := control.LinkDefinition{ActorID: thief, ProviderID: b[contractKeyValue], ContractID: contractKeyValue, LinkName: "default",
+		Values: map[string]string{"bucket": "tenant_a"}}
+	answer, _ := json.Marshal(control.LinkDefinitionList{Links: []control.LinkDefinition{genuine, forged}})
+	// Nine members of the hosts' queue group: most requests reach only the attacker.
+	for range 9 {
+		sub, err := nc.QueueSubscribe("wasmbus.ctl.default.get.links", "wasmbus.ctl.default", func(m *nats.Msg) { _ = m.Respond(answer) })
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = sub.Unsubscribe() })
+	}
+	require.NoError(t, nc.Flush())
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(context.Background(), "LATTICEDATA_default")
+	require.NoError(t, err)
+	for i := 0; ; i++ {
+		got := ctlJSON[struct {
+			Links        int `json:"links"`
+			SkippedLinks int `json:"skipped_links"`
+		}](t, asNew, "resign")
+		_, err = kv.Get(context.Background(), linkKey(forged.ActorID, forged.ContractID, forged.LinkName))
+		require.True(t, errors.Is(err, jetstream.ErrKeyNotFound), "the forged link was stored: %v", err)
+		require.Equal(t, "links signed again", got.Links, 1)
+		if got.SkippedLinks == 1 {
+			break // the attacker's answer was the one read, and its link was not signed
+		}
+		require.True(t, i < 20, "the attacker's answer was never read")
+	}
+
+	// Drop the old key: the genuine link, signed again with the new one, still serves.
+	writeFile(t, issuers, newOp.pub+"\n", 0o644)
+	h.reload(t, `msg=reloaded`, "control issuers: "+newOp.pub)
+	ctlOK(t, asNew, "stop", "host", h.ready.HostID)
+	require.Equal(t, "host exit status", h.wait(t, stopTimeout), 0)
+	h2 := startHost(t, "host 2", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h2.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	require.Equal(t, "served after the rotation", served(t, addr, "/").status, 200)
+}
+
+// TestAttackRevokedControlKeyLinks: revoking a control key that leaked withdraws, on the hosts that run, the
+// links it signed (here a thief's link exposing echo on an HTTP address), as it does on hosts that start
+// later: a link is only in force while the key that signed it may sign. The operator's other key keeps
+// commanding the lattice, and echo keeps answering.
+func TestAttackRevokedControlKeyLinks(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	op, leaked := newKey(t, nkeys.PrefixByteOperator), newKey(t, nkeys.PrefixByteOperator)
+	e := latticeEnv(t, srv, c).with("WASMCLOUD_CTL_ISSUERS", op.pub+","+leaked.pub)
+	asOp := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "op.nk", []byte(op.seed+"\n")))
+	asThief := e.with("WASMCLOUD_CTL_ISSUER_SEED_FILE", writeSecret(t, "leaked.nk", []byte(leaked.seed+"\n")))
+	h := startHost(t, "host", e.with("WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	b := builtinProviders(t, e, h.ready.HostID)
+	exposed := freeAddr(t)
+	linkPut(t, asThief, echoKey, b[contractHTTPServer], contractHTTPServer, "address="+exposed)
+	require.Equal(t, "served through the thief's link", served(t, exposed, "/").status, 200)
+
+	ctlOK(t, asOp, "revoke", leaked.pub)
+	connRefused(t, exposed)
+	contains(t, "the revoked key", ctlFails(t, asThief, "link", "put", echoKey, b[contractHTTPServer], contractHTTPServer, "address="+exposed), "refused")
+
+	echoAnswers(t, e, 3)
+	addr := freeAddr(t)
+	linkPut(t, asOp, echoKey, b[contractHTTPServer], contractHTTPServer, "address="+addr)
+	require.Equal(t, "served through the operator's link", served(t, addr, "/").status, 200)
+	connRefused(t, exposed)
+}
+
+// TestReloadHalfBroken: a reload that changes the cluster issuers and whose control issuers file holds a key
+// no verifier can use (a small-order curve point, with a valid checksum) is refused as a whole: the cluster
+// issuer it adds is not trusted either, and the same files, corrected, then reload.
+func TestReloadHalfBroken(t *testing.T) {
+	srv := runNATS(t, nil)
+	own, other := newCluster(t), newCluster(t)
+	op := newKey(t, nkeys.PrefixByteOperator)
+	dir := t.TempDir()
+	clusterIssuers, ctlIssuers := filepath.Join(dir, "cluster-issuers"), filepath.Join(dir, "ctl-issuers")
+	writeFile(t, clusterIssuers, "", 0o644)
+	writeFile(t, ctlIssuers, op.pub+"\n", 0o644)
+	h := startHost(t, "host", latticeEnv(t, srv, own).with("WASMCLOUD_CLUSTER_ISSUERS_FILE", clusterIssuers,
+		"WASMCLOUD_CTL_ISSUERS_FILE", ctlIssuers, "WASMCLOUD_START_ACTORS", testutil.Path("actors/echo.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	asOther := latticeEnv(t, srv, other).with("WASMCLOUD_CLUSTER_ISSUERS", own.pub)
+	untrusted := "rpc: issuer is not among the trusted cluster issuers: " + other.pub
+	contains(t, "a call of the other cluster", callFails(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), untrusted)
+
+	var identity [32]byte
+	identity[0] = 1 // the neutral element of edwards25519: a small-order point
+	smallOrder, err := nkeys.Encode(nkeys.PrefixByteOperator, identity[:])
+	require.NoError(t, err)
+	writeFile(t, clusterIssuers, other.pub+"\n", 0o644)
+	writeFile(t, ctlIssuers, op.pub+"\n"+string(smallOrder)+"\n", 0o644)
+	contains(t, "refusal", h.reload(t, `msg="reload refused`), "WASMCLOUD_CTL_ISSUERS_FILE", "line 2")
+	contains(t, "a call of the other cluster after a refused reload", callFails(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), untrusted)
+
+	writeFile(t, ctlIssuers, op.pub+"\n", 0o644)
+	h.reload(t, `msg=reloaded`, "cluster issuers: ")
+	require.Equal(t, "call echo", callOK(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 }

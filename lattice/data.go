@@ -101,6 +101,9 @@ type Data struct {
 	rep      Replication
 	signed   *linkSigning // nil: link entries are unsigned, as in 0.x (signedlinks.go)
 	watching lifecycle.Group
+	// notifyMu orders what the observer is told of links: the watch holds it while it applies a link entry,
+	// RecheckSignedLinks while it withdraws links, so that a withdrawal is never told after a newer version.
+	notifyMu sync.Mutex
 
 	// mu guards the fields below.
 	mu        sync.RWMutex
@@ -114,12 +117,13 @@ type Data struct {
 	// aliasOwners maps a call alias to the account that owns it, as its verified ALIAS_ record says.
 	aliasOwners map[string]aliasOwner
 	// revocations are the lattice-wide revocations (key → time), revokeEntries their verified entries, kept to
-	// write back one that is deleted.
+	// write back one that is deleted or overwritten.
 	revocations   map[string]time.Time
 	revokeEntries map[string][]byte
 	links         map[string]control.LinkDefinition // by LINKDEF_ key
 	refs          map[string]string                 // OCI reference → public key
 	delegations   map[string]Delegation             // provider signing key → its verified delegation (delegation.go)
+	withdrawn     map[string]withdrawnDelegation    // provider signing key → its delegation's last record, withdrawn
 }
 
 // NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the
@@ -134,7 +138,7 @@ func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slo
 		lattice: lattice, bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliasOwners: map[string]aliasOwner{},
 		revocations: map[string]time.Time{}, revokeEntries: map[string][]byte{}, delegations: map[string]Delegation{},
-		links: map[string]control.LinkDefinition{}, refs: map[string]string{},
+		withdrawn: map[string]withdrawnDelegation{}, links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
 
@@ -394,7 +398,9 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 		}
 		err = d.applyClaims(ctx, key, e.Value())
 	case strings.HasPrefix(key, prefixLinkdef) && d.signed != nil:
+		d.notifyMu.Lock()
 		err = d.applySignedLink(ctx, e)
+		d.notifyMu.Unlock()
 	case strings.HasPrefix(key, prefixLinkdef):
 		err = d.applyLink(ctx, key, e.Value(), deleted)
 	case strings.HasPrefix(key, prefixRefmap):
@@ -406,7 +412,7 @@ func (d *Data) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	case strings.HasPrefix(key, prefixRevoke):
 		err = d.applyRevocation(ctx, e, deleted)
 	case strings.HasPrefix(key, prefixDelegation):
-		err = d.applyDelegation(key, e.Value(), deleted)
+		err = d.applyDelegation(ctx, key, e.Value(), deleted)
 	}
 	if err != nil {
 		d.log.Warn("ignoring a lattice data entry", "key", key, "reason", err)

@@ -34,6 +34,7 @@ type Delegation struct {
 	LinkName    string
 	HostID      string    // the host that runs the provider
 	Issuer      string    // the cluster key that signed the record
+	IssuedAt    time.Time // when Issuer signed it (a revocation of Issuer before then withdraws it)
 	Expires     time.Time // renewed by the host while the provider runs
 }
 
@@ -58,6 +59,16 @@ type delegationMeta struct {
 	HostID      string `json:"host_id"`
 	Expires     int64  `json:"expires"`
 }
+
+// withdrawnDelegation is what a host remembers of a delegation it saw withdrawn: when the last record it held
+// was signed, so that this record (or an older one) written into the bucket again is refused, while a renewal
+// its host signs later is not (a NATS user who deleted the record of a running provider cannot keep it out);
+// and when that record expires, after which no copy of it is honoured anyway.
+type withdrawnDelegation struct{ issuedAt, expires time.Time }
+
+// withdrawnMemory is how long after its record's expiry a withdrawn delegation is remembered: far beyond any
+// clock skew a verifier tolerates.
+const withdrawnMemory = time.Hour
 
 // maxDelegationRecord bounds the entry a host decodes: a real one is well under 2 KiB.
 const maxDelegationRecord = 8 << 10
@@ -101,7 +112,7 @@ func checkDelegation(v RecordSigner, lattice, key string, value []byte) (Delegat
 		return Delegation{}, fmt.Errorf("delegation record: %w", err)
 	}
 	return Delegation{SigningKey: e.SigningKey, ProviderKey: e.ProviderKey, ContractID: e.ContractID, LinkName: e.LinkName,
-		HostID: e.HostID, Issuer: tok.Claims.Issuer, Expires: time.Unix(e.Expires, 0)}, nil
+		HostID: e.HostID, Issuer: tok.Claims.Issuer, IssuedAt: time.Unix(tok.Claims.IssuedAt, 0), Expires: time.Unix(e.Expires, 0)}, nil
 }
 
 // PutDelegation signs and publishes a delegation record (or renews it, with a later Expires). The record takes
@@ -128,6 +139,7 @@ func (d *Data) PutDelegation(ctx context.Context, del Delegation) error {
 	}
 	d.mu.Lock()
 	d.delegations[del.SigningKey] = checked
+	delete(d.withdrawn, del.SigningKey)
 	d.mu.Unlock()
 	kv := d.bucketKV()
 	if kv == nil {
@@ -143,7 +155,7 @@ func (d *Data) PutDelegation(ctx context.Context, del Delegation) error {
 // the bucket.
 func (d *Data) DeleteDelegation(ctx context.Context, signingKey string) error {
 	d.mu.Lock()
-	delete(d.delegations, signingKey)
+	d.withdraw(signingKey)
 	d.mu.Unlock()
 	kv := d.bucketKV()
 	if kv == nil {
@@ -164,13 +176,29 @@ func (d *Data) Delegation(signingKey string) (Delegation, bool) {
 	return del, ok
 }
 
+// withdraw removes the delegation of a signing key and remembers it as withdrawn. d.mu must be held.
+func (d *Data) withdraw(signingKey string) {
+	now := time.Now()
+	for k, w := range d.withdrawn {
+		if now.After(w.expires.Add(withdrawnMemory)) {
+			delete(d.withdrawn, k)
+		}
+	}
+	if del, ok := d.delegations[signingKey]; ok {
+		d.withdrawn[signingKey] = withdrawnDelegation{issuedAt: del.IssuedAt, expires: del.Expires}
+		delete(d.delegations, signingKey)
+	}
+}
+
 // applyDelegation records one change of a delegation record; a record that does not verify is ignored (and a
-// valid one it tried to replace stays).
-func (d *Data) applyDelegation(key string, value []byte, deleted bool) error {
+// valid one it tried to replace stays). A record of a withdrawn delegation signed no later than the last one
+// held, written into the bucket again, is ignored and deleted again, so that hosts that join later do not
+// read it either.
+func (d *Data) applyDelegation(ctx context.Context, key string, value []byte, deleted bool) error {
 	signingKey := strings.TrimPrefix(key, prefixDelegation)
 	if deleted {
 		d.mu.Lock()
-		delete(d.delegations, signingKey)
+		d.withdraw(signingKey)
 		d.mu.Unlock()
 		return nil
 	}
@@ -179,6 +207,19 @@ func (d *Data) applyDelegation(key string, value []byte, deleted bool) error {
 		return err
 	}
 	d.mu.Lock()
+	if w, ok := d.withdrawn[signingKey]; ok {
+		if !del.IssuedAt.After(w.issuedAt) {
+			d.mu.Unlock()
+			err := fmt.Errorf("the delegation of %s was withdrawn, and a record signed before that was written again", signingKey)
+			if kv := d.bucketKV(); kv != nil {
+				if derr := kv.Delete(ctx, key); derr != nil {
+					return fmt.Errorf("%w; it could not be deleted: %w", err, derr)
+				}
+			}
+			return fmt.Errorf("%w; deleted", err)
+		}
+		delete(d.withdrawn, signingKey)
+	}
 	d.delegations[signingKey] = del
 	d.mu.Unlock()
 	return nil

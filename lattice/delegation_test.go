@@ -3,6 +3,7 @@ package lattice
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
+	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
 func testDelegation(t testing.TB) Delegation {
@@ -34,6 +36,8 @@ func TestDelegationRecords(t *testing.T) {
 	got, ok := d.Delegation(del.SigningKey)
 	require.True(t, ok, "the publishing host knows its delegation at once")
 	require.Equal(t, "issuer", got.Issuer, testSigner(t, testClusterSeed).PublicKey())
+	// When the record was signed: a revocation of its cluster key before then withdraws it (rpc).
+	require.True(t, time.Since(got.IssuedAt) < time.Minute && time.Until(got.IssuedAt) < time.Minute, "issued at %s", got.IssuedAt)
 	require.Eventually(t, 10*time.Second, func() bool {
 		g, ok := other.Delegation(del.SigningKey)
 		return ok && g.ProviderKey == del.ProviderKey && g.Expires.Equal(del.Expires)
@@ -98,4 +102,68 @@ func FuzzCheckDelegation(f *testing.F) {
 			t.Fatalf("accepted %q", value)
 		}
 	})
+}
+
+// TestWithdrawnDelegationReplayed: the last record of a withdrawn delegation (its provider stopped, or was
+// revoked), written back into the bucket by a NATS user who kept it (the provider process itself, with the
+// host's credentials, can), does not bring the delegation back: hosts that saw the withdrawal refuse the record
+// and delete it again, so hosts that join later never read it. A fresh delegation still applies.
+func TestWithdrawnDelegationReplayed(t *testing.T) {
+	d, nc := startData(t, nil)
+	other := startDataOn(t, nc, testSigner(t, testClusterSeed), nil)
+	ctx := context.Background()
+	kv := dataBucket(t, nc)
+	del := testDelegation(t)
+	del.Expires = time.Now().Add(2 * time.Minute).Truncate(time.Second)
+	require.NoError(t, d.PutDelegation(ctx, del))
+	require.Eventually(t, 10*time.Second, func() bool { _, ok := other.Delegation(del.SigningKey); return ok }, "the delegation")
+	kept, err := kv.Get(ctx, delegationKey(del.SigningKey))
+	require.NoError(t, err)
+
+	require.NoError(t, d.DeleteDelegation(ctx, del.SigningKey))
+	require.Eventually(t, 10*time.Second, func() bool { _, ok := other.Delegation(del.SigningKey); return !ok }, "the withdrawal")
+	_, err = kv.Put(ctx, delegationKey(del.SigningKey), kept.Value())
+	require.NoError(t, err)
+	fresh := testDelegation(t) // a later genuine record: once it arrives, the replayed one was read too
+	require.NoError(t, d.PutDelegation(ctx, fresh))
+	for _, h := range []*Data{d, other} {
+		require.Eventually(t, 10*time.Second, func() bool { _, ok := h.Delegation(fresh.SigningKey); return ok }, "the fresh delegation")
+		_, ok := h.Delegation(del.SigningKey)
+		require.False(t, ok, "a host took the withdrawn delegation back")
+	}
+	require.Eventually(t, 10*time.Second, func() bool {
+		_, err := kv.Get(ctx, delegationKey(del.SigningKey))
+		return err != nil
+	}, "the replayed record to be deleted again")
+	later := startDataOn(t, nc, testSigner(t, testClusterSeed), nil)
+	_, ok := later.Delegation(fresh.SigningKey)
+	require.True(t, ok, "a host that joins later reads the fresh delegation")
+	_, ok = later.Delegation(del.SigningKey)
+	require.False(t, ok, "a host that joins later reads the withdrawn delegation")
+
+	// A NATS user who deletes the record of a running provider does not keep it out: the renewal its host
+	// signs next applies everywhere.
+	var mu sync.Mutex
+	now := time.Now()
+	host, err := nkey.Generate(nkey.Server)
+	require.NoError(t, err)
+	signer, err := rpc.New(rpc.Config{ClusterSeed: testClusterSeed, HostID: host.Public().String(), Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}})
+	require.NoError(t, err)
+	owner := startDataOn(t, nc, signer, nil)
+	require.NoError(t, owner.PutDelegation(ctx, fresh))
+	require.NoError(t, kv.Delete(ctx, delegationKey(fresh.SigningKey)))
+	require.Eventually(t, 10*time.Second, func() bool { _, ok := other.Delegation(fresh.SigningKey); return !ok }, "the deletion")
+	mu.Lock()
+	now = now.Add(30 * time.Second)
+	mu.Unlock()
+	fresh.Expires = fresh.Expires.Add(30 * time.Second)
+	require.NoError(t, owner.PutDelegation(ctx, fresh))
+	for _, h := range []*Data{owner, other, later} {
+		require.Eventually(t, 10*time.Second, func() bool { g, ok := h.Delegation(fresh.SigningKey); return ok && g.Expires.Equal(fresh.Expires) },
+			"the renewal after a deletion")
+	}
 }

@@ -1,6 +1,7 @@
 package lattice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,10 +19,14 @@ import (
 // Lattice-wide revocations (`ctl revoke`): a REVOKE_{key} entry of the lattice bucket holds the operator's
 // signed revocations.put request, so only revocations an operator signed apply (they need signed control,
 // WASMCLOUD_CTL_ISSUERS, and the signed mode of RequireSignedLinks). A revocation is never taken back: hosts
-// keep every revocation they saw and write back one that is deleted. 0.x hosts ignore the keys.
+// keep every revocation they saw and write it back when it is deleted or overwritten with an entry that
+// revokes less. 0.x hosts ignore the keys.
 
 // prefixRevoke starts the key of a lattice-wide revocation.
 const prefixRevoke = "REVOKE_"
+
+// errRevocationDeleted is why a deleted REVOKE_ entry is written back.
+var errRevocationDeleted = errors.New("a revocation was deleted")
 
 // RevocationObserver is an Observer that also wants to know when the lattice's revocations change. Its method
 // is called like the Observer's, on the watch's goroutine, with every revocation the lattice holds.
@@ -62,33 +67,54 @@ func (d *Data) applyRevocation(ctx context.Context, e jetstream.KeyValueEntry, d
 	}
 	key := e.Key()
 	if deleted {
-		d.mu.RLock()
-		held, ok := d.revokeEntries[key]
-		d.mu.RUnlock()
-		if ok {
-			if _, err := d.kv.Put(ctx, key, held); err != nil {
-				return fmt.Errorf("a revocation was deleted and could not be written back: %w", err)
-			}
-			return errors.New("a revocation was deleted; written back")
-		}
-		return nil
+		return d.writeBackRevocation(ctx, key, nil, errRevocationDeleted)
 	}
 	revoked, at, err := d.signed.checkRevocation(key, e.Value())
 	if err != nil {
-		return err
+		// Overwriting an entry must not undo it any more than deleting it: hosts that join later read only
+		// what the bucket holds now.
+		return d.writeBackRevocation(ctx, key, e.Value(), err)
 	}
 	d.mu.Lock()
-	// The same revocation signed again (a control key rotation) replaces the entry kept to write back.
-	if prev, ok := d.revocations[revoked]; !ok || !at.Before(prev) {
-		d.revocations[revoked] = at
-		d.revokeEntries[key] = append([]byte(nil), e.Value()...)
+	// The same revocation signed again (a control key rotation) replaces the entry kept to write back; an
+	// older one that refuses less (a genuine earlier revocation of the key, written again) does not.
+	if prev, ok := d.revocations[revoked]; ok && at.Before(prev) {
+		d.mu.Unlock()
+		return d.writeBackRevocation(ctx, key, e.Value(), fmt.Errorf("a revocation of %s for tokens issued before %s would replace one until %s",
+			revoked, at.UTC().Format(time.RFC3339), prev.UTC().Format(time.RFC3339)))
 	}
+	d.revocations[revoked] = at
+	d.revokeEntries[key] = append([]byte(nil), e.Value()...)
 	l := revoke.New(d.revocations)
 	d.mu.Unlock()
 	if o, ok := d.obs.(RevocationObserver); ok {
 		o.RevocationsChanged(ctx, l)
 	}
 	return nil
+}
+
+// writeBackRevocation writes the revocation the Data holds under key back into the bucket, over a deletion or
+// an entry that would weaken or undo it (current, nil for a deletion; why it was ignored), and returns why.
+// Nothing is written without a revocation held there, over the held entry itself, or when the held entry no
+// longer verifies here (its signer was dropped or revoked since): the host keeps applying it, but writing
+// back what it refuses itself would make it read, refuse and write the entry again without end.
+func (d *Data) writeBackRevocation(ctx context.Context, key string, current []byte, why error) error {
+	d.mu.RLock()
+	held, ok := d.revokeEntries[key]
+	d.mu.RUnlock()
+	switch {
+	case !ok && errors.Is(why, errRevocationDeleted):
+		return nil
+	case !ok, current != nil && bytes.Equal(held, current):
+		return why
+	}
+	if _, _, err := d.signed.checkRevocation(key, held); err != nil {
+		return fmt.Errorf("%w; the revocation held no longer verifies here and is not written back: %w", why, err)
+	}
+	if _, err := d.kv.Put(ctx, key, held); err != nil {
+		return fmt.Errorf("%w, and the revocation held could not be written back: %w", why, err)
+	}
+	return fmt.Errorf("%w; the revocation held was written back", why)
 }
 
 // Revocations returns every lattice-wide revocation the Data holds.

@@ -208,6 +208,44 @@ func (d *Data) applySignedLink(ctx context.Context, e jetstream.KeyValueEntry) e
 	return nil
 }
 
+// RecheckSignedLinks verifies again, against the verifier as it stands now (its trusted keys and revocations),
+// every signed link in force, and withdraws those that no longer verify: a link is in force only while the key
+// that signed it may sign, on the hosts that run as on those that start later. The observer is told of each
+// as of a deletion. It returns how many links were withdrawn; outside signed mode it does nothing.
+func (d *Data) RecheckSignedLinks(ctx context.Context) int {
+	if d.signed == nil {
+		return 0
+	}
+	d.notifyMu.Lock()
+	defer d.notifyMu.Unlock()
+	d.mu.Lock()
+	var gone []control.LinkDefinition
+	for key, cur := range d.signed.state {
+		if cur.deleted {
+			continue
+		}
+		if _, _, r := d.signed.checkSignedLink(key, cur.value); r == nil {
+			continue
+		}
+		// Forgotten rather than kept: the entry is refused like any other if it is read again, and a link the
+		// operator signs again applies.
+		delete(d.signed.state, key)
+		if l, ok := d.links[key]; ok {
+			delete(d.links, key)
+			gone = append(gone, l)
+		}
+	}
+	d.mu.Unlock()
+	for _, l := range gone {
+		d.log.Warn("withdrawing a link whose signer is no longer trusted", "actor_id", l.ActorID, "contract_id", l.ContractID,
+			"link_name", l.LinkName)
+		if d.obs != nil {
+			d.obs.LinkChanged(ctx, l, false)
+		}
+	}
+	return len(gone)
+}
+
 // refuseLink counts and reports a refused change of a link key and, when the host holds the genuine state of
 // that key, writes it back in the background, unless the key changed again meanwhile (the write is
 // conditional on the refused revision, so of several hosts restoring, one succeeds).
@@ -309,4 +347,38 @@ func (d *Data) DelSignedLink(ctx context.Context, r control.RemoveLinkDefinition
 		return l, true, err
 	}
 	return l, true, d.publishDeletion(ctx, key, b, e.Revision())
+}
+
+// StoredLinks reads the links of lattice from its bucket, for tools outside a host (`ctl resign`). Like a host
+// in signed mode, it returns only the entries that carry a linkdefs.put request a control issuer v trusts
+// signed on subject (the linkdefs.put subject of the lattice) and that say what that request says, by bucket
+// key, and says how many other entries it skipped.
+func StoredLinks(ctx context.Context, nc *nats.Conn, lattice, domain string, v *control.Verifier, subject string) (links map[string]control.LinkDefinition, skipped int, err error) {
+	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
+	if err != nil {
+		return nil, 0, err
+	}
+	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
+	if err != nil {
+		return nil, 0, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
+	}
+	s := &linkSigning{verifier: v, put: subject}
+	links = map[string]control.LinkDefinition{}
+	for k := range keys.Keys() {
+		if !strings.HasPrefix(k, prefixLinkdef) {
+			continue
+		}
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			skipped++
+			continue
+		}
+		l, _, r := s.checkSignedLink(k, e.Value())
+		if r != nil {
+			skipped++
+			continue
+		}
+		links[k] = l
+	}
+	return links, skipped, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -368,4 +369,71 @@ func TestRestoredLinkIsNotAppliedAgain(t *testing.T) {
 	obs.recorder.mu.Lock()
 	defer obs.recorder.mu.Unlock()
 	require.Equal(t, "links the observer was told about", len(obs.links), 2)
+}
+
+// TestRecheckSignedLinks: once a control key is no longer trusted (dropped at a reload, or revoked), the links
+// it signed are withdrawn on a running host, the observer is told, and those another key signed stay; the
+// link signed again by a trusted key applies.
+func TestRecheckSignedLinks(t *testing.T) {
+	srv := runServer(t, &server.Options{JetStream: true})
+	old, cur := newCtlKey(t), newCtlKey(t)
+	v, err := control.NewVerifier(control.VerifierConfig{Issuers: []string{old.pub, cur.pub}})
+	require.NoError(t, err)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	obs := &removals{}
+	d := NewData("default", "", nil, obs, nil)
+	subj := NewCtlSubjects("wasmbus.ctl", "default")
+	d.RequireSignedLinks(v, subj)
+	ctx := context.Background()
+	require.NoError(t, d.Start(ctx, nc))
+	defer func() { require.NoError(t, d.Stop(ctx)) }()
+	provider := "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW"
+	byOld := control.LinkDefinition{ActorID: echoKey, ProviderID: provider, ContractID: "wasmcloud:keyvalue", LinkName: "default",
+		Values: map[string]string{"bucket": "a"}}
+	byCur := byOld
+	byCur.ContractID = "wasmcloud:messaging"
+	for _, p := range []struct {
+		l control.LinkDefinition
+		k ctlKey
+	}{{byOld, old}, {byCur, cur}} {
+		_, err := d.PutSignedLink(ctx, p.l, p.k.sign(t, subj.LinkPut(), p.l, time.Now()))
+		require.NoError(t, err)
+	}
+	has := func(l control.LinkDefinition) bool { _, ok := d.Link(l.ActorID, l.ContractID, l.LinkName); return ok }
+	require.Eventually(t, 10*time.Second, func() bool { return has(byOld) && has(byCur) }, "both links")
+	require.Equal(t, "withdrawn while both keys are trusted", d.RecheckSignedLinks(ctx), 0)
+
+	require.NoError(t, v.SetIssuers([]string{cur.pub}))
+	require.Equal(t, "withdrawn", d.RecheckSignedLinks(ctx), 1)
+	require.False(t, has(byOld), "the link the dropped key signed is still in force")
+	require.True(t, has(byCur), "the link the trusted key signed was withdrawn")
+	require.DeepEqual(t, "links the observer was told were removed", obs.removedContracts(), []string{byOld.ContractID})
+
+	_, err = d.PutSignedLink(ctx, byOld, cur.sign(t, subj.LinkPut(), byOld, time.Now()))
+	require.NoError(t, err)
+	require.Eventually(t, 10*time.Second, func() bool { return has(byOld) }, "the link signed again")
+}
+
+// removals is a recorder that also remembers the contracts of the links it was told were removed.
+type removals struct {
+	recorder
+	mu      sync.Mutex
+	removed []string
+}
+
+func (r *removals) LinkChanged(ctx context.Context, l control.LinkDefinition, set bool) {
+	r.recorder.LinkChanged(ctx, l, set)
+	if !set {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.removed = append(r.removed, l.ContractID)
+	}
+}
+
+func (r *removals) removedContracts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.removed)
 }

@@ -20,6 +20,9 @@ type Delegation struct {
 	HostID string
 	// Issuer is the cluster key that signed the delegation record; it must be one this host trusts.
 	Issuer string
+	// IssuedAt is when Issuer signed the record: a revocation of Issuer for tokens issued before a later
+	// time (or for good) withdraws the delegation, whatever its expiry. Zero: any revocation of Issuer does.
+	IssuedAt time.Time
 	// Expires ends the delegation; a host renews it while the provider runs, and withdraws it when it stops.
 	Expires time.Time
 }
@@ -39,8 +42,9 @@ func (c *Cluster) SetDelegations(d Delegations) {
 }
 
 // delegation returns the delegation of a signing key that is in force now: its record was signed by a cluster
-// key this host trusts, and it has not expired. An expired or untrusted one is reported as an error of its own
-// (ErrDelegation), so that an operator can tell a provider whose key lapsed from a stranger's key.
+// key this host trusts and that is not revoked for records issued when it was, and it has not expired. An
+// expired or untrusted one is reported as an error of its own (ErrDelegation), a revoked one as ErrRevoked,
+// so that an operator can tell a provider whose key lapsed from a stranger's key.
 func (c *Cluster) delegation(signingKey string, now time.Time) (*Delegation, error) {
 	p := c.delegations.Load()
 	if p == nil {
@@ -52,6 +56,11 @@ func (c *Cluster) delegation(signingKey string, now time.Time) (*Delegation, err
 	}
 	if _, trusted := c.issuer(d.Issuer); !trusted {
 		return nil, fmt.Errorf("%w: the delegation of %s was signed by %s, which is not trusted", ErrDelegation, signingKey, printable(d.Issuer))
+	}
+	// The record was verified when it was read, but a revocation may have come since: a record its cluster key
+	// signed before the key was revoked must not outlive the revocation until its own expiry.
+	if err := c.revoked.Load().Check("cluster key", d.Issuer, d.IssuedAt); err != nil {
+		return nil, fmt.Errorf("%w: the delegation of %s: %w", ErrRevoked, signingKey, err)
 	}
 	if now.After(d.Expires.Add(c.skew)) {
 		return nil, fmt.Errorf("%w: the delegation of %s to provider %s expired at %s", ErrDelegation, signingKey, d.ProviderKey,

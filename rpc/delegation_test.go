@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 )
@@ -25,7 +26,7 @@ func newDelegatedProvider(t *testing.T, clock *testClock, host *Cluster, label s
 	}
 	return delegatedProvider{signer: signer, deleg: Delegation{
 		SigningKey: key.Public().String(), ProviderKey: providerKey, ContractID: "wasmcloud:httpserver", LinkName: "default",
-		HostID: host.HostID(), Issuer: host.PublicKey(), Expires: clock.Now().Add(2 * time.Minute),
+		HostID: host.HostID(), Issuer: host.PublicKey(), IssuedAt: clock.Now(), Expires: clock.Now().Add(2 * time.Minute),
 	}}
 }
 
@@ -146,4 +147,43 @@ func TestProviderReply(t *testing.T) {
 	other.LinkName = "other"
 	require.ErrorIs(t, caller.NewProviderReply("id2", other, nil).Accept(b), ErrResponseToken)
 	require.ErrorIs(t, caller.NewReply("id2", nil).Accept(b), ErrResponseToken)
+}
+
+// TestDelegationOfARevokedCluster: a delegation record signed by a cluster key that is revoked afterwards
+// stops speaking for its provider at once. Whoever held the leaked cluster key could otherwise have
+// published, before the revocation, a delegation with a far expiry for a key of their own, and kept signing
+// invocations with it on every host that read the record, revocation or not. The delegations of the other
+// trusted cluster keep working.
+func TestDelegationOfARevokedCluster(t *testing.T) {
+	clock := newClock()
+	leaked := newCluster(t, "leaked cluster", clock)
+	good := newCluster(t, "good cluster", clock)
+	receiver := newCluster(t, "receiver", clock, leaked.PublicKey(), good.PublicKey())
+	thief := newDelegatedProvider(t, clock, leaked, "thief's key")
+	thief.deleg.Expires = clock.Now().Add(100 * 365 * 24 * time.Hour) // whatever the thief wrote
+	thief.deleg.IssuedAt = clock.Now().Add(-time.Hour)
+	honest := newDelegatedProvider(t, clock, good, "honest provider")
+	receiver.SetDelegations(lookup(thief.deleg, honest.deleg))
+	ctx := context.Background()
+	_, _, err := receiver.Verify(ctx, signed(t, thief.signer, testInvocation("before")), VerifyOptions{})
+	require.NoError(t, err)
+
+	// Revoked for good, and revoked for what it signed before now: the record was signed before either.
+	for _, at := range []time.Time{revoke.Forever, clock.Now()} {
+		receiver.SetRevocations(revoke.New(map[string]time.Time{leaked.PublicKey(): at}))
+		_, _, err = receiver.Verify(ctx, signed(t, thief.signer, testInvocation("after")), VerifyOptions{})
+		wantReason(t, err, ErrRevoked)
+		_, _, err = receiver.Verify(ctx, signed(t, honest.signer, testInvocation("honest")), VerifyOptions{})
+		require.NoError(t, err)
+		// Nor does the revoked cluster's delegated key answer for its provider.
+		resp := &wire.Response{Msg: []byte("forged")}
+		require.NoError(t, thief.signer.SignResponse(resp, "id-"+at.String()))
+		target := wire.Entity{PublicKey: providerKey, ContractID: "wasmcloud:httpserver", LinkName: "default"}
+		require.ErrorIs(t, receiver.NewProviderReply("id-"+at.String(), target, nil).Accept(resp.AppendMsgpack(nil)), ErrResponseToken)
+	}
+
+	// A record the key signed after a revocation "before" a past time is still its own.
+	receiver.SetRevocations(revoke.New(map[string]time.Time{leaked.PublicKey(): clock.Now().Add(-2 * time.Hour)}))
+	_, _, err = receiver.Verify(ctx, signed(t, thief.signer, testInvocation("later")), VerifyOptions{})
+	require.NoError(t, err)
 }

@@ -8,7 +8,7 @@ var (
 	// that is not one). Refused at link put.
 	ErrLink = errors.New("httpclient: invalid link value")
 	// ErrNotAllowed: the request (or a redirect) goes to a scheme, host or port the link does not list, or to a
-	// private, loopback or otherwise internal address the link does not list by its IP address.
+	// private, loopback or otherwise internal address the link does not list by its IP address and port.
 	ErrNotAllowed = errors.New("httpclient: destination not allowed by the link")
 	// ErrTooLarge: the response body is larger than the link's max_response_bytes.
 	ErrTooLarge = errors.New("httpclient: response too large")

@@ -153,8 +153,11 @@ func (p *Provider) client(l *Link) *http.Client {
 			if err != nil {
 				return &notAllowedError{fmt.Errorf("%w: address %s", ErrNotAllowed, address)}
 			}
-			if ip := ap.Addr().Unmap(); internal(ip) && !l.ips[ip] {
-				return &notAllowedError{fmt.Errorf("%w: %s is a loopback, private or reserved address the link does not list", ErrNotAllowed, ip)}
+			// An internal address is allowed only on a port the link lists it with: listing 10.0.0.5:8080 does
+			// not open 10.0.0.5:443 to a listed name that resolves there.
+			if ip := ap.Addr().Unmap(); internal(ip) && !l.ips[netip.AddrPortFrom(ip, ap.Port())] {
+				return &notAllowedError{fmt.Errorf("%w: %s is a loopback, private or reserved address the link does not list on port %d",
+					ErrNotAllowed, ip, ap.Port())}
 			}
 			return nil
 		},

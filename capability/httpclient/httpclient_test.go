@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,3 +178,50 @@ func FuzzParseLink(f *testing.F) {
 }
 
 func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
+
+// TestListedAddressOnlyOnItsPort: an internal address a link lists is reachable on the port (and through the
+// entry) the link lists it with, not on every port: a listed name that resolves (or is rebound) to that
+// address reaches another service there only if the link lists the address on that port too.
+func TestListedAddressOnlyOnItsPort(t *testing.T) {
+	allowed, other := servers(t)
+	_, otherPort, _ := net.SplitHostPort(strings.TrimPrefix(other.URL, "http://"))
+	link := mustLink(t, allowed.URL+", http://localhost:"+otherPort)
+	p := New(Config{Timeout: 5 * time.Second})
+
+	resp, err := call(t, p, link, "GET", allowed.URL+"/hello")
+	require.NoError(t, err)
+	require.Equal(t, "the listed address on its port", string(resp.Body), "hello GET a1")
+	_, err = call(t, p, link, "GET", "http://localhost:"+otherPort+"/")
+	require.ErrorIs(t, err, ErrNotAllowed)
+	require.ErrorContains(t, err, "loopback, private or reserved")
+
+	// Listed on both ports, the other server answers through the name as well.
+	both := mustLink(t, allowed.URL+", "+other.URL+", http://localhost:"+otherPort)
+	resp, err = call(t, p, both, "GET", "http://localhost:"+otherPort+"/")
+	require.NoError(t, err)
+	require.Equal(t, "the listed address on the other port", string(resp.Body), "other server")
+}
+
+// TestLoopbackSpellings: the other spellings of a loopback address (decimal, octal, hex, IPv4-mapped IPv6,
+// with a user) that a link lists as names or a URL names reach nothing on loopback: whatever a resolver makes
+// of them, the dialed address is checked.
+func TestLoopbackSpellings(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	p := New(Config{Timeout: 5 * time.Second})
+	for _, host := range []string{"2130706433", "0177.0.0.1", "0x7f.0.0.1", "0x7f000001", "127.1", "localhost"} {
+		t.Run(host, func(t *testing.T) {
+			link := mustLink(t, "http://"+host+":"+port)
+			_, err := call(t, p, link, "GET", "http://"+host+":"+port+"/")
+			require.True(t, err != nil, "a request to %s answered", host)
+			_, err = call(t, p, link, "GET", "http://someone@"+host+":"+port+"/")
+			require.True(t, err != nil, "a request to someone@%s answered", host)
+		})
+	}
+	// Listed as a name, the mapped form is not the loopback address the link would have to list.
+	_, err := call(t, p, mustLink(t, "http://localhost:"+port), "GET", "http://[::ffff:127.0.0.1]:"+port+"/")
+	require.ErrorIs(t, err, ErrNotAllowed)
+	require.Equal(t, "requests the loopback server received", hits.Load(), int64(0))
+}

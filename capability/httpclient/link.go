@@ -43,7 +43,7 @@ type rule struct {
 // Link is a parsed wasmcloud:httpclient link.
 type Link struct {
 	rules   []rule
-	ips     map[netip.Addr]bool // addresses listed literally: the only internal addresses that may be dialed
+	ips     map[netip.AddrPort]bool // addresses listed literally, with their ports: the only internal ones that may be dialed
 	maxBody int64
 	timeout time.Duration // 0: the provider's
 }
@@ -51,7 +51,7 @@ type Link struct {
 // ParseLink reads a link's values. Unknown values are refused, so a misspelled limit is not silently
 // ignored.
 func ParseLink(values map[string]string) (Link, error) {
-	l := Link{ips: map[netip.Addr]bool{}, maxBody: DefaultMaxResponseBytes}
+	l := Link{ips: map[netip.AddrPort]bool{}, maxBody: DefaultMaxResponseBytes}
 	for k, v := range values {
 		var err error
 		switch k {
@@ -109,7 +109,8 @@ func (l *Link) parseAllow(v string) error {
 		}
 		l.rules = append(l.rules, r)
 		if r.ip.IsValid() {
-			l.ips[r.ip] = true
+			port, _ := strconv.ParseUint(r.port, 10, 16) // checked by parseRule
+			l.ips[netip.AddrPortFrom(r.ip, uint16(port))] = true
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/control"
@@ -73,17 +74,19 @@ func ctlRevoke(ctx context.Context, args []string, s streams) error {
 
 // resignResult is the --json output of ctl resign.
 type resignResult struct {
-	Links       int `json:"links"`
-	Revocations int `json:"revocations"`
-	Skipped     int `json:"skipped_revocations"`
+	Links        int `json:"links"`
+	SkippedLinks int `json:"skipped_links"`
+	Revocations  int `json:"revocations"`
+	Skipped      int `json:"skipped_revocations"`
 }
 
 func ctlResign(ctx context.Context, args []string, s streams) error {
 	c := newCtlCmd("ctl resign", synResign,
 		"Sign again, with the control issuer seed configured now, every link definition the hosts hold and every\n"+
 			"lattice-wide revocation: the step of a control key rotation between trusting the new key everywhere and\n"+
-			"dropping the old one (README: Rotating keys). Revocations are read from the lattice bucket and signed\n"+
-			"again only when a key of WASMCLOUD_CTL_ISSUERS signed them; the others are counted as skipped.")
+			"dropping the old one (README: Rotating keys). Links and revocations are signed again only when their\n"+
+			"entry in the lattice bucket carries a request a key of WASMCLOUD_CTL_ISSUERS signed (a link also as the\n"+
+			"hosts report it); the others are counted as skipped.")
 	sess, _, err := c.open(ctx, args, s, c.noArgs)
 	if err != nil {
 		return err
@@ -108,8 +111,20 @@ func ctlResign(ctx context.Context, args []string, s streams) error {
 	if err != nil {
 		return fmt.Errorf("read the revocations: %w", err)
 	}
+	// What answers get.links is not authenticated (any subscriber of the subject, or an 0.x host reporting an
+	// entry written straight into the bucket, may answer first): only a link whose entry carries a request a
+	// trusted key signed, saying the same, is signed again, so that resign launders nothing.
+	stored, _, err := lattice.StoredLinks(ctx, sess.nc, sess.cfg.LatticePrefix, sess.cfg.JSDomain, v, subjects.LinkPut())
+	if err != nil {
+		return fmt.Errorf("read the links: %w", err)
+	}
 	var res resignResult
-	for _, l := range links {
+	for _, reported := range links {
+		l, ok := stored[lattice.LinkKey(reported.ActorID, reported.ContractID, reported.LinkName)]
+		if !ok || l.ProviderID != reported.ProviderID || !maps.Equal(l.Values, reported.Values) {
+			res.SkippedLinks++
+			continue
+		}
 		if err := sess.client.PutLink(ctx, l); err != nil {
 			return fmt.Errorf("link %s to %s (%s): %w; %d links signed again so far", l.ActorID, printable(l.ContractID), printable(l.LinkName), err, res.Links)
 		}
@@ -129,6 +144,6 @@ func ctlResign(ctx context.Context, args []string, s streams) error {
 		res.Revocations++
 	}
 	res.Skipped = skipped
-	return writeResult(s.stdout, *c.asJSON, res, fmt.Sprintf("Signed again: %d links, %d revocations (%d revocations skipped: no trusted signature)",
-		res.Links, res.Revocations, res.Skipped))
+	return writeResult(s.stdout, *c.asJSON, res, fmt.Sprintf("Signed again: %d links, %d revocations (skipped, no trusted signature: %d links, %d revocations)",
+		res.Links, res.Revocations, res.SkippedLinks, res.Skipped))
 }
