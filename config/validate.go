@@ -57,7 +57,7 @@ func (c Config) validate() []error {
 	}
 	for _, iss := range c.ClusterIssuers {
 		if !isClusterPublicKey(iss) {
-			add(invalidKey(envClusterIssuers, iss, "not a cluster public key (want 56 characters A-Z2-7 starting with C)"))
+			add(invalidKey(envClusterIssuers, iss, "not a cluster public key (want C… with a valid checksum)"))
 		}
 	}
 
@@ -414,18 +414,11 @@ func checkHost(h string) error {
 	return nil
 }
 
-// isClusterPublicKey checks the shape of a cluster public key: 56 characters of the base32
-// alphabet starting with 'C'. The CRC and the curve point are checked where keys are used.
+// isClusterPublicKey reports whether s is a cluster public key: its prefix, length, alphabet and checksum,
+// and a point on the curve (nkey.ParsePublicOf).
 func isClusterPublicKey(s string) bool {
-	if len(s) != 56 || s[0] != 'C' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !(s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '2' && s[i] <= '7') {
-			return false
-		}
-	}
-	return true
+	_, err := nkey.ParsePublicOf(s, nkey.Cluster)
+	return err == nil
 }
 
 // joinHostPort is net.JoinHostPort with an int port.

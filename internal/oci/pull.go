@@ -223,7 +223,7 @@ func (p *pull) layer(m *ocispec.Manifest, maxSize int64) (ocispec.Descriptor, er
 	return ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size}, nil
 }
 
-// fetchLayer downloads the layer into a buffer of its announced size and checks its digest.
+// fetchLayer downloads the layer, at most its announced size, and checks its length and digest.
 func (p *pull) fetchLayer(ctx context.Context, layer ocispec.Descriptor) ([]byte, error) {
 	p.rec.digest = ""
 	rc, err := p.repo.Fetch(ctx, layer)
@@ -234,13 +234,17 @@ func (p *pull) fetchLayer(ctx context.Context, layer ocispec.Descriptor) ([]byte
 		return nil, p.mapErr("fetch layer", err)
 	}
 	defer rc.Close()
-	module := make([]byte, layer.Size)
-	if _, err := io.ReadFull(rc, module); err != nil {
+	// The buffer grows with the bytes received, never with the size the manifest announces: a registry that
+	// announces 512 MiB and sends a trickle costs what it sent.
+	module, err := io.ReadAll(io.LimitReader(rc, layer.Size+1))
+	if err != nil {
 		return nil, p.mapErr(fmt.Sprintf("read layer %s", layer.Digest), err)
 	}
-	var extra [1]byte
-	if n, _ := io.ReadFull(rc, extra[:]); n > 0 {
+	switch {
+	case int64(len(module)) > layer.Size:
 		return nil, p.fail(ErrDigestMismatch, fmt.Sprintf("layer %s is longer than its %d bytes", layer.Digest, layer.Size), nil)
+	case int64(len(module)) < layer.Size:
+		return nil, p.mapErr(fmt.Sprintf("read layer %s", layer.Digest), io.ErrUnexpectedEOF)
 	}
 	if got := sha256Digest(module); got != string(layer.Digest) {
 		return nil, p.fail(ErrDigestMismatch, fmt.Sprintf("layer hashes to %s, the manifest says %s", got, layer.Digest), nil)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -401,5 +402,45 @@ func TestPullConcurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPullAnnouncedSizeNotAllocated: a registry whose manifest announces a layer of hundreds of MiB (within the
+// limit) and then sends a few KiB, without a Content-Length, costs the host what it sent, not what it announced;
+// the pull fails as a short read.
+func TestPullAnnouncedSizeNotAllocated(t *testing.T) {
+	module := echo(t)
+	const announced = 400 << 20
+	digest := sha(module)
+	chunked := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+digest) {
+				w.Header().Set("Content-Type", "application/octet-stream")
+				w.WriteHeader(http.StatusOK)
+				w.(http.Flusher).Flush() // no Content-Length: chunked
+				_, _ = w.Write(module)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg, c := plainRegistry(t, ocitest.Options{Wrap: chunked}, oci.Config{MaxSize: 512 << 20})
+	config := []byte("{}")
+	reg.PushBlobs(t, "echo", config, module)
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+		`"config":{"mediaType":%q,"digest":%q,"size":%d},"layers":[{"mediaType":%q,"digest":%q,"size":%d}]}`,
+		oci.MediaTypeActorConfig, sha(config), len(config), oci.MediaTypeWasmLayer, digest, announced)
+	reg.PushRawManifest(t, "echo", "0.1.0", "application/vnd.oci.image.manifest.v1+json", []byte(manifest))
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := c.Pull(t.Context(), reg.Ref("echo:0.1.0"))
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a layer shorter than announced was accepted")
+	}
+	t.Logf("error: %v", err)
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 64<<20 {
+		t.Fatalf("the pull allocated %d MiB for a %d KiB layer announced as %d MiB", allocated>>20, len(module)>>10, announced>>20)
 	}
 }
