@@ -2,11 +2,13 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/wasmcloud-host/wasmcloud-host/actor"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
@@ -55,6 +57,14 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 				return nil, nil, fmt.Errorf("host: reload: policy service: %w", err)
 			}
 		}
+		// A reload that fails from here on keeps the running service: the new one is stopped again.
+		defer func() {
+			if svc != nil {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_ = svc.Shutdown(sctx)
+				cancel()
+			}
+		}()
 	}
 	for _, r := range restartOnly(cur, cfg) {
 		needRestart = append(needRestart, r)
@@ -77,9 +87,11 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 		changed = append(changed, "cluster key: "+old+" -> "+h.cluster.PublicKey())
 		keyChanged = true
 	}
-	if !slices.Equal(cur.ActorIssuers, cfg.ActorIssuers) {
+	actorsChanged := !slices.Equal(cur.ActorIssuers, cfg.ActorIssuers)
+	if actorsChanged {
 		changed = append(changed, "actor issuers: "+strings.Join(cfg.ActorIssuers, ","))
 	}
+	providersChanged := actorsChanged || !slices.Equal(cur.ProviderIssuers, cfg.ProviderIssuers)
 	if !slices.Equal(cur.ProviderIssuers, cfg.ProviderIssuers) {
 		changed = append(changed, "provider issuers: "+strings.Join(cfg.ProviderIssuers, ","))
 	}
@@ -116,6 +128,7 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 	}
 	if policyChanged {
 		old := h.policy.swap(svc)
+		svc = nil // in force now: not stopped on the way out
 		h.caps.SetSubjects(subjects)
 		if old != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -133,7 +146,59 @@ func (h *Host) Reload(ctx context.Context, cfg config.Config) (changed, needRest
 	next.PolicyTopic, next.PolicyChangesTopic, next.PolicyEndpoint, next.PolicyTimeout = cfg.PolicyTopic, cfg.PolicyChangesTopic, cfg.PolicyEndpoint, cfg.PolicyTimeout
 	next.ClusterSeed, next.HostSeed, next.CtlIssuerSeed = config.Secret{}, config.Secret{}, config.Secret{} // secrets are not kept here
 	h.reloaded.Store(&next)
+	// What runs under an account no longer trusted stops, as if the account were revoked: trust that was
+	// withdrawn is not kept by whatever it let in before. Stopping drains invocations: not on this goroutine.
+	if actorsChanged || providersChanged {
+		h.tasks.Go(func() { h.stopUntrusted(ctx, actorsChanged, providersChanged) })
+	}
 	return changed, needRestart, nil
+}
+
+// stopUntrusted stops the actors (and providers) whose signing account the trusted issuers in force no
+// longer list.
+func (h *Host) stopUntrusted(ctx context.Context, actors, providers bool) {
+	stopCtx := func(d time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), d)
+	}
+	if actors {
+		h.mu.RLock()
+		var doomed []*actor.Claims
+		for _, a := range h.actors {
+			if a == nil {
+				continue
+			}
+			if c, _ := a.snapshot(); h.checkActorIssuer(c) != nil {
+				doomed = append(doomed, c)
+			}
+		}
+		h.mu.RUnlock()
+		for _, c := range doomed {
+			h.log.Warn("stopping an actor whose account is no longer trusted", attrActor, c.Subject, "issuer", c.Issuer)
+			sctx, cancel := stopCtx(h.cfg.RPCTimeout + 5*time.Second)
+			if err := h.StopActor(sctx, c.Subject); err != nil && !errors.Is(err, ErrNotRunning) {
+				h.log.Warn("could not stop an actor whose account is no longer trusted", attrActor, c.Subject, attrError, err)
+			}
+			cancel()
+		}
+	}
+	if providers {
+		trusted := h.providerIssuers()
+		h.providers.mu.Lock()
+		var doomed []*runningProvider
+		for id, p := range h.providers.m {
+			if p != nil && len(trusted) > 0 && !slices.Contains(trusted, p.claims.Issuer) {
+				doomed = append(doomed, p)
+				delete(h.providers.m, id)
+			}
+		}
+		h.providers.mu.Unlock()
+		for _, p := range doomed {
+			h.log.Warn("stopping a provider whose account is no longer trusted", attrProvider, p.key, "issuer", p.claims.Issuer)
+			sctx, cancel := stopCtx(providerShutdownGrace + 10*time.Second)
+			h.stopProvider(sctx, p, "untrusted")
+			cancel()
+		}
+	}
 }
 
 // current returns the configuration in force: the one given to New, as reloads changed it.

@@ -559,3 +559,30 @@ func TestReloadHalfBroken(t *testing.T) {
 	h.reload(t, `msg=reloaded`, "cluster issuers: ")
 	require.Equal(t, "call echo", callOK(t, asOther, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
 }
+
+// TestReloadStopsWhatIsNoLongerTrusted: an account dropped from WASMCLOUD_ACTOR_ISSUERS_FILE at a reload
+// takes its running actors with it, as a revocation would; the actors of the accounts still listed keep
+// answering, and the dropped account's actor cannot start again.
+func TestReloadStopsWhatIsNoLongerTrusted(t *testing.T) {
+	const echoAccount, unprivAccount = "ACOJJN6WUP4ODD75XEBKKTCCUJJCY5ZKQ56XVKYK4BEJWGVAOOQHZMCW", "ADYDCRUIFKCUZFVHZFBVZCPBR6HAT2U63VSVD2BBIWGM62KMJL5RR5YM"
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	w := watchEvents(t, srv)
+	issuers := filepath.Join(t.TempDir(), "actor-issuers")
+	writeFile(t, issuers, echoAccount+"\n"+unprivAccount+"\n", 0o644)
+	e := latticeEnv(t, srv, c)
+	h := startHost(t, "host", e.with("WASMCLOUD_ACTOR_ISSUERS_FILE", issuers, "WASMCLOUD_START_ACTORS",
+		testutil.Path("actors/echo.wasm")+","+testutil.Path("actors/echo_unpriv_s.wasm")))
+	h.logLine(t, `msg="actor started"`, "actor="+echoKey)
+	h.logLine(t, `msg="actor started"`, "actor="+echoUnprivKey)
+
+	writeFile(t, issuers, echoAccount+"\n", 0o644)
+	h.reload(t, "msg=reloaded", "actor issuers: "+echoAccount)
+	w.wait(t, "actors_stopped", about(h.ready.HostID, echoUnprivKey))
+	h.logLine(t, `msg="stopping an actor whose account is no longer trusted"`, "actor="+echoUnprivKey, "issuer="+unprivAccount)
+	require.Equal(t, "actors", strings.Join(actorIDs(inventory(t, e, h.ready.HostID)), ","), echoKey)
+	require.Equal(t, "call echo", callOK(t, e, echoKey, "HttpServer.HandleRequest", echoRequest), echoReply)
+	contains(t, "start the dropped account's actor", ctlFails(t, e, "start", "actor", testutil.Path("actors/echo_unpriv_s.wasm"),
+		"--host", h.ready.HostID), "host: actor file refused")
+	h.logLine(t, `msg="actor failed to start"`, "WASMCLOUD_ACTOR_ISSUERS")
+}
