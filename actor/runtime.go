@@ -79,8 +79,8 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	// WithMemoryLimitPages, so that a guest failing to grow past it can be told from other traps.
 	// Without debug information, wazero neither parses DWARF sections (Compile leaves every custom section
 	// out anyway) nor builds a source map per compiled module: the map cost memory per module and tens of
-	// thousands of 8-byte reads per load from the compilation cache, to annotate stack traces that classify
-	// drops.
+	// thousands of 8-byte reads per load from the compilation cache, to annotate stack traces of which only
+	// the first line reaches an error (see classify).
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithDebugInfoEnabled(false)
 	r := &Runtime{limitPages: limit, closed: make(chan struct{}), hostFuncs: make(map[string]api.FunctionDefinition),
 		code: make(map[[32]byte]*sharedCode)}
