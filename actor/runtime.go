@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +16,8 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmcloud-host/wasmcloud-host/internal/wasmbin"
 )
 
 // Defaults applied to zero config fields.
@@ -53,6 +56,11 @@ type Runtime struct {
 	// so Compile can refuse a module with an unresolvable import before anyone instantiates it.
 	hostFuncs map[string]api.FunctionDefinition
 
+	codeMu sync.Mutex
+	// code holds the compiled code of every open Module by the SHA-256 of the module without its custom
+	// sections; guarded by codeMu. Modules with the same code share one entry.
+	code map[[32]byte]*sharedCode
+
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 }
@@ -69,8 +77,13 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	}
 	// The memory limit is enforced by each instance's allocator (limitedMemory) rather than by
 	// WithMemoryLimitPages, so that a guest failing to grow past it can be told from other traps.
-	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
-	r := &Runtime{limitPages: limit, closed: make(chan struct{}), hostFuncs: make(map[string]api.FunctionDefinition)}
+	// Without debug information, wazero neither parses DWARF sections (Compile leaves every custom section
+	// out anyway) nor builds a source map per compiled module: the map cost memory per module and tens of
+	// thousands of 8-byte reads per load from the compilation cache, to annotate stack traces of which only
+	// the first line reaches an error (see classify).
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithDebugInfoEnabled(false)
+	r := &Runtime{limitPages: limit, closed: make(chan struct{}), hostFuncs: make(map[string]api.FunctionDefinition),
+		code: make(map[[32]byte]*sharedCode)}
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -146,39 +159,129 @@ func (r *Runtime) isClosed() bool {
 type Module struct {
 	rt          *Runtime
 	name        string
-	compiled    wazero.CompiledModule
-	hasInit     bool // exports _initialize (a WASI reactor), run once per instance before anything else
-	hasStart    bool // exports _start, run once per instance
-	hasWapcInit bool // exports wapc_init, run once per instance after _start
+	code        *sharedCode
+	compiled    wazero.CompiledModule // code.compiled
+	hasInit     bool                  // exports _initialize (a WASI reactor), run once per instance before anything else
+	hasStart    bool                  // exports _start, run once per instance
+	hasWapcInit bool                  // exports wapc_init, run once per instance after _start
+	closeOnce   sync.Once
+}
+
+// sharedCode is one compiled copy of a module's code, shared by every Module with that code.
+type sharedCode struct {
+	key   [32]byte
+	ready chan struct{} // closed once compiled and err are set
+	// compiled is the compiled code (nil if err is set); set before ready is closed, never changed after.
+	compiled wazero.CompiledModule
+	err      error // what wazero said when the code failed to compile; set before ready is closed
+	refs     int   // guarded by Runtime.codeMu: open Modules using compiled, and Compiles waiting for it
 }
 
 // Name returns the name the module was compiled under (used in error messages).
 func (m *Module) Name() string { return m.name }
 
-// Close releases the compiled code. Close the Actors created from m first: their running instances
-// would keep working, but new ones could not be created.
-func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx) }
+// Close releases the module. Its compiled code is released with the last open Module that shares it. Close
+// the Actors created from m first: their running instances would keep working, but new ones could not be
+// created. Close is idempotent.
+func (m *Module) Close(ctx context.Context) error {
+	var err error
+	m.closeOnce.Do(func() { err = m.rt.release(ctx, m.code) })
+	return err
+}
+
+// release drops one reference to code, closing its compiled module with the last one.
+func (r *Runtime) release(ctx context.Context, code *sharedCode) error {
+	r.codeMu.Lock()
+	code.refs--
+	last := code.refs == 0
+	if last && r.code[code.key] == code {
+		delete(r.code, code.key)
+	}
+	r.codeMu.Unlock()
+	if !last || code.compiled == nil {
+		return nil
+	}
+	return code.compiled.Close(ctx)
+}
 
 // Compile compiles wasm (an actor module, with or without embedded claims) for this runtime. It refuses
 // a module that is malformed, does not export `__guest_call(i32, i32) -> i32` or `memory`, needs more
 // memory than the limit, or imports anything the host does not provide. name labels errors.
+//
+// Only the module's code is compiled: its custom sections (the token, names, debug information) take no
+// part in running it and are left out. Modules with the same code, such as one build signed for several
+// actors or signed again, share one compiled copy while any of them is open: the code is compiled (or read
+// from the cache directory, where it is also kept by its code alone) once, and a new token never means a
+// new compilation. Concurrent Compiles of the same code wait for one compilation.
 func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	if r.isClosed() {
 		return nil, ErrClosed
 	}
-	cm, err := r.rt.CompileModule(ctx, wasm)
+	if m, err := wasmbin.Parse(wasm); err == nil {
+		wasm = m.WithoutCustom()
+	} // else wazero reports what is wrong with it
+	code, err := r.compileCode(ctx, wasm)
 	if err != nil {
 		if r.isClosed() {
 			return nil, ErrClosed
 		}
 		return nil, fmt.Errorf("%w: compile %s: %w", ErrInvalidModule, name, err)
 	}
-	m := &Module{rt: r, name: name, compiled: cm}
+	m := &Module{rt: r, name: name, code: code, compiled: code.compiled}
 	if err := r.checkModule(m); err != nil {
-		_ = cm.Close(ctx)
+		_ = m.Close(ctx)
 		return nil, err
 	}
 	return m, nil
+}
+
+// compileCode returns the shared compiled copy of wasm, compiling it if no open Module has it, with one
+// reference taken for the caller.
+func (r *Runtime) compileCode(ctx context.Context, wasm []byte) (*sharedCode, error) {
+	key := sha256.Sum256(wasm)
+	for {
+		r.codeMu.Lock()
+		code, ok := r.code[key]
+		if !ok {
+			code = &sharedCode{key: key, ready: make(chan struct{}), refs: 1}
+			r.code[key] = code
+			r.codeMu.Unlock()
+			return r.compileShared(ctx, code, wasm)
+		}
+		code.refs++
+		r.codeMu.Unlock()
+		select {
+		case <-code.ready:
+		case <-ctx.Done():
+			_ = r.release(ctx, code)
+			return nil, ctx.Err()
+		}
+		if code.err == nil {
+			return code, nil
+		}
+		_ = r.release(ctx, code)
+		// The compilation waited for failed. If the context of whoever ran it ended, it says nothing about
+		// the code: try again (the failed entry is gone).
+		if !errors.Is(code.err, context.Canceled) && !errors.Is(code.err, context.DeadlineExceeded) {
+			return nil, code.err
+		}
+	}
+}
+
+// compileShared compiles wasm into code, which the caller has just put in r.code with its reference.
+func (r *Runtime) compileShared(ctx context.Context, code *sharedCode, wasm []byte) (*sharedCode, error) {
+	code.compiled, code.err = r.rt.CompileModule(ctx, wasm)
+	if code.err != nil {
+		r.codeMu.Lock()
+		delete(r.code, code.key) // a later Compile tries again
+		r.codeMu.Unlock()
+	}
+	close(code.ready)
+	if code.err != nil {
+		_ = r.release(ctx, code)
+		return nil, code.err
+	}
+	return code, nil
 }
 
 // checkModule enforces the guest ABI's exports and resolves every import against the host modules.
@@ -362,38 +465,16 @@ func (i *instance) abort() {
 	i.abortMu.Unlock()
 }
 
-// limitedMemory backs one instance's linear memory and enforces the runtime's memory limit, recording
-// when the guest asked for more: wazero then fails the memory.grow, and the trap that usually
-// follows (an allocator aborting) is reported as ErrMemoryLimit. It is used only by the goroutine
-// running the instance.
-type limitedMemory struct {
-	buf   []byte
-	limit uint64 // bytes
-	hit   bool   // a grow past limit was refused during the current call
-}
-
-// Reallocate implements experimental.LinearMemory. Wasm memory never shrinks and bytes past the
-// length were never handed out, so growing within the capacity needs no zeroing.
-func (m *limitedMemory) Reallocate(size uint64) []byte {
-	switch {
-	case size > m.limit:
-		m.hit = true
-		return nil
-	case size <= uint64(cap(m.buf)):
-		m.buf = m.buf[:size]
-	default:
-		m.buf = append(m.buf, make([]byte, size-uint64(len(m.buf)))...)
-	}
-	return m.buf
-}
-
-// Free implements experimental.LinearMemory. It leaves the buffer to the garbage collector: a
-// module can be closed from another goroutine (Runtime.Close) while its call is still unwinding.
-func (m *limitedMemory) Free() {}
-
 // close closes the instance's module. The call or creation that ends with it may have ended because its
 // context did, so the close keeps only ctx's values.
-func (i *instance) close(ctx context.Context) { _ = i.mod.Close(context.WithoutCancel(ctx)) }
+// It runs on the goroutine that ran the instance's last call, if any, so no call is running and the
+// instance's memory can be given back at once.
+func (i *instance) close(ctx context.Context) {
+	_ = i.mod.Close(context.WithoutCancel(ctx))
+	if i.mem != nil {
+		i.mem.unmap()
+	}
+}
 
 // newInstance instantiates the module and runs its `_initialize` (which a WASI reactor such as a Go
 // -buildmode=c-shared module needs before any other export is called), `_start` and `wapc_init`, in
@@ -401,8 +482,8 @@ func (i *instance) close(ctx context.Context) { _ = i.mod.Close(context.WithoutC
 func (a *Actor) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{}
 	allocCtx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
-		func(capacity, _ uint64) experimental.LinearMemory {
-			inst.mem = &limitedMemory{buf: make([]byte, 0, capacity), limit: a.limitSz}
+		func(capacity, maxBytes uint64) experimental.LinearMemory {
+			inst.mem = newLimitedMemory(capacity, maxBytes, a.limitSz)
 			return inst.mem
 		}))
 	mod, err := a.rt.rt.InstantiateModule(allocCtx, a.mod.compiled, a.modCfg)

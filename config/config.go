@@ -131,6 +131,9 @@ type Config struct {
 	ActorIssuers []string
 	// AdminAddress is the host:port of the admin listener (/metrics, /healthz, /readyz); empty: none.
 	AdminAddress string
+	// Pprof serves the Go runtime's profiles (net/http/pprof, under /debug/pprof/) on the admin listener, which
+	// must then be on a loopback address (WASMCLOUD_PPROF).
+	Pprof bool
 	// JSReplicas is the replica count of the JetStream buckets the host creates; 0 means auto: 3 when the
 	// NATS server is part of a cluster that can hold them, 1 otherwise (WASMCLOUD_JS_REPLICAS).
 	JSReplicas int
@@ -241,6 +244,7 @@ const (
 	envOCIPassword        = "WASMCLOUD_OCI_REGISTRY_PASSWORD"
 	labelPrefix           = "HOST_"
 	envAdminAddress       = "WASMCLOUD_ADMIN_ADDRESS"
+	envPprof              = "WASMCLOUD_PPROF"
 	envJSReplicas         = "WASMCLOUD_JS_REPLICAS"
 )
 
@@ -318,6 +322,7 @@ type spec struct {
 	LogLevel          envVar[level, *level] `envconfig:"WASMCLOUD_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
 	StructuredLogging envVar[Bool, *Bool]   `envconfig:"WASMCLOUD_STRUCTURED_LOGGING_ENABLED" def:"false" help:"JSON logs instead of text"`
 	AdminAddress      envVar[text, *text]   `envconfig:"WASMCLOUD_ADMIN_ADDRESS" show:"off" help:"host:port of the admin listener: /metrics, /healthz, /readyz (e.g. 127.0.0.1:9090)"`
+	Pprof             envVar[Bool, *Bool]   `envconfig:"WASMCLOUD_PPROF" def:"false" help:"serve Go profiles under /debug/pprof/ on the admin listener, which must be on loopback"`
 
 	InvocationValidity     envVar[duration, *duration]       `envconfig:"WASMCLOUD_INVOCATION_VALIDITY" def:"30s" help:"lifetime of signed invocations; max age of 0.x tokens without exp"`
 	ClockSkew              envVar[duration, *duration]       `envconfig:"WASMCLOUD_CLOCK_SKEW" def:"5s" help:"clock skew tolerated on token times"`
@@ -507,6 +512,7 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 			CertificateIdentity: string(s.CosignIdentity.val), CertificateIdentityRegexp: string(s.CosignIdentityRE.val),
 			CertificateOIDCIssuer: string(s.CosignIssuer.val), CertificateOIDCIssuerRegexp: string(s.CosignIssuerRE.val)},
 		AdminAddress:        string(s.AdminAddress.val),
+		Pprof:               bool(s.Pprof.val),
 		JSReplicas:          int(s.JSReplicas.val),
 		ProviderIssuers:     dedupe(s.ProviderIssuers.val),
 		ProviderClusterSeed: bool(s.ProvClusterSeed.val),

@@ -97,6 +97,18 @@ func TestValidValues(t *testing.T) {
 		{"admin address on every interface", []string{"WASMCLOUD_ADMIN_ADDRESS=:9090"}, func(t *testing.T, c Config) {
 			require.Equal(t, "AdminAddress", c.AdminAddress, ":9090")
 		}},
+		{"pprof off by default", []string{"WASMCLOUD_ADMIN_ADDRESS=127.0.0.1:9090"}, func(t *testing.T, c Config) {
+			require.Equal(t, "Pprof", c.Pprof, false)
+		}},
+		{"pprof on loopback", []string{"WASMCLOUD_PPROF=true", "WASMCLOUD_ADMIN_ADDRESS=127.0.0.2:9090"}, func(t *testing.T, c Config) {
+			require.Equal(t, "Pprof", c.Pprof, true)
+		}},
+		{"pprof on IPv6 loopback", []string{"WASMCLOUD_PPROF=true", "WASMCLOUD_ADMIN_ADDRESS=[::1]:9090"}, func(t *testing.T, c Config) {
+			require.Equal(t, "Pprof", c.Pprof, true)
+		}},
+		{"pprof on localhost", []string{"WASMCLOUD_PPROF=true", "WASMCLOUD_ADMIN_ADDRESS=LocalHost:9090"}, func(t *testing.T, c Config) {
+			require.Equal(t, "Pprof", c.Pprof, true)
+		}},
 		{"replicas", []string{"WASMCLOUD_JS_REPLICAS=3"}, func(t *testing.T, c Config) {
 			require.Equal(t, "JSReplicas", c.JSReplicas, 3)
 		}},
@@ -293,6 +305,14 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_ADMIN_ADDRESS: "127.0.0.1": not host:port (want e.g. 127.0.0.1:9090)`, ErrInvalid, nil},
 		{"admin address bad host", []string{"WASMCLOUD_ADMIN_ADDRESS=a/b:9090"},
 			`WASMCLOUD_ADMIN_ADDRESS: "a/b:9090": not a host name or IP address (scheme and port are separate variables)`, ErrInvalid, nil},
+		{"pprof without an admin listener", []string{"WASMCLOUD_PPROF=true"},
+			`WASMCLOUD_PPROF: true without WASMCLOUD_ADMIN_ADDRESS, where profiles are served (set it to a loopback address such as 127.0.0.1:9090)`, ErrConflict, nil},
+		{"pprof on every interface", []string{"WASMCLOUD_PPROF=true", "WASMCLOUD_ADMIN_ADDRESS=:9090"},
+			`WASMCLOUD_PPROF: true with WASMCLOUD_ADMIN_ADDRESS ":9090", which is not a loopback address: profiles are served only on 127.0.0.1, [::1] or localhost`, ErrConflict, nil},
+		{"pprof on a public address", []string{"WASMCLOUD_PPROF=1", "WASMCLOUD_ADMIN_ADDRESS=10.1.2.3:9090"},
+			`WASMCLOUD_PPROF: true with WASMCLOUD_ADMIN_ADDRESS "10.1.2.3:9090", which is not a loopback address: profiles are served only on 127.0.0.1, [::1] or localhost`, ErrConflict, nil},
+		{"pprof on a host name", []string{"WASMCLOUD_PPROF=true", "WASMCLOUD_ADMIN_ADDRESS=admin.example:9090"},
+			`WASMCLOUD_PPROF: true with WASMCLOUD_ADMIN_ADDRESS "admin.example:9090", which is not a loopback address: profiles are served only on 127.0.0.1, [::1] or localhost`, ErrConflict, nil},
 		{"replicas zero", []string{"WASMCLOUD_JS_REPLICAS=0"},
 			`WASMCLOUD_JS_REPLICAS: "0": not a replica count (want auto or 1..5)`, ErrInvalid, nil},
 		{"replicas six", []string{"WASMCLOUD_JS_REPLICAS=6"},

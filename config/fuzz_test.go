@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,6 +72,36 @@ func FuzzLoadFrom(f *testing.F) {
 			if line.Var != name && line.Var != "WASMCLOUD_STATE_DIR" {
 				t.Fatalf("%s=%q: problem names %s: %v", name, value, line.Var, err)
 			}
+		}
+	})
+}
+
+// FuzzPprofLoopback loads WASMCLOUD_PPROF=true with an arbitrary admin address: the configuration is accepted
+// only with a loopback address, and a refusal names only the two variables.
+func FuzzPprofLoopback(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:9090", "[::1]:1", "localhost:80", ":9090", "0.0.0.0:9090", "[::]:9090",
+		"10.0.0.1:9090", "127.0.0.1", "[::ffff:127.0.0.1]:9090", "localhost.:9090", "a/b:1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		if strings.ContainsRune(addr, 0) {
+			return // an environment entry cannot hold NUL
+		}
+		c, err := LoadFrom(environ("WASMCLOUD_PPROF=true", "WASMCLOUD_ADMIN_ADDRESS="+addr))
+		if err != nil {
+			for _, p := range problems(t, err) {
+				if p.Var != "WASMCLOUD_PPROF" && p.Var != "WASMCLOUD_ADMIN_ADDRESS" {
+					t.Fatalf("%q: problem names %s: %v", addr, p.Var, err)
+				}
+			}
+			return
+		}
+		host, _, err := net.SplitHostPort(c.AdminAddress)
+		if err != nil {
+			t.Fatalf("accepted %q, which is not host:port", c.AdminAddress)
+		}
+		if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			t.Fatalf("pprof accepted on %q, which is not a loopback address", c.AdminAddress)
 		}
 	})
 }

@@ -136,6 +136,17 @@ func (c Config) validate() []error {
 			add(invalid(envAdminAddress, c.AdminAddress, err.Error()))
 		}
 	}
+	if c.Pprof {
+		// Profiles show the heap, goroutine stacks and the command line, and cost CPU on demand: loopback only.
+		host, _, err := net.SplitHostPort(c.AdminAddress)
+		switch {
+		case c.AdminAddress == "":
+			add(conflict(envPprof, "true without "+envAdminAddress+", where profiles are served (set it to a loopback address such as 127.0.0.1:9090)"))
+		case err == nil && !isLoopbackHost(host):
+			add(conflict(envPprof, "true with "+envAdminAddress+" "+strconv.Quote(c.AdminAddress)+
+				", which is not a loopback address: profiles are served only on 127.0.0.1, [::1] or localhost"))
+		}
+	}
 	if c.JSReplicas < 0 || c.JSReplicas > 5 {
 		add(invalid(envJSReplicas, strconv.Itoa(c.JSReplicas), "not a replica count (want auto or 1..5)"))
 	}
@@ -155,6 +166,16 @@ func checkHostPort(s string) error {
 		return nil
 	}
 	return checkHost(host)
+}
+
+// isLoopbackHost reports whether host, the host part of a listening address, is localhost or a loopback IP
+// address (127.0.0.0/8, ::1). An empty host, which listens on every interface, is not.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkServerURL accepts nats://host:port or tls://host:port, without user information or path: credentials

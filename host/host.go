@@ -261,10 +261,11 @@ func (h *Host) Start(ctx context.Context) (err error) {
 			"cluster_key", h.cluster.PublicKey())
 	}
 	if h.cfg.AdminAddress != "" {
-		if h.admin, err = metrics.ListenAdmin(h.cfg.AdminAddress, h.metrics, h.Ready, h.log); err != nil {
+		if h.admin, err = metrics.ListenAdmin(h.cfg.AdminAddress, h.metrics, h.Ready, h.log,
+			metrics.AdminOptions{Pprof: h.cfg.Pprof}); err != nil {
 			return fmt.Errorf("host: WASMCLOUD_ADMIN_ADDRESS: %w", err)
 		}
-		h.log.Info("admin listener serving /metrics, /healthz and /readyz", "address", h.admin.Addr())
+		h.log.Info("admin listener serving /metrics, /healthz and /readyz", "address", h.admin.Addr(), "pprof", h.cfg.Pprof)
 	}
 	// loops is the context of the host's loops (heartbeat, re-announcements, retries): Shutdown ends it first.
 	loops, stop := context.WithCancel(run)

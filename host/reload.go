@@ -225,6 +225,8 @@ func restartOnly(cur, cfg config.Config) []string {
 	check("WASMCLOUD_STATE_DIR", cur.StateDir == cfg.StateDir)
 	check("WASMCLOUD_REPLAY_SCOPE", cur.ReplayScope == cfg.ReplayScope)
 	check("WASMCLOUD_INVOCATION_VALIDITY", cur.InvocationValidity == cfg.InvocationValidity)
+	check("WASMCLOUD_ADMIN_ADDRESS", cur.AdminAddress == cfg.AdminAddress)
+	check("WASMCLOUD_PPROF", cur.Pprof == cfg.Pprof)
 	return out
 }
 

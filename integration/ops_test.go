@@ -167,6 +167,41 @@ func TestMetrics(t *testing.T) {
 	a, err := httpGet(admin, "/healthz")
 	require.NoError(t, err)
 	require.Equal(t, "healthz", a, answer{status: http.StatusOK, body: "ok\n"})
+	a, err = httpGet(admin, "/debug/pprof/")
+	require.NoError(t, err)
+	require.Equal(t, "profiles without WASMCLOUD_PPROF", a.status, http.StatusNotFound)
+}
+
+// TestPprof checks WASMCLOUD_PPROF through the binary: refused at start unless the admin listener is on
+// loopback, and then the Go profiles of the daemon are served beside the metrics.
+func TestPprof(t *testing.T) {
+	srv := runNATS(t, nil)
+	c := newCluster(t)
+	e := latticeEnv(t, srv, c).with("WASMCLOUD_PPROF", "true")
+	_, port, err := net.SplitHostPort(freeAddr(t))
+	require.NoError(t, err)
+	stderr := startFails(t, "host on every interface", e.with("WASMCLOUD_ADMIN_ADDRESS", "0.0.0.0:"+port))
+	contains(t, "stderr", stderr, "wasmcloud-host: invalid configuration:",
+		`WASMCLOUD_PPROF: true with WASMCLOUD_ADMIN_ADDRESS "0.0.0.0:`+port+`", which is not a loopback address`)
+	stderr = startFails(t, "host without admin listener", e)
+	contains(t, "stderr", stderr, "WASMCLOUD_PPROF: true without WASMCLOUD_ADMIN_ADDRESS")
+
+	admin := freeAddr(t)
+	startHost(t, "host", e.with("WASMCLOUD_ADMIN_ADDRESS", admin))
+	index, err := httpGet(admin, "/debug/pprof/")
+	require.NoError(t, err)
+	require.Equal(t, "index status", index.status, http.StatusOK)
+	contains(t, "index", index.body, "goroutine")
+	goroutines, err := httpGet(admin, "/debug/pprof/goroutine?debug=1")
+	require.NoError(t, err)
+	contains(t, "goroutine profile", goroutines.body, "host.(*Host)")
+	heap, err := httpGet(admin, "/debug/pprof/heap")
+	require.NoError(t, err)
+	require.Equal(t, "heap status", heap.status, http.StatusOK)
+	require.True(t, strings.HasPrefix(heap.body, "\x1f\x8b"), "heap profile is not gzipped protobuf: %.20q", heap.body)
+	metrics, err := httpGet(admin, "/metrics")
+	require.NoError(t, err)
+	require.Equal(t, "metrics status", metrics.status, http.StatusOK)
 }
 
 // TestStartActorsThatFail starts a host whose WASMCLOUD_START_ACTORS names echo, a file that does not exist

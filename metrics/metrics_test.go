@@ -128,7 +128,7 @@ func TestExported(t *testing.T) {
 
 func scrape(t testing.TB, m *Metrics) string {
 	t.Helper()
-	a, err := ListenAdmin("127.0.0.1:0", m, func() (bool, any) { return true, nil }, nil)
+	a, err := ListenAdmin("127.0.0.1:0", m, func() (bool, any) { return true, nil }, nil, AdminOptions{})
 	require.NoError(t, err)
 	defer a.Shutdown(context.Background())
 	return get(t, "http://"+a.Addr()+"/metrics", http.StatusOK)
@@ -149,7 +149,7 @@ func TestAdmin(t *testing.T) {
 	ready := false
 	a, err := ListenAdmin("127.0.0.1:0", New(), func() (bool, any) {
 		return ready, map[string]any{"ready": ready, "connected": true}
-	}, nil)
+	}, nil, AdminOptions{})
 	require.NoError(t, err)
 	base := "http://" + a.Addr()
 	require.Equal(t, "healthz", get(t, base+"/healthz", http.StatusOK), "ok\n")
@@ -162,6 +162,53 @@ func TestAdmin(t *testing.T) {
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("admin listener still answers after Shutdown")
 	}
-	_, err = ListenAdmin("256.0.0.1:1", New(), nil, nil)
+	_, err = ListenAdmin("256.0.0.1:1", New(), nil, nil, AdminOptions{})
 	require.ErrorIs(t, err, ErrAdminAddress)
+}
+
+// TestAdminPprof serves the admin listener with and without profiles, over real HTTP, and refuses profiles on
+// an address that is not loopback.
+func TestAdminPprof(t *testing.T) {
+	ready := func() (bool, any) { return true, nil }
+	for _, tc := range []struct {
+		name   string
+		addr   string
+		pprof  bool
+		want   int // status of /debug/pprof/ and the profiles
+		refuse bool
+	}{
+		{name: "off", addr: "127.0.0.1:0", want: http.StatusNotFound},
+		{name: "on", addr: "127.0.0.1:0", pprof: true, want: http.StatusOK},
+		{name: "on IPv6 loopback", addr: "[::1]:0", pprof: true, want: http.StatusOK},
+		{name: "on every interface", addr: ":0", pprof: true, refuse: true},
+		{name: "on every IPv4 interface", addr: "0.0.0.0:0", pprof: true, refuse: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := ListenAdmin(tc.addr, New(), ready, nil, AdminOptions{Pprof: tc.pprof})
+			if tc.refuse {
+				require.ErrorIs(t, err, ErrPprofNotLoopback)
+				return
+			}
+			if err != nil && strings.Contains(tc.addr, "::1") {
+				t.Skipf("no IPv6 loopback: %v", err)
+			}
+			require.NoError(t, err)
+			defer a.Shutdown(context.Background())
+			base := "http://" + a.Addr()
+			index := get(t, base+"/debug/pprof/", tc.want)
+			goroutines := get(t, base+"/debug/pprof/goroutine?debug=1", tc.want)
+			heap := get(t, base+"/debug/pprof/heap", tc.want)
+			cpu := get(t, base+"/debug/pprof/profile?seconds=1", tc.want)
+			get(t, base+"/debug/pprof/trace?seconds=0.1", tc.want)
+			require.Equal(t, "healthz", get(t, base+"/healthz", http.StatusOK), "ok\n")
+			if !tc.pprof {
+				return
+			}
+			require.True(t, strings.Contains(index, "goroutine") && strings.Contains(index, "heap"), "index lists no profiles:\n%s", index)
+			require.True(t, strings.Contains(goroutines, "metrics.TestAdminPprof"), "goroutine profile without this test:\n%.500s", goroutines)
+			for name, p := range map[string]string{"heap": heap, "cpu": cpu} {
+				require.True(t, strings.HasPrefix(p, "\x1f\x8b"), "%s profile is not gzipped protobuf: %.20q", name, p)
+			}
+		})
+	}
 }

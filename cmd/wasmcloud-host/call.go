@@ -10,6 +10,7 @@ import (
 	"os"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/wasmcloud-host/wasmcloud-host/client"
@@ -19,8 +20,8 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/rpc"
 )
 
-// errNoClusterSeed: call signs with the cluster seed; an ad hoc key would be trusted by no host.
-var errNoClusterSeed = errors.New("call needs the lattice's cluster seed: set WASMCLOUD_CLUSTER_SEED_FILE (or WASMCLOUD_CLUSTER_SEED)")
+// errNoClusterSeed: call and bench sign with the cluster seed; an ad hoc key would be trusted by no host.
+var errNoClusterSeed = errors.New("signing invocations needs the lattice's cluster seed: set WASMCLOUD_CLUSTER_SEED_FILE (or WASMCLOUD_CLUSTER_SEED)")
 
 const callSynopsis = "call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]"
 
@@ -29,9 +30,7 @@ func runCall(ctx context.Context, args []string, s streams) error {
 		"Send a signed invocation to an actor and print its decoded reply. The JSON document is sent as a\n"+
 			"MessagePack map (--raw sends the bytes as they are). NATS, lattice and cluster seed come from the\n"+
 			"same WASMCLOUD_* variables as the host.")
-	data := f.String("data", "", "the request as JSON (default: an empty map)")
-	dataFile := f.String("data-file", "", "read the request from a file")
-	raw := f.Bool("raw", false, "send the data bytes unchanged instead of converting JSON to MessagePack")
+	req := requestFlags(f)
 	pos, err := f.parse(args, s.stdout)
 	if err != nil {
 		return err
@@ -39,69 +38,16 @@ func runCall(ctx context.Context, args []string, s streams) error {
 	if len(pos) != 2 {
 		return f.usage("want an actor and an operation, got %d arguments", len(pos))
 	}
-	if *data != "" && *dataFile != "" {
-		return f.usage("--data and --data-file exclude each other")
-	}
-	input := []byte(*data)
-	if *dataFile != "" {
-		if input, err = os.ReadFile(*dataFile); err != nil {
-			return err
-		}
-	}
-	payload := input
-	if !*raw {
-		if payload, err = jsonToMsgpack(input); err != nil {
-			return fmt.Errorf("--data: %w", err)
-		}
-	}
-
-	cfg, err := config.Load()
-	if err != nil {
-		return fmt.Errorf("invalid configuration: %w", errors.Join(unjoin(err)...))
-	}
-	defer cfg.Wipe()
-	if !cfg.ClusterSeed.IsSet() {
-		return errNoClusterSeed
-	}
-	caller, err := nkey.Generate(nkey.Server)
+	payload, err := req.payload(f)
 	if err != nil {
 		return err
 	}
-	defer caller.Wipe()
-	cluster, err := rpc.New(rpc.Config{
-		ClusterSeed: cfg.ClusterSeed.Reveal(), Issuers: cfg.ClusterIssuers, HostID: caller.Public().String(), Lattice: cfg.LatticePrefix,
-		Validity: cfg.InvocationValidity, Skew: cfg.ClockSkew, ReplayCapacity: 1024,
-		RequireSignedResponses: cfg.RequireSignedResponses,
-	})
+	sc, err := newSignedCaller(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	defer cluster.Wipe()
-	// Without NATS credentials, the embedded server of a host started by this user is reached with the user
-	// seed in the state directory.
-	nc, user, err := lattice.ConnectLocal(ctx, lattice.FromConfig("rpc", cfg.RPC), cfg.StateDir, nil)
-	if err != nil {
-		return err
-	}
-	defer user.Wipe()
-	defer nc.Close()
-
-	target := pos[0]
-	if nkey.CheckID(target, nkey.Module) != nil {
-		// Lattice state lives in JetStream, which the control connection's credentials reach (the RPC user
-		// may be allowed only wasmbus.rpc.>).
-		ctl, ctlUser, err := lattice.ConnectLocal(ctx, lattice.FromConfig("ctl", cfg.CTL), cfg.StateDir, nil)
-		if err != nil {
-			return err
-		}
-		target, err = client.LookupAlias(ctx, ctl, cluster, cfg.LatticePrefix, cfg.JSDomain, pos[0])
-		ctl.Close()
-		ctlUser.Wipe()
-		if err != nil {
-			return err
-		}
-	}
-	reply, err := client.Invoke(ctx, nc, cluster, cfg.LatticePrefix, target, pos[1], payload, cfg.RPCTimeout)
+	defer sc.close()
+	reply, err := client.Invoke(ctx, sc.nc, sc.cluster, sc.cfg.LatticePrefix, sc.target, pos[1], payload, sc.cfg.RPCTimeout)
 	if err != nil {
 		return err
 	}
@@ -111,6 +57,115 @@ func runCall(ctx context.Context, args []string, s streams) error {
 	}
 	_, err = fmt.Fprintf(s.stdout, "%s\n", out)
 	return err
+}
+
+// request holds the flags that give an invocation's payload: --data, --data-file and --raw.
+type request struct {
+	data, dataFile *string
+	raw            *bool
+}
+
+func requestFlags(f *flags) request {
+	return request{
+		data:     f.String("data", "", "the request as JSON (default: an empty map)"),
+		dataFile: f.String("data-file", "", "read the request from a file"),
+		raw:      f.Bool("raw", false, "send the data bytes unchanged instead of converting JSON to MessagePack"),
+	}
+}
+
+// payload returns the invocation payload the flags give.
+func (r request) payload(f *flags) ([]byte, error) {
+	if *r.data != "" && *r.dataFile != "" {
+		return nil, f.usage("--data and --data-file exclude each other")
+	}
+	input := []byte(*r.data)
+	if *r.dataFile != "" {
+		var err error
+		if input, err = os.ReadFile(*r.dataFile); err != nil {
+			return nil, err
+		}
+	}
+	if *r.raw {
+		return input, nil
+	}
+	payload, err := jsonToMsgpack(input)
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	return payload, nil
+}
+
+// signedCaller is what call and bench share: the configuration, the cluster state that signs invocations under
+// a caller key of its own, the RPC connection, and the actor the command line named.
+type signedCaller struct {
+	cfg     config.Config
+	cluster *rpc.Cluster
+	nc      *nats.Conn
+	target  string // the actor's module key
+	close   func()
+}
+
+// newSignedCaller loads the configuration, connects to the lattice's RPC server, and resolves target, a module
+// key or a call alias. The caller's close releases all of it.
+func newSignedCaller(ctx context.Context, target string) (_ *signedCaller, err error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(unjoin(err)...))
+	}
+	var closers []func()
+	sc := &signedCaller{cfg: cfg, close: func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}}
+	closers = append(closers, cfg.Wipe)
+	defer func() {
+		if err != nil {
+			sc.close()
+		}
+	}()
+	if !cfg.ClusterSeed.IsSet() {
+		return nil, errNoClusterSeed
+	}
+	caller, err := nkey.Generate(nkey.Server)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, caller.Wipe)
+	sc.cluster, err = rpc.New(rpc.Config{
+		ClusterSeed: cfg.ClusterSeed.Reveal(), Issuers: cfg.ClusterIssuers, HostID: caller.Public().String(), Lattice: cfg.LatticePrefix,
+		Validity: cfg.InvocationValidity, Skew: cfg.ClockSkew, ReplayCapacity: 1024,
+		RequireSignedResponses: cfg.RequireSignedResponses,
+	})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, sc.cluster.Wipe)
+	// Without NATS credentials, the embedded server of a host started by this user is reached with the user
+	// seed in the state directory.
+	nc, user, err := lattice.ConnectLocal(ctx, lattice.FromConfig("rpc", cfg.RPC), cfg.StateDir, nil)
+	if err != nil {
+		return nil, err
+	}
+	sc.nc = nc
+	closers = append(closers, user.Wipe, nc.Close)
+
+	sc.target = target
+	if nkey.CheckID(target, nkey.Module) != nil {
+		// Lattice state lives in JetStream, which the control connection's credentials reach (the RPC user
+		// may be allowed only wasmbus.rpc.>).
+		ctl, ctlUser, err := lattice.ConnectLocal(ctx, lattice.FromConfig("ctl", cfg.CTL), cfg.StateDir, nil)
+		if err != nil {
+			return nil, err
+		}
+		sc.target, err = client.LookupAlias(ctx, ctl, sc.cluster, cfg.LatticePrefix, cfg.JSDomain, target)
+		ctl.Close()
+		ctlUser.Wipe()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sc, nil
 }
 
 // jsonToMsgpack converts a JSON document (empty: an empty map) to MessagePack, integers as integers.

@@ -66,6 +66,8 @@ Usage:
                             --issuer <SA…|@file> -o <out.par.gz> [flags]
   wasmcloud-host par inspect <file.par.gz> [--json]
   wasmcloud-host call <actor-key|call-alias> <Operation> [--data '<json>' | --data-file F] [--raw]
+  wasmcloud-host bench <actor-key|call-alias> <Operation> [call's payload flags] [-c 64] [-d 10s]
+                                 signed calls next to raw NATS request/reply of the same bytes
   wasmcloud-host ctl <hosts|inventory|start|stop|scale|link|claims|registries|watch> …  ask, command and watch the lattice's hosts
   wasmcloud-host version         print the version
   wasmcloud-host help [command]  print this help, or a command's
@@ -103,6 +105,8 @@ func dispatch(ctx context.Context, args []string, s streams) error {
 		return help(ctx, args[1:], s)
 	case "call":
 		return runCall(ctx, args[1:], s)
+	case "bench":
+		return runBench(ctx, args[1:], s)
 	case "version", "-version", "--version":
 		if len(args) > 1 {
 			return usagef("version", "unexpected argument %q", args[1])
@@ -129,6 +133,8 @@ func help(ctx context.Context, args []string, s streams) error {
 		case "up", "help", "version":
 		case "call":
 			return runCall(ctx, []string{"--help"}, s)
+		case "bench":
+			return runBench(ctx, []string{"--help"}, s)
 		default:
 			for _, g := range groups {
 				if g.name == args[0] {

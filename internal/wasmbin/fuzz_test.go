@@ -74,6 +74,26 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("SHA-256(Strip) != HashMinimal")
 		}
 
+		code := m.WithoutCustom()
+		cm, err := Parse(code)
+		if err != nil {
+			t.Fatalf("Parse(WithoutCustom): %v", err)
+		}
+		var kept []Section
+		for _, s := range m.Sections {
+			if s.ID != CustomSectionID {
+				kept = append(kept, s)
+			}
+		}
+		if len(cm.Sections) != len(kept) {
+			t.Fatalf("WithoutCustom kept %d sections, want %d", len(cm.Sections), len(kept))
+		}
+		for i, s := range cm.Sections {
+			if !bytes.Equal(s.Raw(), kept[i].Raw()) {
+				t.Fatalf("WithoutCustom changed section %d", i)
+			}
+		}
+
 		e, err := Embed(b, token)
 		if err != nil {
 			t.Fatalf("Embed of a module that parsed: %v", err)

@@ -364,6 +364,26 @@ func (m *Module) Strip() []byte {
 	return m.appendStripped(make([]byte, 0, m.strippedLen()))
 }
 
+// WithoutCustom returns a new module: the preamble and every section that is not a custom section, each
+// as stored. Custom sections (names, DWARF debug information, producers, tokens) take no part in
+// validation or execution, so the result runs exactly as the input does; two modules that differ only in
+// their custom sections, such as one build signed for several actors, give the same bytes.
+func (m *Module) WithoutCustom() []byte {
+	n := PreambleSize
+	for i := range m.Sections {
+		if s := &m.Sections[i]; s.ID != CustomSectionID {
+			n += s.End - s.Offset
+		}
+	}
+	dst := append(make([]byte, 0, n), m.b[:PreambleSize]...)
+	for i := range m.Sections {
+		if s := &m.Sections[i]; s.ID != CustomSectionID {
+			dst = append(dst, s.raw...)
+		}
+	}
+	return dst
+}
+
 // Embed returns Strip's output followed by one custom section named "wasmcloud_jwt" holding token, so
 // the result has exactly one token section and its HashRaw and HashMinimal both equal m.HashMinimal.
 func (m *Module) Embed(token []byte) ([]byte, error) {

@@ -486,3 +486,32 @@ func TestHexUpper(t *testing.T) {
 	require.Equal(t, "HexUpper", HexUpper(sum), "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD")
 	require.Equal(t, "zero", HexUpper([32]byte{}), "0000000000000000000000000000000000000000000000000000000000000000")
 }
+
+func TestWithoutCustom(t *testing.T) {
+	types, fn := section(1, []byte{1, 0x60, 0, 0}), section(3, []byte{1, 0})
+	padded := []byte{10, 0x84, 0x80, 0x80, 0x80, 0x00, 1, 2, 0, 0x0b} // a code section with a 5-byte size
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want []byte
+	}{
+		{"preamble only", module(), module()},
+		{"no custom section", module(types, fn), module(types, fn)},
+		{"custom sections anywhere", module(custom("name", []byte("n")), types, custom("jwt", []byte("a")), fn,
+			custom(".debug_info", []byte("d")), custom(TokenSectionName, []byte("b"))), module(types, fn)},
+		{"padded sizes kept", module(types, padded, custom("x", nil)), module(types, padded)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mustParse(t, tc.in).WithoutCustom()
+			require.True(t, bytes.Equal(got, tc.want), "WithoutCustom = %x, want %x", got, tc.want)
+		})
+	}
+	// One build signed twice: same code, different tokens.
+	echo := testutil.Actor(t, "echo.wasm")
+	a, b := mustEmbed(t, echo, []byte("token-a")), mustEmbed(t, echo, []byte("token-b"))
+	ca, cb := mustParse(t, a).WithoutCustom(), mustParse(t, b).WithoutCustom()
+	require.True(t, bytes.Equal(ca, cb), "the code of one build signed twice differs")
+	for _, s := range mustParse(t, ca).Sections {
+		require.True(t, s.ID != CustomSectionID, "section %q kept", s.Name)
+	}
+}
