@@ -502,9 +502,24 @@ func (h *Host) handleLocal(ctx context.Context, ra *runningActor, l rpc.Local) *
 	return h.serve(ctx, ra, inv, payload, err)
 }
 
+// linkedFrom reports whether a link of actorKey for the provider entity from (its contract and link name)
+// names from's key: the provider may then deliver to the actor.
+func (h *Host) linkedFrom(from wire.Entity, actorKey string) bool {
+	l, ok := h.data.Link(actorKey, from.ContractID, linkNameOf(from))
+	return ok && l.ProviderID == from.PublicKey
+}
+
+// linkNameOf is an entity's link name, "default" when empty (as 0.x peers may leave it).
+func linkNameOf(e wire.Entity) string {
+	if e.LinkName == "" {
+		return "default"
+	}
+	return e.LinkName
+}
+
 // serve runs an admitted invocation (err is the refusal of its verification or admission, if any), after the
 // checks every invocation gets, wherever it came from: it targets this actor, the actor's claims list the
-// contract of a provider that sends it, the policy service allows it. A refusal is logged and counted, and
+// contract of a provider that sends it and link it to that provider, the policy service allows it. A refusal is logged and counted, and
 // nothing reaches the actor unless every check passed. The response is not signed yet: a response that leaves
 // the host is signed by dispatch, while one to an actor on this host stays in the process, where a signature
 // would prove nothing.
@@ -520,6 +535,8 @@ func (h *Host) serve(ctx context.Context, ra *runningActor, inv *wire.Invocation
 			err = fmt.Errorf("%w: %s", ErrWrongTarget, inv.Target.PublicKey)
 		case inv.Origin.ContractID != "" && !claims.HasCap(inv.Origin.ContractID):
 			err = fmt.Errorf("%w %s", ErrMissingCapability, inv.Origin.ContractID)
+		case inv.Origin.ContractID != "" && !h.linkedFrom(inv.Origin, claims.Subject):
+			err = fmt.Errorf("%w: %s (%s, link %s)", ErrNotLinked, inv.Origin.PublicKey, inv.Origin.ContractID, linkNameOf(inv.Origin))
 		}
 	}
 	if err == nil {

@@ -20,6 +20,9 @@ var (
 	ErrWrongTarget = errors.New("host: invocation target is not the actor it was sent to")
 	// ErrMissingCapability: a provider-originated invocation for a contract the actor does not claim.
 	ErrMissingCapability = errors.New("host: actor does not claim the capability")
+	// ErrNotLinked: a provider-originated invocation from a provider the actor has no link to (for that
+	// contract and link name): a provider reaches only the actors an operator linked to it.
+	ErrNotLinked = errors.New("host: the actor has no link to the provider")
 	// ErrUnknownActor: an actor-to-actor call names a key or call alias that no host runs.
 	ErrUnknownActor = errors.New("host: unknown actor or call alias")
 	// ErrUpdateMismatch: an update names another actor, or a revision that is not higher.

@@ -269,8 +269,13 @@ func TestInboundChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const providerKey = "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW"
 	provider := func(contract string) wire.Entity {
-		return wire.Entity{PublicKey: "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW", ContractID: contract, LinkName: "default"}
+		return wire.Entity{PublicKey: providerKey, ContractID: contract, LinkName: "default"}
+	}
+	// A provider reaches only the actors linked to it (a provider of the lattice: the host binds nothing).
+	for _, key := range []string{echoKey, "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E"} {
+		link(t, h, key, providerKey, "wasmcloud:httpserver", map[string]string{"address": freeAddr(t)})
 	}
 	tests := []struct {
 		name    string
@@ -284,6 +289,9 @@ func TestInboundChecks(t *testing.T) {
 			wire.Invocation{Origin: provider("wasmcloud:keyvalue"), Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest}, ErrMissingCapability.Error()},
 		{"sent to another actor's subject", "wasmbus.rpc.default.MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E",
 			wire.Invocation{Origin: provider("wasmcloud:httpserver"), Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest}, ErrWrongTarget.Error()},
+		{"a provider the actor has no link to", "wasmbus.rpc.default." + echoKey,
+			wire.Invocation{Origin: wire.Entity{PublicKey: "VAHNM37G4ZWHNUDFKXRHBPRD5J2KJ7UBIXQBC4H7CQR3YSNCCFE3UXKJ", ContractID: "wasmcloud:httpserver", LinkName: "default"},
+				Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest}, ErrNotLinked.Error()},
 		{"guest error", "wasmbus.rpc.default." + echoKey,
 			wire.Invocation{Origin: provider(""), Target: wire.Entity{PublicKey: echoKey}, Operation: "Nope.Unknown", Msg: []byte{0x80}}, "method not handled Nope.Unknown"},
 		{"capability call from the actor gets no provider", "wasmbus.rpc.default.MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E",

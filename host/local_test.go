@@ -92,6 +92,10 @@ func TestLocalDeliveries(t *testing.T) {
 		_, err := start.h.StartActorBytes(ctx, start.name, start.signed)
 		require.NoError(t, err)
 	}
+	// A provider reaches only the actors linked to it.
+	for _, key := range []string{echoKey, kvcounterKey, callerKey} {
+		link(t, a, key, capability.BuiltinHTTPServer, contract.ContractHTTPServer, map[string]string{"address": freeAddr(t)})
+	}
 	seen := spy(t, s)
 	provider := func(contractID string) wire.Entity {
 		return wire.Entity{PublicKey: capability.BuiltinHTTPServer, ContractID: contractID, LinkName: "default"}
@@ -114,6 +118,14 @@ func TestLocalDeliveries(t *testing.T) {
 		_, err := deliver(ctx, provider(contract.ContractKeyValue), echoKey, "HttpServer.HandleRequest", echoRequest)
 		require.True(t, err != nil && strings.Contains(err.Error(), ErrMissingCapability.Error()), "error %v", err)
 		wantRefusalReasonsAdded(t, a, before, map[string]float64{string(metrics.ReasonClaim): 1})
+	})
+	t.Run("provider delivery to an actor not linked to it", func(t *testing.T) {
+		before := refusals(t, a)
+		other := provider(contract.ContractHTTPServer)
+		other.LinkName = "other"
+		_, err := deliver(ctx, other, echoKey, "HttpServer.HandleRequest", echoRequest)
+		require.True(t, err != nil && strings.Contains(err.Error(), ErrNotLinked.Error()), "error %v", err)
+		wantRefusalReasonsAdded(t, a, before, map[string]float64{string(metrics.ReasonLink): 1})
 	})
 	t.Run("the gate still refuses a capability call without a link", func(t *testing.T) {
 		before := refusals(t, a)

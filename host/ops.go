@@ -74,7 +74,7 @@ func refusalReason(err error) metrics.Reason {
 		return metrics.ReasonMalformed
 	case errors.Is(err, ErrMissingCapability), errors.Is(err, capability.ErrCapabilityNotClaimed):
 		return metrics.ReasonClaim
-	case errors.Is(err, capability.ErrNoProvider):
+	case errors.Is(err, capability.ErrNoProvider), errors.Is(err, ErrNotLinked):
 		return metrics.ReasonLink
 	case errors.Is(err, messaging.ErrSubjectNotAllowed):
 		return metrics.ReasonSubject

@@ -138,6 +138,13 @@ func TestProviderAcrossHosts(t *testing.T) {
 	startActorOn(t, envB, b, echoPath, echoNoClaim)
 	refused := callFails(t, envB, capsKey, "Caps.CallBack", `{"contract":"example:echo","actor":"`+echoNoClaim+`","operation":"Hello.SayHello","name":"x"}`)
 	contains(t, "callback to an actor without the claim", refused, "does not claim the capability")
+	// Nor may it reach an actor that claims the contract but that no operator linked to it.
+	unlinkedPath, unlinked := signWithCaps(t, testutil.BuildGuest(t, "examples/hello"), "hello3", contractEcho)
+	startActorOn(t, envB, b, unlinkedPath, unlinked)
+	refused = callFails(t, envB, capsKey, "Caps.CallBack", `{"contract":"example:echo","actor":"`+unlinked+`","operation":"Hello.SayHello","name":"x"}`)
+	contains(t, "callback to an actor not linked to the provider", refused, "has no link to the provider")
+	hello = callOK(t, envB, capsKey, "Caps.CallBack", `{"contract":"example:echo","actor":"`+helloKey+`","operation":"Hello.SayHello","name":"again"}`)
+	contains(t, "callback reply after the refusals", hello, "again")
 
 	// Killed: restarted, with backoff, and serving again.
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
