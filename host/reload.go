@@ -160,6 +160,7 @@ func restartOnly(cur, cfg config.Config) []string {
 	check("WASMCLOUD_STATE_DIR", cur.StateDir == cfg.StateDir)
 	check("WASMCLOUD_REPLAY_SCOPE", cur.ReplayScope == cfg.ReplayScope)
 	check("WASMCLOUD_INVOCATION_VALIDITY", cur.InvocationValidity == cfg.InvocationValidity)
+	check("WASMCLOUD_PROVIDER_SANDBOX", cur.ProviderUnconfined == cfg.ProviderUnconfined)
 	return out
 }
 
