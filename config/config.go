@@ -143,6 +143,9 @@ type Config struct {
 	// ProviderClusterSeed hands the cluster seed to provider processes as their invocation_seed, as 0.x does
 	// (WASMCLOUD_PROVIDER_CLUSTER_SEED), instead of a delegated key of their own.
 	ProviderClusterSeed bool
+	// ProviderUnconfined runs provider processes without the Landlock sandbox (WASMCLOUD_PROVIDER_SANDBOX=false).
+	// The zero value confines them.
+	ProviderUnconfined bool
 }
 
 // NATSConn is the configuration of one NATS connection (RPC or CTL).
@@ -301,6 +304,7 @@ type spec struct {
 	ActorIssuers       envVar[list, *list]                 `envconfig:"WASMCLOUD_ACTOR_ISSUERS" show:"any issuer" help:"comma-separated A… keys whose actors may start on this host"`
 	ProviderIssuers    envVar[list, *list]                 `envconfig:"WASMCLOUD_PROVIDER_ISSUERS" show:"WASMCLOUD_ACTOR_ISSUERS" help:"comma-separated A… keys whose provider archives may run on this host"`
 	ProvClusterSeed    envVar[Bool, *Bool]                 `envconfig:"WASMCLOUD_PROVIDER_CLUSTER_SEED" def:"false" help:"hand providers the cluster seed as 0.x does (for 0.x hosts in the lattice), instead of a delegated key"`
+	ProvSandbox        envVar[Bool, *Bool]                 `envconfig:"WASMCLOUD_PROVIDER_SANDBOX" def:"true" help:"confine provider processes with Landlock (their own directory, system libraries; no seeds, state or /proc); when the kernel has no Landlock, providers are refused unless false"`
 	NATSEmbedded       envVar[EmbeddedMode, *EmbeddedMode] `envconfig:"WASMCLOUD_NATS_EMBEDDED" def:"auto" help:"auto|true|false; auto starts nats-server+JetStream if no RPC/CTL host/port is set and 127.0.0.1:4222 is free"`
 
 	StateDir      envVar[text, *text]         `envconfig:"WASMCLOUD_STATE_DIR" show:"$STATE_DIRECTORY" help:"JetStream store and compilation cache (else $XDG_STATE_HOME/wasmcloud-host, else ~/.local/state/wasmcloud-host)"`
@@ -516,6 +520,7 @@ func build(s *spec, lookup func(string) (string, bool), environ []string) (Confi
 		JSReplicas:          int(s.JSReplicas.val),
 		ProviderIssuers:     dedupe(s.ProviderIssuers.val),
 		ProviderClusterSeed: bool(s.ProvClusterSeed.val),
+		ProviderUnconfined:  !bool(s.ProvSandbox.val),
 	}
 	c.OCI = OCIConfig{
 		AllowLatest:     bool(s.OCIAllowLatest.val),

@@ -173,6 +173,12 @@ func TestValidValues(t *testing.T) {
 		{"start actors", []string{"WASMCLOUD_START_ACTORS=wasmcloud.azurecr.io/echo:0.3.4, ,/srv/kv.wasm"}, func(t *testing.T, c Config) {
 			require.DeepEqual(t, "StartActors", c.StartActors, []string{"wasmcloud.azurecr.io/echo:0.3.4", "/srv/kv.wasm"})
 		}},
+		{"providers unconfined", []string{"WASMCLOUD_PROVIDER_SANDBOX=false"}, func(t *testing.T, c Config) {
+			require.DeepEqual(t, "ProviderUnconfined", c.ProviderUnconfined, true)
+		}},
+		{"providers confined", []string{"WASMCLOUD_PROVIDER_SANDBOX=yes"}, func(t *testing.T, c Config) {
+			require.DeepEqual(t, "ProviderUnconfined", c.ProviderUnconfined, false)
+		}},
 		{"oci allow latest", []string{"WASMCLOUD_OCI_ALLOW_LATEST=yes"}, func(t *testing.T, c Config) {
 			require.DeepEqual(t, "OCI", c.OCI, OCIConfig{AllowLatest: true})
 		}},
@@ -364,6 +370,8 @@ func TestInvalidValues(t *testing.T) {
 			`WASMCLOUD_POLICY_TOPIC: "policy.*": not a NATS subject: contains wildcard '*'`, ErrInvalid, nil},
 		{"policy timeout negative", []string{"WASMCLOUD_POLICY_TIMEOUT=-5"},
 			`WASMCLOUD_POLICY_TIMEOUT: "-5": not a positive whole number of milliseconds`, ErrInvalid, nil},
+		{"provider sandbox", []string{"WASMCLOUD_PROVIDER_SANDBOX=off"},
+			`WASMCLOUD_PROVIDER_SANDBOX: "off": not a boolean (want true/false, 1/0, yes/no, y/n, enabled/disabled)`, ErrInvalid, nil},
 		{"oci allow latest", []string{"WASMCLOUD_OCI_ALLOW_LATEST=latest"},
 			`WASMCLOUD_OCI_ALLOW_LATEST: "latest": not a boolean (want true/false, 1/0, yes/no, y/n, enabled/disabled)`, ErrInvalid, nil},
 		{"oci insecure with scheme", []string{"WASMCLOUD_OCI_ALLOWED_INSECURE=localhost:5000,http://registry.lan"},

@@ -338,6 +338,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if h.cfg.ProviderClusterSeed {
 		h.log.Warn("WASMCLOUD_PROVIDER_CLUSTER_SEED is set: provider processes this host starts get the cluster seed, with which they can sign any invocation in the lattice; use it only for a lattice with 0.x hosts that must accept their calls")
 	}
+	h.prepareProviderSandbox()
 	if err := h.data.Start(ctx, h.ctlConn); err != nil {
 		// The host serves actors meanwhile; links, claims and call aliases stay local until the bucket is
 		// there, and the host keeps trying to reach it.

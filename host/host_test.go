@@ -20,6 +20,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/sandbox"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
@@ -90,6 +91,9 @@ func startHostWithLog(t testing.TB, s *server.Server, seed string, log *slog.Log
 		"WASMCLOUD_NATS_EMBEDDED=false", "WASMCLOUD_STATE_DIR=" + t.TempDir(),
 		"WASMCLOUD_CLUSTER_SEED=" + seed, "WASMCLOUD_ALLOW_FILE_LOAD=true",
 	}...)
+	if sandbox.ABI() == 0 {
+		environ = append(environ, "WASMCLOUD_PROVIDER_SANDBOX=false") // providers still run on a kernel without Landlock
+	}
 	cfg, err := config.LoadFrom(environ)
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +29,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/internal/oci"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/par"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/revoke"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/sandbox"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/wire"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 	"github.com/wasmcloud-host/wasmcloud-host/policy"
@@ -136,6 +139,31 @@ func (h *Host) checkProviderRef(ref string) error {
 	return nil
 }
 
+// checkProviderSandbox refuses to run providers when they are to be confined (WASMCLOUD_PROVIDER_SANDBOX, the
+// default) and the kernel has no Landlock: fail closed, rather than run them with access to the host's files.
+func (h *Host) checkProviderSandbox() error {
+	if h.cfg.ProviderUnconfined || sandbox.ABI() > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w; set WASMCLOUD_PROVIDER_SANDBOX=false to run providers unconfined", sandbox.ErrUnsupported)
+}
+
+// prepareProviderSandbox says at start how provider processes will run: unconfined (a warning), refused (no
+// Landlock), or confined, in which case the host process is made non-dumpable first (see
+// sandbox.ProtectProcess: the thread that forks a provider shares its Landlock domain).
+func (h *Host) prepareProviderSandbox() {
+	switch {
+	case h.cfg.ProviderUnconfined:
+		h.log.Warn("WASMCLOUD_PROVIDER_SANDBOX is false: provider processes run unconfined, as the host's user; they can read the host's seed files, its state directory and its /proc entries")
+	case sandbox.ABI() == 0:
+		h.log.Warn("this kernel has no Landlock: provider archives will be refused; set WASMCLOUD_PROVIDER_SANDBOX=false to run them unconfined")
+	default:
+		if err := sandbox.ProtectProcess(); err != nil {
+			h.log.Warn("could not make the host process non-dumpable", attrError, err)
+		}
+	}
+}
+
 // loadProvider fetches the archive a reference names: a file (when allowed) or an OCI artifact.
 func (h *Host) loadProvider(ctx context.Context, ref string) ([]byte, error) {
 	if err := h.checkProviderRef(ref); err != nil {
@@ -226,13 +254,16 @@ func (h *Host) StartProvider(ctx context.Context, ref, linkName string, annotati
 	}
 	failed := func(err error) (*par.Claims, error) {
 		public := err
-		if providerFilePath(ref) != "" && !errors.Is(err, ErrFileLoadNotAllowed) {
+		if providerFilePath(ref) != "" && !errors.Is(err, ErrFileLoadNotAllowed) && !errors.Is(err, sandbox.ErrUnsupported) {
 			public = ErrProviderFileRefused
 		}
 		h.log.Warn("provider failed to start", attrRef, ref, attrLinkName, linkName, attrError, err)
 		h.publishEvent("provider_start_failed", map[string]any{"provider_ref": ref, "link_name": linkName, "host_id": h.HostID(),
 			"error": public.Error()})
 		return nil, err
+	}
+	if err := h.checkProviderSandbox(); err != nil {
+		return failed(err)
 	}
 	archive, err := h.loadProvider(ctx, ref)
 	if err != nil {
@@ -396,25 +427,49 @@ func (h *Host) spawnProvider(p *runningProvider) (*os.Process, <-chan struct{}, 
 		return nil, nil, err
 	}
 	cmd.Stderr = cmd.Stdout // one pipe: the two streams interleave as the provider wrote them
-	if err := cmd.Start(); err != nil {
+	plog := h.log.With(attrProvider, p.key, attrLinkName, p.linkName)
+	exited := make(chan struct{})
+	logged := make(chan struct{})
+	started := make(chan error, 1)
+	go h.runProviderProcess(cmd, p.dir, plog, started, logged, exited)
+	if err := <-started; err != nil {
 		return nil, nil, fmt.Errorf("host: start provider %s: %w", p.key, err)
 	}
+	go func() { defer close(logged); logProviderOutput(out, plog) }()
 	_, werr := stdin.Write(line)
 	_ = stdin.Close()
-	exited := make(chan struct{})
-	plog := h.log.With(attrProvider, p.key, attrLinkName, p.linkName)
-	logged := make(chan struct{})
-	go func() { defer close(logged); logProviderOutput(out, plog) }()
-	go func() {
-		<-logged // Wait closes the pipe: read it to its end first
-		err := cmd.Wait()
-		plog.Info("provider process exited", "pid", cmd.Process.Pid, "status", exitStatus(err))
-		close(exited)
-	}()
 	if werr != nil {
 		plog.Warn("could not write the host data to the provider", attrError, werr)
 	}
 	return cmd.Process, exited, nil
+}
+
+// runProviderProcess starts cmd from an OS thread of its own, confined to dir (unless providers run
+// unconfined), sends the outcome on started and, once started, waits for the process to exit, after its
+// output was read to its end (logged), and closes exited.
+//
+// The thread is locked and never unlocked, so that it ends with this goroutine instead of going back to the
+// scheduler confined: the Landlock domain and no_new_privs apply to the thread that forks, and so to the
+// provider. The goroutine also stays for the provider's whole life, since the kernel sends the provider its
+// Pdeathsig when the thread that forked it exits.
+func (h *Host) runProviderProcess(cmd *exec.Cmd, dir string, plog *slog.Logger, started chan<- error, logged <-chan struct{},
+	exited chan<- struct{}) {
+	runtime.LockOSThread()
+	if !h.cfg.ProviderUnconfined {
+		if err := sandbox.ConfineThread(dir); err != nil {
+			started <- err
+			return
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		started <- err
+		return
+	}
+	started <- nil
+	<-logged // Wait closes the pipe: read it to its end first
+	err := cmd.Wait()
+	plog.Info("provider process exited", "pid", cmd.Process.Pid, "status", exitStatus(err))
+	close(exited)
 }
 
 func exitStatus(err error) string {
@@ -893,6 +948,9 @@ func (h *Host) ctlStartProvider(ctx context.Context, m *nats.Msg) any {
 	if err := h.checkProviderRef(c.ProviderRef); err != nil {
 		return h.ack(m, err)
 	}
+	if err := h.checkProviderSandbox(); err != nil {
+		return h.ack(m, err)
+	}
 	if key := h.providerKeyOf(c.ProviderRef); key != "" && h.runsProvider(key, c.LinkName) {
 		return h.ack(m, fmt.Errorf("%w: %s with link name %s", ErrProviderRunning, key, c.LinkName))
 	}
@@ -952,7 +1010,7 @@ func (h *Host) ctlProviderAuction(ctx context.Context, m *nats.Msg) any {
 	h.mu.RLock()
 	draining := h.draining
 	h.mu.RUnlock()
-	if draining || !h.labelsMatch(r.Constraints) || h.checkProviderRef(r.ProviderRef) != nil {
+	if draining || !h.labelsMatch(r.Constraints) || h.checkProviderRef(r.ProviderRef) != nil || h.checkProviderSandbox() != nil {
 		return nil
 	}
 	if key := h.providerKeyOf(r.ProviderRef); key != "" && h.runsProvider(key, r.LinkName) {

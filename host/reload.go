@@ -227,6 +227,8 @@ func restartOnly(cur, cfg config.Config) []string {
 	check("WASMCLOUD_INVOCATION_VALIDITY", cur.InvocationValidity == cfg.InvocationValidity)
 	check("WASMCLOUD_ADMIN_ADDRESS", cur.AdminAddress == cfg.AdminAddress)
 	check("WASMCLOUD_PPROF", cur.Pprof == cfg.Pprof)
+	check("WASMCLOUD_PROVIDER_SANDBOX", cur.ProviderUnconfined == cfg.ProviderUnconfined)
+	check("WASMCLOUD_PROVIDER_CLUSTER_SEED", cur.ProviderClusterSeed == cfg.ProviderClusterSeed)
 	return out
 }
 

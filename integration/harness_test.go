@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/sandbox"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
@@ -223,7 +224,7 @@ func (e env) list() []string {
 func latticeEnv(t testing.TB, srv *server.Server, c cluster) env {
 	t.Helper()
 	port := strconv.Itoa(srv.Addr().(*net.TCPAddr).Port)
-	return env{
+	e := env{
 		"WASMCLOUD_RPC_HOST":          "127.0.0.1",
 		"WASMCLOUD_RPC_PORT":          port,
 		"WASMCLOUD_CTL_HOST":          "127.0.0.1",
@@ -234,6 +235,10 @@ func latticeEnv(t testing.TB, srv *server.Server, c cluster) env {
 		"WASMCLOUD_ALLOW_FILE_LOAD":   "true",
 		"WASMCLOUD_LOG_LEVEL":         "info",
 	}
+	if sandbox.ABI() == 0 {
+		e["WASMCLOUD_PROVIDER_SANDBOX"] = "false" // providers still run on a kernel without Landlock
+	}
+	return e
 }
 
 // hostProc is one running `wasmcloud-host` daemon.

@@ -14,6 +14,11 @@
 //	Echo.Env       nothing            -> {"env": number of environment variables, "cwd": working directory, "pid": pid}
 //	Echo.CallBack  {"actor", "operation", "body"} -> the reply of that actor's operation, invoked by this
 //	               provider (origin: this provider, signed with invocation_seed)
+//	Probe.ReadFile  a path           -> "ok:" and the hex SHA-256 of the file's first 64 KiB (never the bytes,
+//	               which the tests would log), or "error:" and why it could not
+//	Probe.WriteFile a path           -> "ok" when the file opened for writing (nothing is written), or "error:" and why
+//
+// The probes are what a malicious provider would try against its host (see integration's TestProviderSandbox).
 //
 // On start it writes its pid to the file "pid" in its working directory. It is a test helper only.
 package main
@@ -323,6 +328,26 @@ func (p *provider) dispatch(inv *invocation) ([]byte, error) {
 	case "Echo.Env":
 		cwd, _ := os.Getwd()
 		return msgpack.Marshal(map[string]any{"env": len(os.Environ()), "cwd": cwd, "pid": os.Getpid()})
+	case "Probe.ReadFile":
+		f, err := os.Open(string(inv.Msg))
+		if err != nil {
+			return []byte("error:" + err.Error()), nil
+		}
+		defer f.Close()
+		b := make([]byte, 64<<10)
+		n, err := f.Read(b)
+		if err != nil {
+			return []byte("error:" + err.Error()), nil
+		}
+		sum := sha256.Sum256(b[:n])
+		return []byte("ok:" + hex.EncodeToString(sum[:])), nil
+	case "Probe.WriteFile":
+		f, err := os.OpenFile(string(inv.Msg), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return []byte("error:" + err.Error()), nil
+		}
+		_ = f.Close()
+		return []byte("ok"), nil
 	case "Echo.CallBack":
 		var req struct {
 			Actor     string `msgpack:"actor"`
