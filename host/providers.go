@@ -479,19 +479,45 @@ func exitStatus(err error) string {
 	return err.Error()
 }
 
+// Provider output is logged at most providerLogBurst lines at once and providerLogRate lines per second after
+// that: a provider that writes without end cannot flood the host's log (or its journal's rate limit, which
+// would drop the host's own lines). Lines over the budget are dropped and counted on the next line logged.
+const (
+	providerLogRate  = 100
+	providerLogBurst = 200
+)
+
 // logProviderOutput copies what a provider writes to the host's log, a line at a time, each cut to
-// maxProviderLogLine bytes.
+// maxProviderLogLine bytes, within the provider log budget.
 func logProviderOutput(r io.Reader, log interface{ Info(string, ...any) }) {
 	br := bufio.NewReaderSize(r, maxProviderLogLine)
+	tokens, last := float64(providerLogBurst), time.Now()
+	var dropped int64
 	for {
 		line, isPrefix, err := br.ReadLine()
 		if len(line) > 0 {
-			log.Info(string(line), "source", "provider")
+			now := time.Now()
+			tokens = min(providerLogBurst, tokens+now.Sub(last).Seconds()*providerLogRate)
+			last = now
+			switch {
+			case tokens < 1:
+				dropped++
+			case dropped > 0:
+				tokens--
+				log.Info(string(line), "source", "provider", "dropped_lines", dropped)
+				dropped = 0
+			default:
+				tokens--
+				log.Info(string(line), "source", "provider")
+			}
 		}
 		for isPrefix && err == nil { // the rest of an over-long line is dropped
 			_, isPrefix, err = br.ReadLine()
 		}
 		if err != nil {
+			if dropped > 0 {
+				log.Info("provider output ended", "source", "provider", "dropped_lines", dropped)
+			}
 			return
 		}
 	}
