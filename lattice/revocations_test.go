@@ -2,6 +2,7 @@ package lattice
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -123,4 +124,36 @@ func TestRevocationNoLongerVerifiable(t *testing.T) {
 	require.Equal(t, "revision of the entry", after.Revision(), before.Revision())
 	_, ok := d.Revocations().Before(key)
 	require.True(t, ok, "the revocation is still applied")
+}
+
+// FuzzCheckRevocation: a REVOKE_ entry is accepted only when it holds a token a trusted key signed for the
+// revocation subject over a request naming the very key it is stored under; nothing else, however malformed,
+// revokes anything or panics.
+func FuzzCheckRevocation(f *testing.F) {
+	op := newCtlKey(f)
+	v, err := control.NewVerifier(control.VerifierConfig{Issuers: []string{op.pub}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	subj := NewCtlSubjects("wasmbus.ctl", "default")
+	s := &linkSigning{verifier: v, revoke: subj.Revoke()}
+	req := op.sign(f, subj.Revoke(), control.RevokeRequest{Key: echoKey}, time.Now())
+	good, _ := json.Marshal(revokeEntry{Token: req.Token, Request: req.Body})
+	other, _ := json.Marshal(revokeEntry{Token: req.Token, Request: []byte(`{"key":"` + echoKey + `","before":"2020-01-01T00:00:00Z"}`)})
+	for _, seed := range [][]byte{good, other, nil, []byte("{}"), []byte(`{"ctl_token":"a.b.c","ctl_request":"e30="}`), []byte("null"), []byte("[")} {
+		f.Add(prefixRevoke+echoKey, seed)
+	}
+	f.Fuzz(func(t *testing.T, key string, value []byte) {
+		revoked, _, err := s.checkRevocation(key, value)
+		if err != nil {
+			return
+		}
+		var e revokeEntry
+		if json.Unmarshal(value, &e) != nil || e.Token == "" {
+			t.Fatalf("accepted %q", value)
+		}
+		if key != prefixRevoke+revoked || revoked != echoKey {
+			t.Fatalf("entry %q under %q revokes %q", value, key, revoked)
+		}
+	})
 }
