@@ -135,6 +135,22 @@ func dropCapabilities() error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("%w: clear the ambient capabilities: %w", ErrConfine, err)
 	}
+	if unix.Geteuid() != 0 {
+		// A program another user runs gets no capability from the bounding or the inheritable set (with
+		// no_new_privs, not from file capabilities either); such a thread may not change its bounding set.
+		return nil
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("%w: capget: %w", ErrConfine, err)
+	}
+	if data[0].Inheritable != 0 || data[1].Inheritable != 0 {
+		data[0].Inheritable, data[1].Inheritable = 0, 0
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			return fmt.Errorf("%w: capset: %w", ErrConfine, err)
+		}
+	}
 	for c := uintptr(0); c < 64; c++ {
 		in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, c, 0, 0, 0)
 		if errors.Is(err, unix.EINVAL) {

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -22,9 +23,20 @@ import (
 // per probe, "name: ok" or "name: error".
 const childEnv = "SANDBOX_TEST_CHILD"
 
+// confineEnv switches the test binary into confining its main thread to the directory it names.
+const confineEnv = "SANDBOX_TEST_CONFINE"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		os.Exit(child())
+	}
+	if dir := os.Getenv(confineEnv); dir != "" {
+		runtime.LockOSThread() // never unlocked: the process exits right after
+		if err := ConfineThread(dir); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -209,5 +221,45 @@ func TestHandled(t *testing.T) {
 				t.Errorf("handled(%d) = %#x, %#x; want %#x, %#x", tt.abi, fs, scoped, tt.fs, tt.scoped)
 			}
 		})
+	}
+}
+
+// TestConfineThreadAsAnotherUser: a host that does not run as root (the systemd unit's DynamicUser) may not
+// change its bounding set, and need not: ConfineThread works there too.
+func TestConfineThreadAsAnotherUser(t *testing.T) {
+	if ABI() == 0 {
+		t.Skip("no Landlock on this kernel")
+	}
+	dir := t.TempDir()
+	if unix.Geteuid() != 0 {
+		errc := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			errc <- ConfineThread(dir)
+		}()
+		if err := <-errc; err != nil {
+			t.Fatalf("ConfineThread as uid %d: %v", unix.Geteuid(), err)
+		}
+		return
+	}
+	// As root: run a copy of the test binary as nobody.
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "as-nobody")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{confineEnv + "=" + dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ConfineThread as nobody: %v: %s", err, out)
 	}
 }
