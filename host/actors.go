@@ -80,8 +80,11 @@ func filePath(ref string) string {
 }
 
 // checkRef refuses, before any work, a reference this host will not load.
-func (h *Host) checkRef(ref string) error {
-	if filePath(ref) != "" {
+func (h *Host) checkRef(ref string) error { return h.checkRefPath(ref, filePath(ref)) }
+
+// checkRefPath is checkRef for a reference whose file path (or "" for a registry reference) is path.
+func (h *Host) checkRefPath(ref, path string) error {
+	if path != "" {
 		if !h.cfg.AllowFileLoad {
 			return fmt.Errorf("%w: %s", ErrFileLoadNotAllowed, ref)
 		}

@@ -123,21 +123,7 @@ func providerFilePath(ref string) string {
 }
 
 // checkProviderRef refuses, before any work, a provider reference this host will not load.
-func (h *Host) checkProviderRef(ref string) error {
-	if providerFilePath(ref) != "" {
-		if !h.cfg.AllowFileLoad {
-			return fmt.Errorf("%w: %s", ErrFileLoadNotAllowed, ref)
-		}
-		return nil
-	}
-	if h.oci == nil {
-		return fmt.Errorf("%w %q: only file references are supported by this host", ErrUnsupportedRef, ref)
-	}
-	if err := h.oci.check(ref); err != nil {
-		return fmt.Errorf("%w %q: %w", ErrUnsupportedRef, ref, err)
-	}
-	return nil
-}
+func (h *Host) checkProviderRef(ref string) error { return h.checkRefPath(ref, providerFilePath(ref)) }
 
 // checkProviderSandbox refuses to run providers when they are to be confined (WASMCLOUD_PROVIDER_SANDBOX, the
 // default) and the kernel has no Landlock: fail closed, rather than run them with access to the host's files.
