@@ -19,6 +19,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/logging"
 	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/sandbox"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
@@ -399,4 +400,34 @@ func TestNewRefusesBadKeys(t *testing.T) {
 			t.Fatalf("%v: error %v", env, err)
 		}
 	}
+}
+
+// TestLinkOfAnotherContract: a provider's invocation passes only on a link for its own contract and link name.
+// The lattice bucket keys a link by the digest of actor, contract and link name written one after the other, so
+// a link for contract "wasmcloud:httpserve" under the link name "rdefault" sits under the key of
+// ("wasmcloud:httpserver", "default"); it must not let the provider it names deliver as an HTTP server.
+func TestLinkOfAnotherContract(t *testing.T) {
+	s := runNATS(t)
+	seed := clusterSeed(t)
+	h := startHost(t, s, seed)
+	startFixture(t, h, "echo.wasm")
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	server, err := nkey.Generate(nkey.Server)
+	require.NoError(t, err)
+	c, err := rpc.New(rpc.Config{ClusterSeed: []byte(seed), HostID: server.Public().String()})
+	require.NoError(t, err)
+	const providerKey = "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW"
+	ctx := context.Background()
+	_, err = h.data.PutLink(ctx, control.LinkDefinition{ActorID: echoKey, ProviderID: providerKey, ContractID: "wasmcloud:httpserve", LinkName: "rdefault"})
+	require.NoError(t, err)
+	require.Eventually(t, 5*time.Second, func() bool {
+		_, ok := h.data.Link(echoKey, "wasmcloud:httpserve", "rdefault")
+		return ok
+	}, "the link to be applied")
+	resp := send(t, nc, c, "wasmbus.rpc.default."+echoKey, &wire.Invocation{
+		Origin: wire.Entity{PublicKey: providerKey, ContractID: "wasmcloud:httpserver", LinkName: "default"},
+		Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest})
+	require.True(t, strings.Contains(resp.Error, ErrNotLinked.Error()), "error %q", resp.Error)
 }
