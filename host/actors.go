@@ -387,6 +387,7 @@ func (h *Host) restoreClaims(ctx context.Context, subject string) {
 // publishClaims records the owner of an actor's call alias (see lattice.Data.ClaimAlias) and writes the claims of
 // an actor started here to the lattice bucket, with its token.
 func (h *Host) publishClaims(ctx context.Context, c *actor.Claims) {
+	h.claimLocalAlias(c)
 	// The alias goes to the first account that claims it; an actor of another account runs, but calls to the
 	// alias do not reach it.
 	if err := h.data.ClaimAlias(ctx, c.CallAlias, c.Issuer); err != nil {
@@ -398,6 +399,23 @@ func (h *Host) publishClaims(ctx context.Context, c *actor.Claims) {
 		}
 	}
 	h.publishClaimsOnly(ctx, c)
+}
+
+// claimLocalAlias records c's account as the owner of its call alias on this host, unless an account claimed
+// the alias here before (see Host.localAliases).
+func (h *Host) claimLocalAlias(c *actor.Claims) {
+	if c.CallAlias == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, taken := h.localAliases[c.CallAlias]; taken {
+		return
+	}
+	if h.localAliases == nil {
+		h.localAliases = map[string]string{}
+	}
+	h.localAliases[c.CallAlias] = c.Issuer
 }
 
 // publishClaimsOnly writes the claims entry of an actor running here.

@@ -34,18 +34,24 @@ func (h *Host) hostCall(ctx context.Context, caller *actor.Claims, binding, name
 
 // resolveActor turns a module key or a call alias into a module key. An alias resolves to an actor of the
 // account that owns it (lattice.Data.Alias), wherever that actor runs, even when an actor of another account
-// that claims the alias runs on this host.
+// that claims the alias runs on this host; without the lattice bucket, to an actor here of the account that
+// claimed it here first.
 func (h *Host) resolveActor(name string) (string, error) {
 	if nkey.CheckID(name, nkey.Module) == nil {
 		return name, nil
 	}
 	if !h.data.Online() {
-		// Without the lattice bucket, nobody records who owns an alias: only this host's actors resolve.
+		// Without the lattice bucket, nobody records who owns an alias lattice-wide: only this host's actors of
+		// the account that claimed it here first resolve.
 		h.mu.RLock()
 		defer h.mu.RUnlock()
+		owner, owned := h.localAliases[name]
 		found := ""
 		for key, a := range h.actors {
-			if a != nil && a.claims.CallAlias == name && (found == "" || key < found) {
+			if a == nil || !owned {
+				continue
+			}
+			if c, _ := a.snapshot(); c.CallAlias == name && c.Issuer == owner && (found == "" || key < found) {
 				found = key
 			}
 		}

@@ -51,6 +51,9 @@ var (
 	// ErrProviderFileRefused: a provider archive file could not be loaded, verified or started. Events say only
 	// this; the host's log says why.
 	ErrProviderFileRefused = errors.New("host: provider file refused (the host's log says why)")
+	// ErrBuiltinProviderKey: the provider archive's subject is a built-in provider's key, which anyone can sign
+	// an archive for (it derives from a public seed); such a provider would speak for the built-in.
+	ErrBuiltinProviderKey = errors.New("host: provider key is a built-in provider's")
 	// ErrProviderRunning: the provider already runs on this host under that link name.
 	ErrProviderRunning = errors.New("host: provider already running")
 	// ErrProviderNotRunning: no such provider instance runs on this host.

@@ -130,12 +130,16 @@ type Host struct {
 	// run them, not refuse them.
 	inflight lifecycle.Group
 
-	// mu guards actors, draining, closing and serving.
-	mu       sync.RWMutex
-	actors   map[string]*runningActor // by module key
-	draining bool
-	closing  bool // Shutdown is closing the connections: a closed connection is expected
-	serving  bool // Start completed
+	// mu guards actors, localAliases, draining, closing and serving.
+	mu     sync.RWMutex
+	actors map[string]*runningActor // by module key
+	// localAliases holds, for each call alias an actor started here claimed, the account of the first one: while
+	// the lattice bucket (which records the owner lattice-wide) is out of reach, the alias resolves only to
+	// that account's actors on this host.
+	localAliases map[string]string
+	draining     bool
+	closing      bool // Shutdown is closing the connections: a closed connection is expected
+	serving      bool // Start completed
 
 	shutdownOnce sync.Once
 	shutdownErr  error

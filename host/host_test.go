@@ -19,6 +19,7 @@ import (
 	"github.com/wasmcloud-host/wasmcloud-host/capability/logging"
 	"github.com/wasmcloud-host/wasmcloud-host/client"
 	"github.com/wasmcloud-host/wasmcloud-host/config"
+	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/sandbox"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
@@ -399,4 +400,77 @@ func TestNewRefusesBadKeys(t *testing.T) {
 			t.Fatalf("%v: error %v", env, err)
 		}
 	}
+}
+
+// TestLinkOfAnotherContract: a provider's invocation passes only on a link for its own contract and link name.
+// The lattice bucket keys a link by the digest of actor, contract and link name written one after the other, so
+// a link for contract "wasmcloud:httpserve" under the link name "rdefault" sits under the key of
+// ("wasmcloud:httpserver", "default"); it must not let the provider it names deliver as an HTTP server.
+func TestLinkOfAnotherContract(t *testing.T) {
+	s := runNATS(t)
+	seed := clusterSeed(t)
+	h := startHost(t, s, seed)
+	startFixture(t, h, "echo.wasm")
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	server, err := nkey.Generate(nkey.Server)
+	require.NoError(t, err)
+	c, err := rpc.New(rpc.Config{ClusterSeed: []byte(seed), HostID: server.Public().String()})
+	require.NoError(t, err)
+	const providerKey = "VC3IJSRK3KIJUD5PQIEU2UNWT4PQCRYTAXFC4PDLTCMDX7L77YRUGCXW"
+	ctx := context.Background()
+	_, err = h.data.PutLink(ctx, control.LinkDefinition{ActorID: echoKey, ProviderID: providerKey, ContractID: "wasmcloud:httpserve", LinkName: "rdefault"})
+	require.NoError(t, err)
+	require.Eventually(t, 5*time.Second, func() bool {
+		_, ok := h.data.Link(echoKey, "wasmcloud:httpserve", "rdefault")
+		return ok
+	}, "the link to be applied")
+	resp := send(t, nc, c, "wasmbus.rpc.default."+echoKey, &wire.Invocation{
+		Origin: wire.Entity{PublicKey: providerKey, ContractID: "wasmcloud:httpserver", LinkName: "default"},
+		Target: wire.Entity{PublicKey: echoKey}, Operation: "HttpServer.HandleRequest", Msg: echoRequest})
+	require.True(t, strings.Contains(resp.Error, ErrNotLinked.Error()), "error %q", resp.Error)
+}
+
+// TestOfflineAliasOwner: while the lattice bucket is out of reach (here a server without JetStream), nobody
+// records who owns a call alias lattice-wide, and the host resolves aliases among its own actors. The alias
+// still stays with the account whose actor claimed it here first: another account's actor that claims it
+// later never receives its calls, whatever its key (it used to get them when its key sorted first), not even
+// once the owner's actors are gone.
+func TestOfflineAliasOwner(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	require.NoError(t, err)
+	s.Start()
+	require.True(t, s.ReadyForConnections(10*time.Second), "nats-server ready")
+	t.Cleanup(s.Shutdown)
+	h := startHost(t, s, clusterSeed(t))
+	require.False(t, h.data.Online(), "the host reached a bucket")
+	ctx := context.Background()
+	start := func(subject *nkey.KeyPair, name string) string {
+		acct, err := nkey.Generate(nkey.Account)
+		require.NoError(t, err)
+		signed, err := actor.Sign(testutil.Actor(t, "echo.wasm"), actor.SignOptions{Issuer: acct, Subject: subject.Public(),
+			Name: name, Caps: []string{"wasmcloud:httpserver"}, CallAlias: "payments"})
+		require.NoError(t, err)
+		_, err = h.StartActorBytes(ctx, name+".wasm", signed)
+		require.NoError(t, err)
+		return subject.Public().String()
+	}
+	owner, err := nkey.Generate(nkey.Module)
+	require.NoError(t, err)
+	ownerKey := start(owner, "owner")
+	// The thief's key sorts before the owner's.
+	var thief *nkey.KeyPair
+	for thief == nil || thief.Public().String() >= ownerKey {
+		thief, err = nkey.Generate(nkey.Module)
+		require.NoError(t, err)
+	}
+	start(thief, "thief")
+
+	key, err := h.resolveActor("payments")
+	require.NoError(t, err)
+	require.Equal(t, "the alias resolves to", key, ownerKey)
+	require.NoError(t, h.StopActor(ctx, ownerKey))
+	_, err = h.resolveActor("payments")
+	require.ErrorIs(t, err, ErrUnknownActor)
 }

@@ -221,6 +221,9 @@ func (h *Host) verifyProvider(archive []byte) (*par.Claims, []byte, error) {
 		}
 		return nil, nil, err
 	}
+	if capability.IsBuiltin(claims.Subject) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrBuiltinProviderKey, claims.Subject)
+	}
 	if err := checkProviderRevoked(h.revoked.merged.Load(), claims); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrRevoked, err)
 	}

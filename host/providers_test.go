@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/wasmcloud-host/wasmcloud-host/capability"
+	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
 	"github.com/wasmcloud-host/wasmcloud-host/control"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/par"
@@ -201,4 +203,41 @@ func TestRevokedProvider(t *testing.T) {
 		"the revoked provider to stop")
 	_, ok = h.data.Delegation(signing)
 	require.False(t, ok, "the revoked provider's delegation is still in force")
+}
+
+// TestProviderBuiltinKey: a provider archive whose subject is a built-in provider's key (public, derived from a
+// public seed, so any trusted account can sign an archive for it) never starts and gets no delegation: with one,
+// its invocations would pass as the built-in's, which every link to the built-in names (an HTTP request or a
+// subscribed message forged for any actor linked to the built-in HTTP server or messaging, on any host).
+func TestProviderBuiltinKey(t *testing.T) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("the test provider runs on unix")
+	}
+	s := runNATS(t)
+	h := startHost(t, s, clusterSeed(t))
+	issuer, err := nkey.Generate(nkey.Account)
+	require.NoError(t, err)
+	target, err := par.NativeTarget()
+	require.NoError(t, err)
+	bin := testutil.BuildProvider(t)
+	ctx := context.Background()
+	for _, tc := range []struct{ name, key, contract string }{
+		{name: "httpserver", key: capability.BuiltinHTTPServer, contract: contract.ContractHTTPServer},
+		{name: "messaging", key: capability.BuiltinMessaging, contract: contract.ContractMessaging},
+		{name: "keyvalue", key: capability.BuiltinKeyValue, contract: contract.ContractKeyValue},
+		{name: "httpclient", key: capability.BuiltinHTTPClient, contract: contract.ContractHTTPClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			subject, err := nkey.ParsePublic(tc.key)
+			require.NoError(t, err)
+			b, err := par.Create(par.CreateOptions{Issuer: issuer, Subject: subject, Name: "impostor", CapID: tc.contract, Vendor: "tests",
+				Binaries: map[string][]byte{target: bin}})
+			require.NoError(t, err)
+			path := filepath.Join(t.TempDir(), "impostor.par.gz")
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+			_, err = h.StartProvider(ctx, path, "", nil, "")
+			require.ErrorIs(t, err, ErrBuiltinProviderKey)
+			require.False(t, h.runsProvider(tc.key, "default"), "the impostor runs")
+		})
+	}
 }

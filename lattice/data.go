@@ -578,12 +578,17 @@ func (d *Data) isVerified(subject string) bool {
 	return d.verified[subject]
 }
 
-// Link returns the link of an actor for a contract and link name.
+// Link returns the link of an actor for a contract and link name. The key (as 0.x spells it) digests the three
+// written one after the other, so it is shared by a link for another split of the same characters (contract
+// "wasmcloud:httpserve", link name "rdefault"): that one is not returned.
 func (d *Data) Link(actorID, contractID, linkName string) (control.LinkDefinition, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	l, ok := d.links[LinkKey(actorID, contractID, linkName)]
-	return l, ok
+	if !ok || l.ActorID != actorID || l.ContractID != contractID || l.LinkName != linkName {
+		return control.LinkDefinition{}, false
+	}
+	return l, true
 }
 
 // Links returns every link, sorted by actor, contract and link name.

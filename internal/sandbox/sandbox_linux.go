@@ -41,11 +41,16 @@ type rule struct {
 // systemRules are what a dynamically or statically linked binary needs: its loader and libraries, name
 // resolution, time zones and CA certificates, and the usual devices. Not /etc as a whole (it holds the
 // host's configuration and, on many systems, credentials), nor /proc (the host's /proc/self would be the
-// host, and /proc/<pid> of other processes is what a provider must not read).
+// host, and /proc/<pid> of other processes is what a provider must not read). Of /etc/ssl and /etc/pki only the
+// certificates and the OpenSSL configuration: their private directories hold the machine's TLS keys, which a host
+// that runs as root (or in ssl-cert) could otherwise hand over.
 var systemRules = []rule{
 	{"/usr", readExec}, {"/lib", readExec}, {"/lib64", readExec}, {"/lib32", readExec}, {"/bin", readExec}, {"/sbin", readExec},
 	{"/etc/resolv.conf", readOnly}, {"/etc/hosts", readOnly}, {"/etc/nsswitch.conf", readOnly}, {"/etc/localtime", readOnly},
-	{"/etc/ld.so.cache", readOnly}, {"/etc/ssl", read}, {"/etc/ca-certificates", read}, {"/etc/pki", read},
+	{"/etc/ld.so.cache", readOnly}, {"/etc/ca-certificates", read},
+	{"/etc/ssl/certs", read}, {"/etc/ssl/cert.pem", readOnly}, {"/etc/ssl/ca-bundle.pem", readOnly}, {"/etc/ssl/openssl.cnf", readOnly},
+	{"/etc/pki/tls/certs", read}, {"/etc/pki/tls/cert.pem", readOnly}, {"/etc/pki/tls/cacert.pem", readOnly},
+	{"/etc/pki/tls/openssl.cnf", readOnly}, {"/etc/pki/ca-trust", read},
 	{"/dev/null", rw}, {"/dev/zero", readOnly}, {"/dev/urandom", readOnly}, {"/dev/random", readOnly},
 }
 
