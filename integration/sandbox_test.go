@@ -62,8 +62,15 @@ func TestProviderSandbox(t *testing.T) {
 			mine = dirs[0]
 			return nil
 		}, "the provider's directory")
-		others, _ := filepath.Glob(filepath.Join(state, "providers", "*-other-*", "provider.bin"))
-		require.Equal(t, "binaries of the other provider", len(others), 1)
+		var others []string
+		require.EventuallyNoError(t, pollTimeout, func() error {
+			others, _ = filepath.Glob(filepath.Join(state, "providers", "*-other-*", "provider.bin"))
+			if len(others) != 1 {
+				return fmt.Errorf("%d binaries of the other provider", len(others))
+			}
+			return nil
+		}, "the other provider's binary")
+		h.logLine(t, `msg="provider started"`, "link_name=other")
 		cache, _ := filepath.Glob(filepath.Join(state, "compilation-cache", "*", "*"))
 		require.True(t, len(cache) > 0, "the host's compilation cache has files")
 		var stateFiles []string
