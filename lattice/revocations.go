@@ -144,34 +144,21 @@ func (d *Data) PutRevocation(ctx context.Context, r control.RevokeRequest, req c
 // (`ctl resign`). Like a host, it returns only the entries whose request a control issuer v trusts signed
 // on subject (the revocations.put subject of the lattice), and says how many others it skipped.
 func StoredRevocations(ctx context.Context, nc *nats.Conn, lattice, domain string, v *control.Verifier, subject string) (reqs []control.RevokeRequest, skipped int, err error) {
-	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
-	if err != nil {
-		return nil, 0, err
-	}
-	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
-	if err != nil {
-		return nil, 0, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
-	}
 	s := &linkSigning{verifier: v, revoke: subject}
-	for k := range keys.Keys() {
-		if !strings.HasPrefix(k, prefixRevoke) {
-			continue
-		}
-		e, err := kv.Get(ctx, k)
+	skipped, err = storedEntries(ctx, nc, lattice, domain, prefixRevoke, func(k string, value []byte) bool {
+		key, at, err := s.checkRevocation(k, value)
 		if err != nil {
-			skipped++
-			continue
-		}
-		key, at, err := s.checkRevocation(k, e.Value())
-		if err != nil {
-			skipped++
-			continue
+			return false
 		}
 		r := control.RevokeRequest{Key: key}
 		if !at.Equal(revoke.Forever) {
 			r.Before = at.UTC().Format(time.RFC3339)
 		}
 		reqs = append(reqs, r)
+		return true
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	return reqs, skipped, nil
 }

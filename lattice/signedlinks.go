@@ -354,31 +354,41 @@ func (d *Data) DelSignedLink(ctx context.Context, r control.RemoveLinkDefinition
 // signed on subject (the linkdefs.put subject of the lattice) and that say what that request says, by bucket
 // key, and says how many other entries it skipped.
 func StoredLinks(ctx context.Context, nc *nats.Conn, lattice, domain string, v *control.Verifier, subject string) (links map[string]control.LinkDefinition, skipped int, err error) {
-	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
+	s := &linkSigning{verifier: v, put: subject}
+	links = map[string]control.LinkDefinition{}
+	skipped, err = storedEntries(ctx, nc, lattice, domain, prefixLinkdef, func(k string, value []byte) bool {
+		l, _, r := s.checkSignedLink(k, value)
+		if r == nil {
+			links[k] = l
+		}
+		return r == nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
+	return links, skipped, nil
+}
+
+// storedEntries reads, for tools outside a host, every entry of lattice's bucket whose key has prefix and
+// hands it to keep, which reports whether it was accepted. It returns how many were not (an entry that could
+// not be read counts as not accepted).
+func storedEntries(ctx context.Context, nc *nats.Conn, lattice, domain, prefix string, keep func(key string, value []byte) bool) (skipped int, err error) {
+	kv, err := openBucket(ctx, nc, DataBucket(lattice), domain, false, Replication{})
+	if err != nil {
+		return 0, err
+	}
 	keys, err := kv.ListKeys(ctx, jetstream.MetaOnly())
 	if err != nil {
-		return nil, 0, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
+		return 0, fmt.Errorf("lattice: list %s: %w", DataBucket(lattice), err)
 	}
-	s := &linkSigning{verifier: v, put: subject}
-	links = map[string]control.LinkDefinition{}
 	for k := range keys.Keys() {
-		if !strings.HasPrefix(k, prefixLinkdef) {
+		if !strings.HasPrefix(k, prefix) {
 			continue
 		}
 		e, err := kv.Get(ctx, k)
-		if err != nil {
+		if err != nil || !keep(k, e.Value()) {
 			skipped++
-			continue
 		}
-		l, _, r := s.checkSignedLink(k, e.Value())
-		if r != nil {
-			skipped++
-			continue
-		}
-		links[k] = l
 	}
-	return links, skipped, nil
+	return skipped, nil
 }
