@@ -297,6 +297,32 @@ func writeInventories(w io.Writer, invs []control.HostInventory) error {
 	return err
 }
 
+// placement is --host and --constraint of the start commands: a host named, or an auction among the hosts
+// whose labels satisfy every constraint.
+type placement struct {
+	host        *string
+	constraints listFlag
+	cons        map[string]string // parsed by check
+}
+
+func (c *ctlCmd) placementFlags(hostUsage string) *placement {
+	p := &placement{host: c.String("host", "", hostUsage)}
+	c.Var(&p.constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
+	return p
+}
+
+// check parses the constraints and refuses them together with --host.
+func (p *placement) check(c *ctlCmd) error {
+	var err error
+	if p.cons, err = parsePairs(p.constraints); err != nil {
+		return c.usage("--constraint: %v", err)
+	}
+	if *p.host != "" && len(p.cons) > 0 {
+		return c.usage("--constraint chooses a host by auction and cannot be combined with --host")
+	}
+	return nil
+}
+
 // startResult is the --json output of ctl start actor.
 type startResult struct {
 	HostID   string `json:"host_id"`
@@ -310,12 +336,9 @@ func ctlStartActor(ctx context.Context, args []string, s streams) error {
 			"that host. Without --host, an auction picks a host whose labels satisfy every --constraint (the\n"+
 			"first to bid). The host acknowledges at once, then reports the start or its failure as a lattice event;\n"+
 			"the command waits for that event and exits 1 with the host's reason when the start failed.")
-	hostID := c.String("host", "", "the host to start the actor on (default: the winner of an auction)")
+	place := c.placementFlags("the host to start the actor on (default: the winner of an auction)")
 	wait := c.waitFlags()
 	count := c.Uint("count", 1, "number of instances")
-	var constraints listFlag
-	c.Var(&constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
-	var cons map[string]string
 	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
 		if len(pos) != 1 {
 			return c.usage("want exactly one actor reference, got %d arguments", len(pos))
@@ -323,21 +346,14 @@ func ctlStartActor(ctx context.Context, args []string, s streams) error {
 		if *count < 1 || *count > 65535 {
 			return c.usage("--count must be between 1 and 65535, got %d", *count)
 		}
-		var err error
-		if cons, err = parsePairs(constraints); err != nil {
-			return c.usage("--constraint: %v", err)
-		}
-		if *hostID != "" && len(cons) > 0 {
-			return c.usage("--constraint chooses a host by auction and cannot be combined with --host")
-		}
-		return nil
+		return place.check(c)
 	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 
-	ref, target := pos[0], *hostID
+	ref, target, cons := pos[0], *place.host, place.cons
 	if target == "" {
 		bids, err := sess.client.AuctionActor(ctx, ref, cons)
 		if len(bids) == 0 {
@@ -384,31 +400,21 @@ func ctlStartProvider(ctx context.Context, args []string, s streams) error {
 			"file on that host. Without --host, an auction picks a host whose labels satisfy every --constraint and\n"+
 			"that does not run the provider under the link name yet. The host acknowledges at once; a failure to\n"+
 			"start is reported as a provider_start_failed event.")
-	hostID := c.String("host", "", "the host to run the provider on (default: the winner of an auction)")
+	place := c.placementFlags("the host to run the provider on (default: the winner of an auction)")
 	linkName := c.String("link-name", control.DefaultLinkName, "the link name the provider serves")
-	var constraints listFlag
-	c.Var(&constraints, "constraint", "a `k=v` label the host must have (repeatable; not with --host)")
-	var cons map[string]string
 	sess, pos, err := c.open(ctx, args, s, func(pos []string) error {
 		if len(pos) != 1 {
 			return c.usage("want exactly one provider reference, got %d arguments", len(pos))
 		}
-		var err error
-		if cons, err = parsePairs(constraints); err != nil {
-			return c.usage("--constraint: %v", err)
-		}
-		if *hostID != "" && len(cons) > 0 {
-			return c.usage("--constraint chooses a host by auction and cannot be combined with --host")
-		}
-		return nil
+		return place.check(c)
 	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	ref, target := pos[0], *hostID
+	ref, target := pos[0], *place.host
 	if target == "" {
-		bids, err := sess.client.AuctionProvider(ctx, ref, *linkName, cons)
+		bids, err := sess.client.AuctionProvider(ctx, ref, *linkName, place.cons)
 		if len(bids) == 0 {
 			if err != nil {
 				return err
