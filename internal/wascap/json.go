@@ -2,6 +2,7 @@ package wascap
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"unsafe"
 )
@@ -308,6 +309,7 @@ func decodeClaims(body string, c *Claims) bool {
 		case 7:
 			var n int64
 			n, ok = p.integer()
+			ok = ok && n <= math.MaxInt // on 32-bit builds encoding/json decides what does not fit
 			out.Revision = int(n)
 		}
 		return ok
