@@ -275,13 +275,6 @@ func captureLog() (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
-// String returns everything logged so far.
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // TestForgedLinkEntries: with control signed, a link written straight into the lattice bucket is ignored,
 // reported as linkdef_refused and counted, and the genuine link stays in force.
 func TestForgedLinkEntries(t *testing.T) {

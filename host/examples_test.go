@@ -10,7 +10,6 @@ import (
 	"maps"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,23 +41,12 @@ const capsKVResult = `{"get":"40","get_exists":true,"contains":true,"increment":
 	`"set_union":["apple","banana","cherry"],"set_intersection":["banana"],"set_clear":[true,true]}`
 
 // logBuffer collects a host's JSON log lines; the host writes from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logBuffer struct{ testutil.SyncBuffer }
 
 // find returns the records whose message is msg.
 func (l *logBuffer) find(t *testing.T, msg string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	data := bytes.Clone(l.buf.Bytes())
-	l.mu.Unlock()
+	data := l.Bytes()
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<20)

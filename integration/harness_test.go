@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -66,24 +65,6 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-// syncBuffer collects a process's output; the process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // secrets holds every seed the tests generated, so that every process's output can be searched for them.
@@ -245,7 +226,7 @@ func latticeEnv(t testing.TB, srv *server.Server, c cluster) env {
 type hostProc struct {
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 	done           chan struct{} // closed when the process has exited
 	ready          readyLine
 }
@@ -260,7 +241,7 @@ var readyPattern = regexp.MustCompile(`^wasmcloud-host ready: host_id=(N[A-Z2-7]
 // launch starts the binary with args and e, collecting its output.
 func launch(t testing.TB, name string, e env, args ...string) *hostProc {
 	t.Helper()
-	p := &hostProc{name: name, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &hostProc{name: name, stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(hostBin, args...)
 	p.cmd.Env = e.list()
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr

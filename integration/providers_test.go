@@ -251,7 +251,7 @@ func TestExternalProvider(t *testing.T) {
 	cmd := exec.Command(binPath)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(base64.StdEncoding.EncodeToString(hd) + "\n")
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })

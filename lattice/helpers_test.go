@@ -1,7 +1,6 @@
 package lattice
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,13 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
@@ -57,27 +56,9 @@ func runServer(t testing.TB, opts *server.Options) *server.Server {
 	return srv
 }
 
-// syncBuffer is a bytes.Buffer safe for the nats.go callback goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // captureLog returns a debug-level text logger writing into the returned buffer.
-func captureLog() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func captureLog() (*slog.Logger, *testutil.SyncBuffer) {
+	buf := &testutil.SyncBuffer{}
 	h := slog.NewTextHandler(buf, &slog.HandlerOptions{
 		Level: slog.LevelDebug,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -91,7 +72,7 @@ func captureLog() (*slog.Logger, *syncBuffer) {
 }
 
 // logLine waits until a line of buf contains every part, and returns it.
-func logLine(t testing.TB, buf *syncBuffer, parts ...string) string {
+func logLine(t testing.TB, buf *testutil.SyncBuffer, parts ...string) string {
 	t.Helper()
 	var found string
 	require.Eventually(t, 10*time.Second, func() bool {

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wasmcloud-host/wasmcloud-host/capability/contract"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil/require"
 )
 
@@ -30,29 +30,11 @@ func assertContains(tb testing.TB, name, s, sub string) {
 	}
 }
 
-// logBuffer is a log destination that tests can read while the server writes to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newTestServer returns a Server that logs every level to the returned buffer and is shut down
 // when the test ends.
-func newTestServer(tb testing.TB, cfg Config) (*Server, *logBuffer) {
+func newTestServer(tb testing.TB, cfg Config) (*Server, *testutil.SyncBuffer) {
 	tb.Helper()
-	logs := &logBuffer{}
+	logs := &testutil.SyncBuffer{}
 	s := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

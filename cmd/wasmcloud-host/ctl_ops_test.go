@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/wasmcloud-host/wasmcloud-host/internal/nkey"
+	"github.com/wasmcloud-host/wasmcloud-host/internal/testutil"
 	"github.com/wasmcloud-host/wasmcloud-host/lattice"
 )
 
@@ -63,24 +62,6 @@ func TestCtlRegistriesPut(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer written by the command while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestCtlWatch(t *testing.T) {
 	newCtlFixture(t)
 	nc, err := nats.Connect("nats://127.0.0.1:" + os.Getenv("WASMCLOUD_CTL_PORT"))
@@ -115,7 +96,7 @@ func TestCtlWatch(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr lockedBuffer
+			var stdout, stderr testutil.SyncBuffer
 			done := make(chan int, 1)
 			go func() {
 				done <- run(context.Background(), append([]string{"ctl", "watch"}, tt.args...), strings.NewReader(""), &stdout, &stderr)
