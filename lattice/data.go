@@ -124,6 +124,7 @@ type Data struct {
 	refs          map[string]string                 // OCI reference → public key
 	delegations   map[string]Delegation             // provider signing key → its verified delegation (delegation.go)
 	withdrawn     map[string]withdrawnDelegation    // provider signing key → its delegation's last record, withdrawn
+	ownRecords    map[string]string                 // provider signing key → the record this host last put for it, until it withdraws it
 }
 
 // NewData returns the mirror of the bucket of the lattice lattice, in the JetStream domain domain ("" for the
@@ -138,7 +139,7 @@ func NewData(lattice, domain string, signer RecordSigner, obs Observer, log *slo
 		lattice: lattice, bucket: DataBucket(lattice), domain: domain, signer: signer, obs: obs, log: log,
 		claims: map[string]storedClaims{}, verified: map[string]bool{}, aliasOwners: map[string]aliasOwner{},
 		revocations: map[string]time.Time{}, revokeEntries: map[string][]byte{}, delegations: map[string]Delegation{},
-		withdrawn: map[string]withdrawnDelegation{}, links: map[string]control.LinkDefinition{}, refs: map[string]string{},
+		withdrawn: map[string]withdrawnDelegation{}, ownRecords: map[string]string{}, links: map[string]control.LinkDefinition{}, refs: map[string]string{},
 	}
 }
 

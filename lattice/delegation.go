@@ -140,6 +140,7 @@ func (d *Data) PutDelegation(ctx context.Context, del Delegation) error {
 	d.mu.Lock()
 	d.delegations[del.SigningKey] = checked
 	delete(d.withdrawn, del.SigningKey)
+	d.ownRecords[del.SigningKey] = string(b)
 	d.mu.Unlock()
 	kv := d.bucketKV()
 	if kv == nil {
@@ -156,6 +157,7 @@ func (d *Data) PutDelegation(ctx context.Context, del Delegation) error {
 func (d *Data) DeleteDelegation(ctx context.Context, signingKey string) error {
 	d.mu.Lock()
 	d.withdraw(signingKey)
+	delete(d.ownRecords, signingKey)
 	d.mu.Unlock()
 	kv := d.bucketKV()
 	if kv == nil {
@@ -207,8 +209,11 @@ func (d *Data) applyDelegation(ctx context.Context, key string, value []byte, de
 		return err
 	}
 	d.mu.Lock()
+	// The record this host itself put last, and has not withdrawn, always applies here: a deletion by someone
+	// else that this host's watch delivers after its own renewal was put must not make it refuse (and delete)
+	// that renewal as a replay.
 	if w, ok := d.withdrawn[signingKey]; ok {
-		if !del.IssuedAt.After(w.issuedAt) {
+		if d.ownRecords[signingKey] != string(value) && !del.IssuedAt.After(w.issuedAt) {
 			d.mu.Unlock()
 			err := fmt.Errorf("the delegation of %s was withdrawn, and a record signed before that was written again", signingKey)
 			if kv := d.bucketKV(); kv != nil {
